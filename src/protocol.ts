@@ -1,0 +1,204 @@
+/**
+ * The wire contract of PROTOCOL.md §5–§6 as types and zod schemas, shared by the
+ * server, the tests and `client/adapter.ts`. It imports nothing from the server so a
+ * browser bundle can use it.
+ */
+import { z } from "zod";
+
+export const ACCOUNT_ID_RE = /^[A-Za-z0-9:_.-]{1,128}$/;
+export const accountIdSchema = z
+  .string()
+  .regex(ACCOUNT_ID_RE, "must be 1–128 characters of A–Z a–z 0–9 : _ . -");
+
+/** The heartbeat, answered by the runtime without waking the object. */
+export const PING = '{"type":"ping"}';
+export const PONG = '{"type":"pong"}';
+
+/** A frame over this size closes the socket with 1009 (PROTOCOL §3). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export type Channel = {
+  id: string;
+  name: string;
+  avatar: string;
+  platform: string;
+  description: string;
+  lastMessage: string;
+  lastMessageTime: number;
+  unreadCount: number;
+  messageCount: number;
+  isPinned: boolean;
+  enabled: boolean;
+  lastSyncAt: number | null;
+  seq: number;
+};
+
+export type TopicKind = "work" | "conversation";
+export type Topic = {
+  id: string;
+  channelId: string;
+  kind: TopicKind;
+  title: string;
+  avatar?: string;
+  lastMessage: string;
+  lastMessageTime: number;
+  messageCount: number;
+  unreadCount: number;
+};
+
+export type MessageKind = "comment" | "dm" | "reply";
+export type MessageType = "text" | "image" | "video" | "file" | "system";
+export type MessageStatus = "pending" | "sent" | "failed";
+export type Message = {
+  id: string;
+  channelId: string;
+  topicId: string;
+  /** The event number at which the backend first recorded this message; stable, used as the paging cursor. */
+  seq: number;
+  kind: MessageKind;
+  fromId: string;
+  fromName: string;
+  fromAvatar?: string;
+  toId?: string;
+  content: string;
+  type: MessageType;
+  timestamp: number;
+  replyToId?: string;
+  fileUrl?: string;
+  fileName?: string;
+  direction: "in" | "out";
+  status?: MessageStatus;
+};
+
+export type Notification = {
+  id: string;
+  channelId: string;
+  type: string;
+  title: string;
+  content: string;
+  timestamp: number;
+  relatedId?: string;
+};
+
+export type ErrorCode =
+  | "invalid_body"
+  | "invalid_query"
+  | "invalid_frame"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "rate_limited"
+  | "internal";
+
+export type Issue = { path: string; message: string };
+export type ErrorPayload = { code: ErrorCode; message: string; issues?: Issue[] };
+
+// ---------------------------------------------------------------------------
+// Client → server frames
+
+const clientId = z.string().min(1).max(128);
+const requestId = z.string().min(1).max(128);
+const seqSchema = z.number().int().nonnegative();
+const topicId = z.string().min(1).max(256);
+
+const frame = <T extends string, P extends z.ZodType>(type: T, payload: P) =>
+  z.object({ type: z.literal(type), id: requestId.optional(), payload });
+
+const monitorRegister = frame(
+  "monitor:register",
+  z.object({
+    clientId,
+    clientType: z.enum(["monitor", "admin"]).default("monitor"),
+    deviceType: z.string().max(64).optional(),
+    appVersion: z.string().max(64).optional(),
+  }),
+);
+const clientRegister = frame(
+  "client:register",
+  z.object({
+    client_id: clientId,
+    device_id: z.string().max(128).optional(),
+    device_type: z.string().max(64).optional(),
+    app_version: z.string().max(64).optional(),
+  }),
+);
+
+/** Frames a client may send to its tenant's Directory (`/api/v1/ws`). */
+export const directoryClientFrame = z.discriminatedUnion("type", [
+  monitorRegister,
+  clientRegister,
+  frame("monitor:request_channels", z.object({}).default({})),
+  frame(
+    "channel:update",
+    z.object({
+      channelId: accountIdSchema,
+      enabled: z.boolean().optional(),
+      isPinned: z.boolean().optional(),
+      name: z.string().min(1).max(128).optional(),
+    }),
+  ),
+]);
+export type DirectoryClientFrame = z.infer<typeof directoryClientFrame>;
+
+/** Frames a client may send to an AccountRoom (`/api/v1/accounts/:id/ws`). */
+export const roomClientFrame = z.discriminatedUnion("type", [
+  monitorRegister,
+  frame("monitor:request_topics", z.object({}).default({})),
+  frame(
+    "monitor:request_messages",
+    z.object({
+      topicId,
+      before: seqSchema.optional(),
+      limit: z.number().int().min(1).max(200).default(50),
+    }),
+  ),
+  frame("monitor:mark_read", z.object({ topicId, seq: seqSchema.optional() })),
+  frame("sync:start", z.object({ since: seqSchema, epoch: z.string().max(64).optional() })),
+  frame("ack", z.object({ seq: seqSchema })),
+  frame("client:notification:ack", z.object({ notification_id: z.string().min(1).max(256) })),
+]);
+export type RoomClientFrame = z.infer<typeof roomClientFrame>;
+
+// ---------------------------------------------------------------------------
+// Server → client frames
+
+export type EventFrame =
+  | { type: "channel:message"; payload: { seq: number; channelId: string; topicId: string; message: Message } }
+  | { type: "message:updated"; payload: { seq: number; message: Message } }
+  | { type: "message:status"; payload: { seq: number; messageId: string; status: MessageStatus; error?: string; stale?: boolean } }
+  | { type: "topic:updated"; payload: { seq: number; topic: Topic } }
+  | { type: "notification:new"; payload: { seq: number; notification: Notification } };
+
+export type ServerFrame =
+  | EventFrame
+  | { type: "batch"; payload: { frames: EventFrame[] } }
+  | { type: "error"; id?: string; payload: ErrorPayload }
+  | { type: "monitor:registered"; id?: string; payload: { clientId: string; serverTime: number; seq?: number; epoch?: string } }
+  | { type: "client:register:success"; id?: string; payload: { client_id: string; server_time: number; heartbeat_interval: number } }
+  | { type: "monitor:channels"; id?: string; payload: { channels: Channel[] } }
+  | { type: "channel:updated"; id?: string; payload: { channel: Channel } }
+  | { type: "monitor:topics"; id?: string; payload: { channelId: string; topics: Topic[] } }
+  | { type: "monitor:messages"; id?: string; payload: { channelId: string; topicId: string; messages: Message[]; hasMore: boolean } }
+  | { type: "sync:progress"; id?: string; payload: { sent: number; total: number } }
+  | { type: "sync:complete"; id?: string; payload: { seq: number; epoch: string } }
+  | { type: "sync:reset"; id?: string; payload: { seq: number; epoch: string } }
+  | { type: "ack"; id?: string; payload: { seq: number } }
+  | { type: "status_change"; payload: { clientId: string; userId: string; status: "online" | "offline" } };
+
+/** Turns zod issues into the `{path, message}` list of PROTOCOL §3. */
+export function toIssues(error: z.ZodError, prefix = ""): Issue[] {
+  return error.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
+    message: i.message,
+  }));
+}
+
+/** "comments.3.work_id: Required; …" — the human message that names the fields. */
+export function describeIssues(issues: Issue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+    .join("; ");
+}
