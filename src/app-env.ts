@@ -1,0 +1,4 @@
+import type { Claims } from "./auth";
+
+/** Hono's typing for this app: the Worker's bindings and what middleware puts on the context. */
+export type AppEnv = { Bindings: Env; Variables: { claims: Claims } };

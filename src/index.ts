@@ -1,0 +1,40 @@
+/**
+ * The Worker: authenticates, validates, picks the Durable Object, shapes the HTTP answer.
+ * Business rules live in the objects (src/objects) and the mapping (src/mapping.ts).
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+import { accounts } from "./routes/accounts";
+import { im } from "./routes/im";
+import { status } from "./routes/status";
+import { sync } from "./routes/sync";
+import { ws } from "./routes/ws";
+
+export { AccountRoom } from "./objects/AccountRoom";
+export { Directory } from "./objects/Directory";
+
+const app = new Hono<AppEnv>();
+
+app.route("/api/v1/status", status);
+app.route("/api/v1", ws);
+app.route("/api/v1/accounts", sync);
+app.route("/api/v1/accounts", accounts);
+app.route("/api/im", im);
+
+app.notFound((c) => {
+  throw new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`);
+});
+
+app.onError(function onError(error, c) {
+  const known = error instanceof ApiError ? error : null;
+  if (!known) console.error("unhandled error", c.req.method, c.req.path, error);
+  const apiError = known ?? new ApiError("internal", "internal error");
+  // The compatibility API answers errors the way the platform does.
+  if (c.req.path.startsWith("/api/im/")) {
+    return c.json({ status_code: apiError.status, status_msg: apiError.message }, apiError.status as 400);
+  }
+  return c.json({ error: apiError.payload }, apiError.status as 400);
+});
+
+export default app;

@@ -1,0 +1,707 @@
+/**
+ * The AccountRoom's SQLite storage: schema, the push transaction and the reads. Storage is
+ * the truth: nothing here keeps state in memory between calls.
+ */
+import { ApiError } from "../errors";
+import { migrate } from "./migrate";
+import {
+  commentMessage,
+  conversationHead,
+  dmMessage,
+  notificationOf,
+  placeholderHead,
+  topicOf,
+  workHead,
+} from "../mapping";
+import type { TopicHead } from "../mapping";
+import type { EventFrame, Message, Notification, Topic, TopicKind } from "../protocol";
+import type {
+  CommentItem,
+  ContentItem,
+  ConversationItem,
+  ItemKind,
+  MessageItem,
+  NotificationItem,
+  ParsedPush,
+  Rejected,
+  ValidItem,
+} from "../snapshot";
+
+/** Append-only: each entry runs once, in order, in the constructor. Never edit an applied one. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE account (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     tenant TEXT NOT NULL,
+     account_id TEXT NOT NULL,
+     epoch TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     seq INTEGER NOT NULL DEFAULT 0,
+     platform TEXT NOT NULL DEFAULT '',
+     name TEXT,
+     avatar TEXT,
+     platform_user_id TEXT,
+     account_ts INTEGER NOT NULL DEFAULT 0,
+     last_message TEXT NOT NULL DEFAULT '',
+     last_message_time INTEGER NOT NULL DEFAULT 0,
+     message_count INTEGER NOT NULL DEFAULT 0,
+     unread_count INTEGER NOT NULL DEFAULT 0,
+     last_sync_at INTEGER
+   );
+   CREATE TABLE topics (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     raw TEXT,
+     hash TEXT,
+     ts INTEGER NOT NULL DEFAULT 0,
+     title TEXT NOT NULL,
+     avatar TEXT,
+     base_time INTEGER NOT NULL,
+     last_message TEXT NOT NULL DEFAULT '',
+     last_message_time INTEGER NOT NULL DEFAULT 0,
+     message_count INTEGER NOT NULL DEFAULT 0,
+     unread_count INTEGER NOT NULL DEFAULT 0,
+     read_seq INTEGER NOT NULL DEFAULT 0,
+     sort_time INTEGER NOT NULL
+   );
+   CREATE INDEX topics_by_time ON topics (sort_time DESC, id);
+   CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     platform_id TEXT UNIQUE,
+     kind TEXT NOT NULL,
+     topic_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     timestamp INTEGER NOT NULL,
+     inbound INTEGER NOT NULL,
+     hash TEXT,
+     ts INTEGER NOT NULL DEFAULT 0,
+     raw TEXT,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX messages_by_topic ON messages (topic_id, seq);
+   CREATE INDEX messages_by_kind_time ON messages (kind, timestamp DESC, seq DESC);
+   CREATE TABLE notifications (
+     id TEXT PRIMARY KEY,
+     seq INTEGER NOT NULL,
+     hash TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     raw TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL);
+   CREATE TABLE cursors (client_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);`,
+];
+
+type AccountRow = {
+  tenant: string;
+  account_id: string;
+  epoch: string;
+  seq: number;
+  platform: string;
+  name: string | null;
+  avatar: string | null;
+  platform_user_id: string | null;
+  account_ts: number;
+  last_message: string;
+  last_message_time: number;
+  message_count: number;
+  unread_count: number;
+  last_sync_at: number | null;
+};
+
+type TopicRow = {
+  id: string;
+  kind: TopicKind;
+  raw: string | null;
+  hash: string | null;
+  ts: number;
+  title: string;
+  avatar: string | null;
+  base_time: number;
+  last_message: string;
+  last_message_time: number;
+  message_count: number;
+  unread_count: number;
+  read_seq: number;
+};
+
+type MessageRow = {
+  id: string;
+  kind: string;
+  topic_id: string;
+  seq: number;
+  hash: string | null;
+  ts: number;
+  raw: string | null;
+  body: string;
+};
+
+export type KindCounts = { received: number; new: number; updated: number };
+export type PushResult = {
+  seq: number;
+  counts: Record<ItemKind, KindCounts>;
+  rejected: Rejected[];
+  events: EventFrame[];
+};
+
+/** The account's figures the Directory shows as a Channel. */
+export type AccountSummary = {
+  id: string;
+  name: string;
+  avatar: string;
+  platform: string;
+  lastMessage: string;
+  lastMessageTime: number;
+  unreadCount: number;
+  messageCount: number;
+  lastSyncAt: number | null;
+  seq: number;
+};
+
+/** What a topic list shows for a message that has no text (an image, a file). */
+export function preview(message: Message): string {
+  if (message.content) return message.content;
+  return message.type === "text" ? "" : `[${message.type}]`;
+}
+
+export class RoomStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  migrate(): void {
+    migrate(this.sql, MIGRATIONS);
+  }
+
+  account(): AccountRow | null {
+    return this.sql.exec<AccountRow>("SELECT * FROM account WHERE id = 1").toArray()[0] ?? null;
+  }
+
+  /** The account row, or 403: an account no crawler has pushed to is not part of the tenant. */
+  requireAccount(tenant: string, accountId: string): AccountRow {
+    const row = this.account();
+    if (!row || row.tenant !== tenant || row.account_id !== accountId) {
+      throw new ApiError("forbidden", `account ${accountId} is not an account of tenant ${tenant}`);
+    }
+    return row;
+  }
+
+  seq(): number {
+    return this.account()?.seq ?? 0;
+  }
+
+  // -------------------------------------------------------------------------
+  // The push
+
+  /**
+   * Applies one validated snapshot. Must run inside `transactionSync`: either every valid
+   * item and every event is stored, or (on a throw) none is.
+   */
+  applyPush(tenant: string, push: ParsedPush, now: number): PushResult {
+    let account = this.account();
+    if (!account) {
+      this.sql.exec(
+        "INSERT INTO account (id, tenant, account_id, epoch, created_at) VALUES (1, ?, ?, ?, ?)",
+        tenant,
+        push.accountId,
+        crypto.randomUUID(),
+        now,
+      );
+      account = this.account()!;
+    }
+    const run = new PushRun(this.sql, account, push, now);
+    return run.apply();
+  }
+
+  // -------------------------------------------------------------------------
+  // Reads
+
+  topics(): Topic[] {
+    const channelId = this.account()?.account_id ?? "";
+    return this.sql
+      .exec<TopicRow>("SELECT * FROM topics ORDER BY sort_time DESC, id")
+      .toArray()
+      .map((row) => rowToTopic(channelId, row));
+  }
+
+  topic(topicId: string): Topic | null {
+    const row = this.sql.exec<TopicRow>("SELECT * FROM topics WHERE id = ?", topicId).toArray()[0];
+    return row ? rowToTopic(this.account()?.account_id ?? "", row) : null;
+  }
+
+  topicRaw(topicId: string): Record<string, unknown> | null {
+    const row = this.sql.exec<{ raw: string | null }>("SELECT raw FROM topics WHERE id = ?", topicId).toArray()[0];
+    return row?.raw ? (JSON.parse(row.raw) as Record<string, unknown>) : null;
+  }
+
+  /** A page of a topic's messages, oldest first, strictly before `before` (a Message.seq). */
+  messages(topicId: string, before: number | undefined, limit: number): { messages: Message[]; hasMore: boolean } {
+    if (!this.sql.exec("SELECT 1 FROM topics WHERE id = ?", topicId).toArray().length) {
+      throw new ApiError("not_found", `topic ${topicId} does not exist`);
+    }
+    const rows = this.sql
+      .exec<{ body: string }>(
+        "SELECT body FROM messages WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        topicId,
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+      )
+      .toArray();
+    const hasMore = rows.length > limit;
+    const messages = rows
+      .slice(0, limit)
+      .reverse()
+      .map((r) => JSON.parse(r.body) as Message);
+    return { messages, hasMore };
+  }
+
+  /** Messages of some kinds across the account, newest first, by offset (the compatibility API). */
+  messagesByKind(kinds: string[], offset: number, count: number, topicId?: string): { messages: Message[]; hasMore: boolean } {
+    const placeholders = kinds.map(() => "?").join(", ");
+    const topicFilter = topicId === undefined ? "" : " AND topic_id = ?";
+    const rows = this.sql
+      .exec<{ body: string }>(
+        `SELECT body FROM messages WHERE kind IN (${placeholders})${topicFilter}
+         ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`,
+        ...kinds,
+        ...(topicId === undefined ? [] : [topicId]),
+        count + 1,
+        offset,
+      )
+      .toArray();
+    return { messages: rows.slice(0, count).map((r) => JSON.parse(r.body) as Message), hasMore: rows.length > count };
+  }
+
+  /** Topics of one kind with their item, newest first, by offset (the compatibility API). */
+  topicsByKind(kind: TopicKind, offset: number, count: number): { topics: { topic: Topic; raw: Record<string, unknown> | null }[]; hasMore: boolean } {
+    const channelId = this.account()?.account_id ?? "";
+    const rows = this.sql
+      .exec<TopicRow>("SELECT * FROM topics WHERE kind = ? ORDER BY sort_time DESC, id LIMIT ? OFFSET ?", kind, count + 1, offset)
+      .toArray();
+    return {
+      topics: rows.slice(0, count).map((row) => ({
+        topic: rowToTopic(channelId, row),
+        raw: row.raw ? (JSON.parse(row.raw) as Record<string, unknown>) : null,
+      })),
+      hasMore: rows.length > count,
+    };
+  }
+
+  summary(): AccountSummary | null {
+    const a = this.account();
+    if (!a) return null;
+    return {
+      id: a.account_id,
+      name: a.name || a.account_id,
+      avatar: a.avatar ?? "",
+      platform: a.platform,
+      lastMessage: a.last_message,
+      lastMessageTime: a.last_message_time,
+      unreadCount: a.unread_count,
+      messageCount: a.message_count,
+      lastSyncAt: a.last_sync_at,
+      seq: a.seq,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Read marks, events, cursors
+
+  /**
+   * Moves a topic's team-shared read mark forward to `seq` (default: everything so far) and
+   * appends the `topic:updated` event. Must run inside `transactionSync`.
+   */
+  markRead(topicId: string, seq: number | undefined): EventFrame | null {
+    const row = this.sql.exec<TopicRow>("SELECT * FROM topics WHERE id = ?", topicId).toArray()[0];
+    if (!row) throw new ApiError("not_found", `topic ${topicId} does not exist`);
+    const account = this.account()!;
+    const mark = Math.min(seq ?? account.seq, account.seq);
+    if (mark <= row.read_seq) return null;
+    const unread = this.sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM messages WHERE topic_id = ? AND seq > ? AND inbound = 1",
+        topicId,
+        mark,
+      )
+      .one().n;
+    this.sql.exec("UPDATE topics SET read_seq = ?, unread_count = ? WHERE id = ?", mark, unread, topicId);
+    this.sql.exec("UPDATE account SET unread_count = unread_count - ? WHERE id = 1", row.unread_count - unread);
+    const topic = rowToTopic(account.account_id, { ...row, read_seq: mark, unread_count: unread });
+    const eventSeq = account.seq + 1;
+    const frame: EventFrame = { type: "topic:updated", payload: { seq: eventSeq, topic } };
+    appendEvent(this.sql, frame, eventSeq, Date.now());
+    this.sql.exec("UPDATE account SET seq = ? WHERE id = 1", eventSeq);
+    return frame;
+  }
+
+  /** The oldest seq still kept, or null when the log is empty. */
+  firstEventSeq(): number | null {
+    return this.sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM events").one().s;
+  }
+
+  /** Stored event frames after `since`, in order, as the JSON text that was sent live. */
+  *eventsAfter(since: number): Generator<string> {
+    let from = since;
+    for (;;) {
+      const rows = this.sql
+        .exec<{ seq: number; frame: string }>("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT 500", from)
+        .toArray();
+      for (const row of rows) yield row.frame;
+      if (rows.length < 500) return;
+      from = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Drops events older than the retention, keeping at least the newest `keep`. */
+  pruneEvents(olderThan: number, keepAtMost: number): number {
+    const seq = this.seq();
+    const cursor = this.sql.exec("DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)", seq - keepAtMost, olderThan, seq - 1);
+    return cursor.rowsWritten;
+  }
+
+  oldestEventAt(): number | null {
+    return this.sql.exec<{ at: number }>("SELECT at FROM events ORDER BY seq LIMIT 1").toArray()[0]?.at ?? null;
+  }
+
+  cursor(clientId: string): number | null {
+    return this.sql.exec<{ seq: number }>("SELECT seq FROM cursors WHERE client_id = ?", clientId).toArray()[0]?.seq ?? null;
+  }
+
+  /** Stores a client's cursor; it only moves forward and never past the room's seq. */
+  saveCursor(clientId: string, seq: number): number {
+    const value = Math.min(seq, this.seq());
+    this.sql.exec(
+      `INSERT INTO cursors (client_id, seq, at) VALUES (?, ?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET seq = MAX(seq, excluded.seq), at = excluded.at`,
+      clientId,
+      value,
+      Date.now(),
+    );
+    return this.cursor(clientId)!;
+  }
+
+  notificationSeq(notificationId: string): number | null {
+    return (
+      this.sql.exec<{ seq: number }>("SELECT seq FROM notifications WHERE id = ?", notificationId).toArray()[0]?.seq ?? null
+    );
+  }
+}
+
+function appendEvent(sql: SqlStorage, frame: EventFrame, seq: number, at: number): void {
+  sql.exec("INSERT INTO events (seq, at, frame) VALUES (?, ?, ?)", seq, at, JSON.stringify(frame));
+}
+
+function rowToTopic(channelId: string, row: TopicRow): Topic {
+  const head: TopicHead = { kind: row.kind, title: row.title, avatar: row.avatar ?? undefined, baseTime: row.base_time };
+  return topicOf(channelId, row.id, head, {
+    lastMessage: row.last_message,
+    lastMessageTime: row.last_message_time,
+    messageCount: row.message_count,
+    unreadCount: row.unread_count,
+  });
+}
+
+/** Merges a stored item with a newer one: fields the crawler left out keep their value. */
+function merge(stored: string | null, incoming: string): { json: string; value: Record<string, unknown> } {
+  const next = JSON.parse(incoming) as Record<string, unknown>;
+  if (!stored) return { json: incoming, value: next };
+  const value = { ...(JSON.parse(stored) as Record<string, unknown>), ...next };
+  return { json: JSON.stringify(value), value };
+}
+
+type Pending = { message: Message; raw: string; hash: string; item: ValidItem; kind: "comments" | "messages" };
+
+/** One push being applied: the counters and the events it makes. */
+class PushRun {
+  private seq: number;
+  private readonly events: EventFrame[] = [];
+  private readonly touched = new Set<string>();
+  private readonly rejected: Rejected[];
+  private readonly counts = {} as Record<ItemKind, KindCounts>;
+  private readonly selfId: string | undefined;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly account: AccountRow,
+    private readonly push: ParsedPush,
+    private readonly now: number,
+  ) {
+    this.seq = account.seq;
+    this.rejected = [...push.rejected];
+    for (const kind of Object.keys(push.received) as ItemKind[]) {
+      this.counts[kind] = { received: push.received[kind], new: 0, updated: 0 };
+    }
+    this.selfId = push.account.platformUserId ?? account.platform_user_id ?? undefined;
+  }
+
+  apply(): PushResult {
+    for (const item of this.push.items.contents) this.topicItem("contents", item);
+    for (const item of this.push.items.conversations) this.topicItem("conversations", item);
+    this.messageItems();
+    for (const id of this.touched) this.topicEvent(id);
+    for (const item of this.push.items.notifications) this.notificationItem(item);
+    this.accountFields();
+    this.rejected.sort((a, b) => (a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1));
+    return { seq: this.seq, counts: this.counts, rejected: this.rejected, events: this.events };
+  }
+
+  private emit(frame: EventFrame): void {
+    appendEvent(this.sql, frame, this.seq, this.now);
+    this.events.push(frame);
+  }
+
+  private reject(kind: ItemKind, item: ValidItem, path: string, message: string): void {
+    this.rejected.push({ kind, index: item.index, issues: [{ path, message }] });
+  }
+
+  /** Whether a stored item is left as it is: same incoming hash, or this push is older. */
+  private unchanged(stored: { hash: string | null; ts: number; raw: string | null } | undefined, item: ValidItem): boolean {
+    if (!stored) return false;
+    if (stored.hash === item.hash) return true;
+    return stored.raw !== null && this.push.timestamp < stored.ts;
+  }
+
+  private topicItem(kind: "contents" | "conversations", item: ValidItem): void {
+    const topicKind: TopicKind = kind === "contents" ? "work" : "conversation";
+    const stored = this.sql.exec<TopicRow>("SELECT * FROM topics WHERE id = ?", item.id).toArray()[0];
+    if (stored && stored.kind !== topicKind) {
+      const field = kind === "contents" ? "work_id" : "conversation_id";
+      this.reject(kind, item, field, `${item.id} is already a ${stored.kind} of this account`);
+      return;
+    }
+    if (this.unchanged(stored, item)) return;
+    const { json, value } = merge(stored?.raw ?? null, item.json);
+    if (stored?.raw === json) {
+      this.sql.exec("UPDATE topics SET hash = ?, ts = MAX(ts, ?) WHERE id = ?", item.hash, this.push.timestamp, item.id);
+      return;
+    }
+    const head =
+      kind === "contents"
+        ? workHead(value as ContentItem, this.now)
+        : conversationHead(value as ConversationItem, this.now);
+    if (stored) {
+      this.sql.exec(
+        `UPDATE topics SET raw = ?, hash = ?, ts = ?, title = ?, avatar = ?, base_time = ?,
+           sort_time = MAX(last_message_time, ?) WHERE id = ?`,
+        json,
+        item.hash,
+        Math.max(stored.ts, this.push.timestamp),
+        head.title,
+        head.avatar ?? null,
+        head.baseTime,
+        head.baseTime,
+        item.id,
+      );
+      this.counts[kind].updated++;
+    } else {
+      this.insertTopic(item.id, head, json, item.hash);
+      this.counts[kind].new++;
+    }
+    this.touched.add(item.id);
+  }
+
+  private insertTopic(id: string, head: TopicHead, raw: string | null, hash: string | null): void {
+    this.sql.exec(
+      `INSERT INTO topics (id, kind, raw, hash, ts, title, avatar, base_time, sort_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      id,
+      head.kind,
+      raw,
+      hash,
+      raw === null ? 0 : this.push.timestamp,
+      head.title,
+      head.avatar ?? null,
+      head.baseTime,
+      head.baseTime,
+    );
+  }
+
+  /** Comments and DMs: changed ones in snapshot order, new ones in time order. */
+  private messageItems(): void {
+    const fresh: Pending[] = [];
+    for (const kind of ["comments", "messages"] as const) {
+      for (const item of this.push.items[kind]) {
+        const stored = this.sql
+          .exec<MessageRow>("SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?", item.id)
+          .toArray()[0];
+        const expected = kind === "comments" ? "comment" : "dm";
+        if (stored && stored.kind !== expected && stored.kind !== "reply") {
+          const field = kind === "comments" ? "comment_id" : "msg_id";
+          this.reject(kind, item, field, `${item.id} is already a ${stored.kind} of this account`);
+          continue;
+        }
+        if (this.unchanged(stored, item)) continue;
+        const { json, value } = merge(stored?.raw ?? null, item.json);
+        if (stored && stored.raw === json) {
+          this.sql.exec("UPDATE messages SET hash = ?, ts = MAX(ts, ?) WHERE id = ?", item.hash, this.push.timestamp, stored.id);
+          continue;
+        }
+        const ctx = { channelId: this.account.account_id, seq: stored?.seq ?? 0, selfId: this.selfId, fallbackTime: this.now };
+        const mapped = kind === "comments" ? commentMessage(value as CommentItem, ctx) : dmMessage(value as MessageItem, ctx);
+        const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
+        const topic = this.sql.exec<{ kind: TopicKind }>("SELECT kind FROM topics WHERE id = ?", mapped.topicId).toArray()[0];
+        if (topic && topic.kind !== topicKind) {
+          const field = kind === "comments" ? "work_id" : "conversation_id";
+          this.reject(kind, item, field, `${mapped.topicId} is a ${topic.kind} of this account, not a ${topicKind}`);
+          continue;
+        }
+        if (stored) {
+          this.updateMessage(kind, stored, mapped, json, item);
+        } else {
+          fresh.push({ message: mapped, raw: json, hash: item.hash, item, kind });
+        }
+      }
+    }
+    fresh.sort((a, b) => a.message.timestamp - b.message.timestamp);
+    for (const pending of fresh) this.insertMessage(pending);
+  }
+
+  private insertMessage({ message, raw, hash, item, kind }: Pending): void {
+    const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
+    if (!this.sql.exec("SELECT 1 FROM topics WHERE id = ?", message.topicId).toArray().length) {
+      this.insertTopic(message.topicId, placeholderHead(topicKind, message), null, null);
+    }
+    this.seq++;
+    message.seq = this.seq;
+    const inbound = message.direction === "in" ? 1 : 0;
+    this.sql.exec(
+      `INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      message.id,
+      item.id,
+      message.kind,
+      message.topicId,
+      message.seq,
+      message.timestamp,
+      inbound,
+      hash,
+      this.push.timestamp,
+      raw,
+      JSON.stringify(message),
+    );
+    const text = preview(message);
+    this.sql.exec(
+      `UPDATE topics SET message_count = message_count + 1,
+         unread_count = unread_count + ?,
+         last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
+         last_message_time = MAX(last_message_time, ?),
+         sort_time = MAX(sort_time, ?)
+       WHERE id = ?`,
+      inbound,
+      message.timestamp,
+      text,
+      message.timestamp,
+      message.timestamp,
+      message.topicId,
+    );
+    this.sql.exec(
+      `UPDATE account SET message_count = message_count + 1, unread_count = unread_count + ?,
+         last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
+         last_message_time = MAX(last_message_time, ?)
+       WHERE id = 1`,
+      inbound,
+      message.timestamp,
+      text,
+      message.timestamp,
+    );
+    this.emit({
+      type: "channel:message",
+      payload: { seq: this.seq, channelId: message.channelId, topicId: message.topicId, message },
+    });
+    this.counts[kind].new++;
+    this.touched.add(message.topicId);
+  }
+
+  private updateMessage(kind: "comments" | "messages", stored: MessageRow, mapped: Message, raw: string, item: ValidItem): void {
+    const previous = JSON.parse(stored.body) as Message;
+    // A sent reply seen again in a snapshot stays the agent's reply: only its platform fields change.
+    const message: Message =
+      stored.kind === "reply"
+        ? { ...previous, content: mapped.content, timestamp: mapped.timestamp }
+        : { ...mapped, id: stored.id, seq: stored.seq, topicId: stored.topic_id };
+    this.sql.exec(
+      "UPDATE messages SET hash = ?, ts = ?, raw = ?, body = ?, timestamp = ? WHERE id = ?",
+      item.hash,
+      Math.max(stored.ts, this.push.timestamp),
+      raw,
+      JSON.stringify(message),
+      message.timestamp,
+      stored.id,
+    );
+    if (JSON.stringify(previous) === JSON.stringify(message)) return;
+    this.seq++;
+    this.emit({ type: "message:updated", payload: { seq: this.seq, message } });
+    this.counts[kind].updated++;
+    this.sql.exec(
+      "UPDATE topics SET last_message = ? WHERE id = ? AND last_message_time = ?",
+      preview(message),
+      message.topicId,
+      message.timestamp,
+    );
+    this.touched.add(message.topicId);
+  }
+
+  private topicEvent(id: string): void {
+    const row = this.sql.exec<TopicRow>("SELECT * FROM topics WHERE id = ?", id).one();
+    this.seq++;
+    this.emit({ type: "topic:updated", payload: { seq: this.seq, topic: rowToTopic(this.account.account_id, row) } });
+  }
+
+  private notificationItem(item: ValidItem): void {
+    const stored = this.sql
+      .exec<{ hash: string; ts: number; raw: string; seq: number }>("SELECT hash, ts, raw, seq FROM notifications WHERE id = ?", item.id)
+      .toArray()[0];
+    if (this.unchanged(stored, item)) return;
+    const { json, value } = merge(stored?.raw ?? null, item.json);
+    const notification: Notification = notificationOf(value as NotificationItem, this.account.account_id, this.now);
+    if (stored) {
+      // PROTOCOL has no "notification changed" frame: the newer fields are kept, silently.
+      this.sql.exec(
+        "UPDATE notifications SET hash = ?, ts = ?, raw = ?, body = ? WHERE id = ?",
+        item.hash,
+        Math.max(stored.ts, this.push.timestamp),
+        json,
+        JSON.stringify(notification),
+        item.id,
+      );
+      if (stored.raw !== json) this.counts.notifications.updated++;
+      return;
+    }
+    this.seq++;
+    this.sql.exec(
+      "INSERT INTO notifications (id, seq, hash, ts, raw, body) VALUES (?, ?, ?, ?, ?, ?)",
+      item.id,
+      this.seq,
+      item.hash,
+      this.push.timestamp,
+      json,
+      JSON.stringify(notification),
+    );
+    this.emit({ type: "notification:new", payload: { seq: this.seq, notification } });
+    this.counts.notifications.new++;
+  }
+
+  /** Name, avatar, platform: only a push at least as new as the last one that set them. */
+  private accountFields(): void {
+    const { account: fields, platform, timestamp } = this.push;
+    const newer = timestamp >= this.account.account_ts;
+    this.sql.exec(
+      `UPDATE account SET seq = ?, last_sync_at = ?,
+         name = CASE WHEN ? THEN COALESCE(?, name) ELSE name END,
+         avatar = CASE WHEN ? THEN COALESCE(?, avatar) ELSE avatar END,
+         platform_user_id = CASE WHEN ? THEN COALESCE(?, platform_user_id) ELSE platform_user_id END,
+         platform = CASE WHEN ? AND ? IS NOT NULL THEN ? ELSE platform END,
+         account_ts = MAX(account_ts, ?)
+       WHERE id = 1`,
+      this.seq,
+      this.now,
+      newer ? 1 : 0,
+      fields.name ?? null,
+      newer ? 1 : 0,
+      fields.avatar ?? null,
+      newer ? 1 : 0,
+      fields.platformUserId ?? null,
+      newer || !this.account.platform ? 1 : 0,
+      platform ?? null,
+      platform ?? null,
+      timestamp,
+    );
+  }
+}

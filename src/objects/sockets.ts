@@ -1,0 +1,105 @@
+/**
+ * What both Durable Objects do with hibernatable sockets: who is on a socket (kept in its
+ * attachment, so it survives hibernation), how a frame is read and how answers are sent.
+ */
+import type { z } from "zod";
+import type { Role } from "../auth";
+import { ApiError } from "../errors";
+import { MAX_FRAME_BYTES } from "../protocol";
+import type { ServerFrame } from "../protocol";
+
+/** The verified caller the Worker hands to an object with a WebSocket upgrade. */
+export type Identity = { sub: string; tid: string; role: Role; exp: number; accounts?: string[] };
+
+export const IDENTITY_HEADER = "x-edge-identity";
+
+/** Kept in the socket's attachment (≤ 2 KiB); everything a woken object needs about it. */
+export type Attachment = {
+  sub: string;
+  role: Role;
+  exp: number;
+  accounts?: string[];
+  clientId?: string;
+  registered?: boolean;
+};
+
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_TOKEN_EXPIRED = 4001;
+
+export function readIdentity(request: Request): Identity {
+  return JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null") as Identity;
+}
+
+export function attachmentOf(ws: WebSocket): Attachment {
+  return ws.deserializeAttachment() as Attachment;
+}
+
+export function send(ws: WebSocket, frame: ServerFrame | string): void {
+  try {
+    ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  } catch {
+    // The socket closed between the list and the send; its close handler cleans up.
+  }
+}
+
+export function sendError(ws: WebSocket, error: ApiError, id?: string): void {
+  send(ws, id === undefined ? { type: "error", payload: error.payload } : { type: "error", id, payload: error.payload });
+}
+
+/** Frames as one `batch` frame (PROTOCOL §6), built from their JSON text without re-parsing. */
+export function batchOf(frames: string[]): string {
+  return frames.length === 1 ? frames[0]! : `{"type":"batch","payload":{"frames":[${frames.join(",")}]}}`;
+}
+
+const encoder = new TextEncoder();
+
+export type Incoming<T> = { ok: true; frame: T } | { ok: false; error: ApiError; id?: string; close?: number };
+
+/**
+ * Reads one client frame: size, JSON, known type, payload shape, token expiry. Never throws;
+ * the caller answers a failure with an `error` frame (or closes, for an oversized frame).
+ */
+export function readFrame<S extends z.ZodType>(
+  message: string | ArrayBuffer,
+  schema: S,
+  types: ReadonlySet<string>,
+  attachment: Attachment,
+): Incoming<z.infer<S>> {
+  const size = typeof message === "string" ? (message.length * 3 > MAX_FRAME_BYTES ? encoder.encode(message).length : message.length) : message.byteLength;
+  if (size > MAX_FRAME_BYTES) {
+    return { ok: false, error: new ApiError("payload_too_large", "frame is larger than 1 MiB"), close: CLOSE_TOO_BIG };
+  }
+  if (attachment.exp * 1000 <= Date.now()) {
+    return { ok: false, error: new ApiError("unauthorized", "token has expired; reconnect with a fresh token"), close: CLOSE_TOKEN_EXPIRED };
+  }
+  if (typeof message !== "string") {
+    return { ok: false, error: new ApiError("invalid_frame", "frames must be JSON text, not binary") };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    return { ok: false, error: new ApiError("invalid_frame", "frame is not valid JSON") };
+  }
+  const id = typeof (json as { id?: unknown })?.id === "string" ? ((json as { id: string }).id) : undefined;
+  const type = (json as { type?: unknown } | null)?.type;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { ok: false, error: new ApiError("invalid_frame", "frame must be a JSON object {type, id?, payload?}") };
+  }
+  if (typeof type !== "string" || !types.has(type)) {
+    const shown = typeof type === "string" ? JSON.stringify(type.slice(0, 64)) : "missing";
+    return {
+      ok: false,
+      id,
+      error: new ApiError("invalid_frame", `type: unknown frame type ${shown}`, [{ path: "type", message: `unknown frame type ${shown}` }]),
+    };
+  }
+  const parsed = schema.safeParse({ payload: {}, ...json });
+  if (!parsed.success) return { ok: false, id, error: ApiError.fromZod("invalid_frame", parsed.error) };
+  return { ok: true, frame: parsed.data };
+}
+
+/** The literal `type` values of a discriminated union of frames. */
+export function frameTypes(schema: z.ZodDiscriminatedUnion): ReadonlySet<string> {
+  return new Set(schema.options.map((option) => (option as z.ZodObject).shape.type.value as string));
+}

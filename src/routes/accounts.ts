@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { ApiError, unwrap } from "../errors";
+import { accountParam, authenticate } from "../middleware/auth";
+import { directoryStub, roomStub } from "../stubs";
+import { parseBody, parseQuery } from "../validate";
+
+const readers = authenticate(["agent", "admin"]);
+
+const channelPatch = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    isPinned: z.boolean().optional(),
+    name: z.string().trim().min(1).max(128).optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: "give at least one of enabled, isPinned, name" });
+
+const messagesQuery = z.object({
+  before: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const topicIdSchema = z.string().min(1).max(256);
+
+/** The channel list and one account's topics and messages over HTTP (PROTOCOL §8). */
+export const accounts = new Hono<AppEnv>()
+  .get("/", readers, async function listChannels(c) {
+    const claims = c.get("claims");
+    return c.json({ channels: await directoryStub(c.env, claims.tid).channels(claims.accounts) });
+  })
+  .patch("/:accountId", authenticate(["admin"]), async function patchChannel(c) {
+    const { claims, accountId } = accountParam(c);
+    const patch = parseBody(channelPatch, await c.req.text());
+    const channel = unwrap(await directoryStub(c.env, claims.tid).updateChannel(accountId, patch));
+    return c.json({ channel });
+  })
+  .get("/:accountId/topics", readers, async function listTopics(c) {
+    const { claims, accountId } = accountParam(c);
+    const topics = unwrap(await roomStub(c.env, claims.tid, accountId).topics(claims.tid, accountId));
+    return c.json({ channelId: accountId, topics });
+  })
+  .get("/:accountId/topics/:topicId/messages", readers, async function listMessages(c) {
+    const { claims, accountId } = accountParam(c);
+    const topicId = topicIdSchema.safeParse(c.req.param("topicId"));
+    if (!topicId.success) throw new ApiError("invalid_query", "topicId: must be 1–256 characters");
+    const { before, limit } = parseQuery(messagesQuery, c.req.query());
+    const room = roomStub(c.env, claims.tid, accountId);
+    const page = unwrap(await room.messages(claims.tid, accountId, topicId.data, before, limit));
+    return c.json({ channelId: accountId, topicId: topicId.data, ...page });
+  });

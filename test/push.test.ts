@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { api, comment, conversation, dm, push, roomSocket, token, uid, work } from "./helpers";
+
+describe("POST /api/v1/accounts/:accountId/sync", () => {
+  it("stores a snapshot and answers with counts and the latest seq", async () => {
+    const account = uid("acc");
+    const res = await push(account, {
+      contents: [work("w1")],
+      comments: [comment("c1", "w1"), comment("c2", "w1")],
+      conversations: [conversation("cv1")],
+      messages: [dm("m1", "cv1")],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      ok: true,
+      counts: {
+        contents: { received: 1, new: 1, updated: 0 },
+        comments: { received: 2, new: 2, updated: 0 },
+        conversations: { received: 1, new: 1, updated: 0 },
+        messages: { received: 1, new: 1, updated: 0 },
+      },
+      rejected: [],
+    });
+    // 3 new messages + 2 topics touched
+    expect(res.json.seq).toBe(5);
+    expect(res.json.counts.notifications).toBeUndefined();
+  });
+
+  it("sends each new comment and DM live to connected agents, in seq order", async () => {
+    const account = uid("acc");
+    await push(account, { contents: [work("w1")] });
+    const socket = await roomSocket(account);
+    await push(account, { comments: [comment("c1", "w1")], conversations: [conversation("cv1")], messages: [dm("m1", "cv1")] });
+    const frames = await socket.until((f) => f.filter((x) => x.type === "topic:updated").length >= 2, "topic updates");
+    const messages = frames.filter((f) => f.type === "channel:message");
+    expect(messages.map((f) => f.payload.message.id)).toEqual(["c1", "m1"]);
+    expect(messages[0]!.payload).toMatchObject({
+      channelId: account,
+      topicId: "w1",
+      message: { id: "c1", kind: "comment", channelId: account, topicId: "w1", fromName: "Fan c1", direction: "in", type: "text" },
+    });
+    expect(messages[1]!.payload.message).toMatchObject({ kind: "dm", topicId: "cv1", fromId: "p-cv1" });
+    const seqs = socket.events().map((f) => f.payload.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    socket.close();
+  });
+
+  it("re-pushing the same snapshot creates no events and sends no frames", async () => {
+    const account = uid("acc");
+    const snapshot = { contents: [work("w1")], comments: [comment("c1", "w1")] };
+    const first = await push(account, snapshot);
+    const socket = await roomSocket(account);
+    const again = await push(account, snapshot);
+    expect(again.json.seq).toBe(first.json.seq);
+    expect(again.json.counts.comments).toEqual({ received: 1, new: 0, updated: 0 });
+    await socket.settle();
+    expect(socket.events()).toEqual([]);
+    socket.close();
+  });
+
+  it("a changed comment makes one message:updated, keeping its id and seq", async () => {
+    const account = uid("acc");
+    const c1 = comment("c1", "w1");
+    const first = await push(account, { comments: [c1] });
+    const original = (await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") })).json.messages[0];
+    const socket = await roomSocket(account);
+    const res = await push(account, { comments: [{ ...c1, content: "edited", like_count: 3 }] });
+    expect(res.json.counts.comments).toEqual({ received: 1, new: 0, updated: 1 });
+    const updated = await socket.next("message:updated");
+    expect(updated.payload.seq).toBe(first.json.seq + 1);
+    expect(updated.payload.message).toMatchObject({ id: "c1", seq: original.seq, content: "edited" });
+    expect(socket.events("channel:message")).toEqual([]);
+    socket.close();
+  });
+
+  it("an older snapshot never overwrites newer values but still adds unseen items", async () => {
+    const account = uid("acc");
+    const now = Date.now();
+    await push(account, { comments: [comment("c1", "w1", { content: "new text" })] }, { timestamp: now, account: { name: "New name" } });
+    const old = await push(
+      account,
+      { comments: [comment("c1", "w1", { content: "old text" }), comment("c0", "w1")] },
+      { timestamp: now - 60_000, account: { name: "Old name" } },
+    );
+    expect(old.json.counts.comments).toEqual({ received: 2, new: 1, updated: 0 });
+    const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
+    expect(page.json.messages.map((m: any) => [m.id, m.content])).toEqual([
+      ["c1", "new text"],
+      ["c0", "comment c0"],
+    ]);
+    const channels = await api("/api/v1/accounts", { token: await token("agent") });
+    expect(channels.json.channels.find((c: any) => c.id === account).name).toBe("New name");
+  });
+
+  it("skips and reports an invalid item and stores the valid ones", async () => {
+    const account = uid("acc");
+    const res = await push(account, {
+      comments: [comment("c1", "w1"), { comment_id: "c2", content: "no work" }, comment("c3", "w1"), "not an object"],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.counts.comments).toEqual({ received: 4, new: 2, updated: 0 });
+    expect(res.json.rejected).toEqual([
+      { kind: "comments", index: 1, issues: [{ path: "work_id", message: expect.any(String) }] },
+      { kind: "comments", index: 3, issues: [{ path: "", message: expect.any(String) }] },
+    ]);
+  });
+
+  it("keeps unknown fields and merges fields a later snapshot leaves out", async () => {
+    const account = uid("acc");
+    await push(account, { contents: [work("w1", { title: "First title", extra_field: { a: 1 } })] });
+    await push(account, { contents: [{ work_id: "w1", stats: { comment_count: 5, like_count: 9 } }] });
+    const contents = await api(`/api/im/contents?account_id=${account}`, { token: await token("agent") });
+    expect(contents.json.data.contents[0]).toMatchObject({ aweme_id: "w1", desc: "First title", statistics: { comment_count: 5, digg_count: 9 } });
+  });
+
+  it("treats ids repeated inside one push as one item", async () => {
+    const account = uid("acc");
+    const res = await push(account, { comments: [comment("c1", "w1"), comment("c1", "w1", { content: "second copy" })] });
+    expect(res.json.counts.comments).toEqual({ received: 2, new: 1, updated: 0 });
+    const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
+    expect(page.json.messages.map((m: any) => m.content)).toEqual(["second copy"]);
+  });
+
+  describe("an invalid envelope stores nothing", () => {
+    it.each([
+      ["not JSON", "{oops", /not valid JSON/],
+      ["no snapshot", { accountId: "ACC" }, /snapshot/],
+      ["a snapshot list that is not a list", { accountId: "ACC", snapshot: { comments: {} } }, /snapshot\.comments/],
+      ["an accountId that differs from the URL", { accountId: "other", snapshot: {} }, /accountId/],
+    ])("%s → 400 naming the field", async (_name, body, message) => {
+      const account = uid("acc");
+      const text = typeof body === "string" ? body : JSON.stringify(body).replace("ACC", account);
+      const res = await api(`/api/v1/accounts/${account}/sync`, { method: "POST", token: await token("crawler"), body: text });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_body");
+      expect(res.json.error.message).toMatch(message);
+      // Nothing was stored: the account does not even exist for agents.
+      const topics = await api(`/api/v1/accounts/${account}/topics`, { token: await token("agent") });
+      expect(topics.status).toBe(403);
+    });
+  });
+
+  it("refuses a body over 16 MiB with 413", async () => {
+    const account = uid("acc");
+    const big = JSON.stringify({ accountId: account, snapshot: { comments: [] }, pad: "x".repeat(16 * 1024 * 1024) });
+    const res = await api(`/api/v1/accounts/${account}/sync`, { method: "POST", token: await token("crawler"), body: big });
+    expect(res.status).toBe(413);
+    expect(res.json.error.code).toBe("payload_too_large");
+  });
+});
