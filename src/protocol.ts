@@ -195,10 +195,10 @@ export function toIssues(error: z.ZodError, prefix = ""): Issue[] {
   }));
 }
 
-/** "comments.3.work_id: Required; …" — the human message that names the fields. */
+/** "comments[3].work_id: Required; …" — the human message that names the fields. */
 export function describeIssues(issues: Issue[]): string {
   return issues
     .slice(0, 5)
-    .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+    .map((i) => (i.path ? `${i.path.replace(/\.(\d+)(?=\.|$)/g, "[$1]")}: ${i.message}` : i.message))
     .join("; ");
 }
