@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { comment, connect, push, roomSocket, token, uid } from "./helpers";
 
@@ -79,7 +80,7 @@ describe("sync:start", () => {
     const account = uid("acc");
     await pushComments(account, 0, 3);
     const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${account}`));
-    const { runInDurableObject } = await import("cloudflare:test");
+    
     await runInDurableObject(stub, (_room, state) => {
       state.storage.sql.exec("DELETE FROM events WHERE seq <= 4");
     });
