@@ -1,0 +1,183 @@
+/**
+ * The crm-pc-im side of the adapter: the types its UI and store already use (seeds/000,
+ * seeds/001), the legacy Master message shape, and the adapter's public option and
+ * event types. Wire shapes (Channel, Topic, Message…) come from `src/protocol.ts`.
+ */
+import type { Channel, Message as WireMessage, MessageStatus, Notification, Topic } from "../src/protocol";
+
+/** The crm-pc-im message type: the UI knows text, files and images only. */
+export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";
+
+/** The crm-pc-im `Message`, unchanged: `topic` is the topic id (a work or a DM thread). */
+export type Message = {
+  id: string;
+  fromId: string;
+  fromName: string;
+  toId: string;
+  topic: string;
+  content: string;
+  type: CrmMessageType;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  fileUrl?: string;
+  fileName?: string;
+};
+
+/** The crm-pc-im `Conversation` a topic is shown as in the conversation list. */
+export type Conversation = {
+  friendId: string;
+  friendName: string;
+  friendAvatar: string;
+  topic: string;
+  lastMessage: string;
+  unreadCount: number;
+  isFlashing: boolean;
+};
+
+/** The fields of a legacy HisCRM Master message; every one may be missing. */
+export type MasterMessageFields = {
+  id?: string;
+  account_id?: string;
+  sender_id?: string;
+  sender_name?: string;
+  from_id?: string;
+  from_name?: string;
+  topic?: string;
+  type?: string;
+  content?: string;
+  /** Seconds (or milliseconds when ≥ 10^12). */
+  created_at?: number;
+  timestamp?: number;
+  is_new?: number;
+  is_sent?: number;
+  file_url?: string;
+  file_name?: string;
+  fileUrl?: string;
+  fileName?: string;
+};
+
+/** A legacy Master message, either flat or wrapped as `{type, payload}`. */
+export type MasterMessage = MasterMessageFields & {
+  payload?: MasterMessageFields;
+  [key: string]: unknown;
+};
+
+/** What a crm `Message` leaves out of the wire message, kept beside it. */
+export type MessageContext = {
+  channelId: string;
+  topicId: string;
+  /** The account event that carried the message (0 for messages fetched with `requestMessages`). */
+  seq: number;
+  /** The message's own, stable seq (the paging cursor). */
+  messageSeq: number;
+  kind: WireMessage["kind"];
+  direction: WireMessage["direction"];
+  status?: MessageStatus;
+  fromAvatar?: string;
+  replyToId?: string;
+  /** The wire message, untouched. */
+  raw: WireMessage;
+};
+
+/** Where a `seq` position is remembered between runs; `localStorage` fits. */
+export type SeqStorage = {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+};
+
+/** A token, or a getter called before every (re)connect so an expiring token can be refreshed. */
+export type TokenSource = string | (() => string | Promise<string>);
+
+export type ReconnectOptions = {
+  /** Delay before the second retry, in ms (the first retry is immediate). Default 1000. */
+  minDelay?: number;
+  /** Upper bound of the growing delay, in ms. Default 5000. */
+  maxDelay?: number;
+  /** How long a socket must stay open before the delay resets, in ms. Default 5000. */
+  minUptime?: number;
+  /** How long a connection attempt may take, in ms. Default 4000. */
+  connectTimeout?: number;
+  /** Attempts before giving up. Default: never give up. */
+  maxRetries?: number;
+};
+
+export type ConnectOptions = {
+  token: TokenSource;
+  /** Sent to the server so it can keep a cursor per device; generated when missing. */
+  clientId?: string;
+  deviceType?: string;
+  appVersion?: string;
+  clientType?: "monitor" | "admin";
+  /**
+   * Which accounts get a socket: `"all"` (default) follows the Directory's channel list,
+   * a list opens exactly those. More can be opened later with `openAccount`.
+   */
+  accounts?: "all" | string[];
+  /** A `WebSocket` constructor (e.g. `ws` in Node 20); defaults to the global one. */
+  WebSocket?: unknown;
+  /** Where the last seen `seq` of each account is kept. Default: `localStorage` when present, else memory. */
+  storage?: SeqStorage;
+  /** Prefix of the storage keys. Default `"hiscrm-im"`. */
+  storageKey?: string;
+  /** How long `requestTopics`, `requestMessages` and `registerClient` wait for an answer, in ms. Default 15000. */
+  requestTimeout?: number;
+  reconnect?: ReconnectOptions;
+  /** Tell each room the last seq delivered (`ack {seq}`) at most this often, in ms; 0 turns it off. Default 1000. */
+  ackInterval?: number;
+};
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+export type ConnectionStateEvent = {
+  /** `"directory"` for the channel-list socket, else the account's socket. */
+  scope: "directory" | "account";
+  accountId?: string;
+  state: ConnectionState;
+};
+
+/** The app must drop what it holds for the account and fetch it again. */
+export type SyncResetEvent = { accountId: string; seq: number; epoch: string };
+
+export type MessageStatusEvent = {
+  accountId: string;
+  seq: number;
+  messageId: string;
+  status: MessageStatus;
+  error?: string;
+};
+
+export type TopicUpdatedEvent = { accountId: string; seq: number; topic: Topic; conversation: Conversation };
+
+export type NotificationEvent = { accountId: string; seq: number; notification: Notification };
+
+export type PresenceEvent = { accountId: string; clientId: string; userId: string; status: "online" | "offline" };
+
+/** What `sendMessage` needs besides the text: a crm `Message` (its `id` is the idempotency key) or this. */
+export type ReplyInput = {
+  topicId: string;
+  content: string;
+  /** Idempotency key: the same id twice posts once. Generated when missing. */
+  clientMsgId?: string;
+  replyToId?: string;
+};
+
+export type SendOptions = {
+  /** The account the topic belongs to; found from what the adapter has seen when missing. */
+  accountId?: string;
+  /** For a comment reply, the comment answered. */
+  replyToId?: string;
+};
+
+/** A reply the backend has accepted (`monitor:reply:accepted`). */
+export type SentReply = { message: Message; context: MessageContext };
+
+export type MessagePage = {
+  messages: Message[];
+  contexts: MessageContext[];
+  hasMore: boolean;
+  /** Pass as `before` to get the page before this one. */
+  before?: number;
+};
+
+export type { Channel, Notification, Topic, WireMessage };
