@@ -1,0 +1,272 @@
+/**
+ * One account's socket (`/api/v1/accounts/:id/ws`, PROTOCOL §6.2): resumes from the last
+ * delivered `seq` on every (re)connect, hands each event to the app exactly once and in
+ * order, answers requests, and keeps replies queued until the room has accepted them.
+ */
+import type { Registration } from "./directory";
+import { AdapterError, PendingRequests } from "./requests";
+import type { IncomingFrame } from "./requests";
+import { Sequencer } from "./sequencer";
+import type { Position, SequencedFrame, SequencerOutput } from "./sequencer";
+import { FrameSocket } from "./socket";
+import type { QueuedReply } from "./replies";
+import type { AccountStore } from "./storage";
+import type { ConnectionState, ReconnectOptions } from "./types";
+import { accountUrl } from "./urls";
+
+export type AccountEvents = {
+  deliver(accountId: string, frame: SequencedFrame): void;
+  reset(accountId: string, room: { seq: number; epoch: string }): void;
+  state(accountId: string, state: ConnectionState): void;
+  error(accountId: string, error: AdapterError): void;
+  /** Frames that are neither events nor answers (presence…), for `onFrame`. */
+  frame(accountId: string, frame: IncomingFrame): void;
+};
+
+export type AccountOptions = {
+  base: string;
+  accountId: string;
+  token: () => Promise<string>;
+  registration: () => Registration;
+  store: AccountStore;
+  requestTimeout: number;
+  ackInterval: number;
+  WebSocket?: unknown;
+  reconnect?: ReconnectOptions;
+};
+
+function isSequenced(frame: IncomingFrame): frame is IncomingFrame & SequencedFrame {
+  const seq = (frame.payload as { seq?: unknown } | undefined)?.seq;
+  return typeof seq === "number" && Number.isInteger(seq) && seq >= 0;
+}
+
+function samePosition(a: Position, b: Position): boolean {
+  return a.seq === b.seq && a.epoch === b.epoch;
+}
+
+/**
+ * @example
+ * const room = new AccountConnection(options, events);
+ * const answer = await room.request("monitor:request_topics", {}, ["monitor:topics"]);
+ */
+export class AccountConnection {
+  readonly accountId: string;
+  #options: AccountOptions;
+  #events: AccountEvents;
+  #socket: FrameSocket;
+  #sequencer: Sequencer;
+  #saved: Position;
+  #requests = new PendingRequests("q");
+  #replies = new Map<string, Promise<IncomingFrame>>();
+  #outbox: QueuedReply[] = [];
+  /** mark_read frames waiting for a socket, the latest per topic. */
+  #marks = new Map<string, string>();
+  #notificationAcks: string[] = [];
+  #syncId: string | undefined;
+  #syncCount = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #ackedSeq = -1;
+  #closed = false;
+
+  constructor(options: AccountOptions, events: AccountEvents) {
+    this.accountId = options.accountId;
+    this.#options = options;
+    this.#events = events;
+    this.#saved = options.store.loadPosition();
+    this.#sequencer = new Sequencer(this.#saved);
+    this.#socket = new FrameSocket(
+      { url: () => this.#url(), WebSocket: options.WebSocket, reconnect: options.reconnect },
+      {
+        open: () => this.#onOpen(),
+        frame: (frame) => this.#onFrame(frame),
+        state: (state) => events.state(this.accountId, state),
+        failure: () => undefined,
+      },
+    );
+    // Replies typed before the app last closed go out with this connection.
+    for (const reply of options.store.loadOutbox()) this.sendReply(reply).catch(() => undefined);
+  }
+
+  get socket(): FrameSocket {
+    return this.#socket;
+  }
+
+  get position(): Position {
+    return this.#sequencer.position;
+  }
+
+  /** Replies not accepted yet, oldest first. */
+  get queuedReplies(): QueuedReply[] {
+    return [...this.#outbox];
+  }
+
+  /** Sends a request now or on the next socket; settles with its answer, an error frame or the timeout. */
+  request(type: string, payload: object, answers: string[]): Promise<IncomingFrame> {
+    const request = this.#requests.create(type, payload, { answers, timeoutMs: this.#options.requestTimeout });
+    this.#socket.send(request.text);
+    return request.answer;
+  }
+
+  /**
+   * `monitor:reply`, resent on every new socket until `monitor:reply:accepted`. The same
+   * `clientMsgId` is one reply: here (one queue entry) and on the server (one message).
+   */
+  sendReply(reply: QueuedReply): Promise<IncomingFrame> {
+    const existing = this.#replies.get(reply.clientMsgId);
+    if (existing) return existing;
+    const payload: Record<string, string> = { topicId: reply.topicId, content: reply.content, clientMsgId: reply.clientMsgId };
+    if (reply.replyToId) payload.replyToId = reply.replyToId;
+    const request = this.#requests.create("monitor:reply", payload, {
+      answers: ["monitor:reply:accepted"],
+      timeoutMs: null,
+    });
+    this.#replies.set(reply.clientMsgId, request.answer);
+    this.#outbox.push(reply);
+    this.#options.store.saveOutbox(this.#outbox);
+    const forget = (): void => {
+      this.#replies.delete(reply.clientMsgId);
+      // On disconnect() the reply stays stored and goes out with the next connect.
+      if (this.#closed) return;
+      this.#outbox = this.#outbox.filter((queued) => queued.clientMsgId !== reply.clientMsgId);
+      this.#options.store.saveOutbox(this.#outbox);
+    };
+    request.answer.then(forget, forget);
+    this.#socket.send(request.text);
+    return request.answer;
+  }
+
+  markRead(topicId: string, seq?: number): void {
+    const text = JSON.stringify({ type: "monitor:mark_read", payload: seq === undefined ? { topicId } : { topicId, seq } });
+    if (!this.#socket.send(text)) this.#marks.set(topicId, text);
+  }
+
+  notificationAck(notificationId: string): void {
+    const text = JSON.stringify({ type: "client:notification:ack", payload: { notification_id: notificationId } });
+    if (!this.#socket.send(text)) this.#notificationAcks.push(text);
+  }
+
+  /** Tells the room who this client is again (after `registerClient` changed the id). */
+  reregister(): void {
+    this.#socket.send(this.#registerText());
+  }
+
+  close(reason: AdapterError): void {
+    this.#closed = true;
+    clearTimeout(this.#ackTimer);
+    this.#socket.close();
+    this.#requests.rejectAll(reason);
+  }
+
+  async #url(): Promise<string> {
+    const query: { token: string; clientId: string; since?: number; epoch?: string } = {
+      token: await this.#options.token(),
+      clientId: this.#options.registration().clientId,
+    };
+    // The room replays after `since` before it even reads a frame, or answers `sync:reset`
+    // if `epoch` is not its own: the resume costs no round trip.
+    const { seq, epoch } = this.#sequencer.position;
+    if (seq !== null) query.since = seq;
+    if (seq !== null && epoch !== null) query.epoch = epoch;
+    return accountUrl(this.#options.base, this.accountId, query);
+  }
+
+  #registerText(): string {
+    const registration = this.#options.registration();
+    const payload: Record<string, string> = { clientId: registration.clientId, clientType: registration.clientType };
+    if (registration.deviceType) payload.deviceType = registration.deviceType;
+    if (registration.appVersion) payload.appVersion = registration.appVersion;
+    return JSON.stringify({ type: "monitor:register", payload });
+  }
+
+  #onOpen(): void {
+    this.#sequencer.opened();
+    this.#syncId = undefined;
+    // The answer (`monitor:registered {seq, epoch}`) tells whether to resume or reset.
+    this.#socket.send(this.#registerText());
+    for (const text of this.#requests.texts()) this.#socket.send(text);
+    for (const [topicId, text] of [...this.#marks]) if (this.#socket.send(text)) this.#marks.delete(topicId);
+    while (this.#notificationAcks.length > 0 && this.#socket.send(this.#notificationAcks[0]!)) this.#notificationAcks.shift();
+  }
+
+  #onFrame(frame: IncomingFrame): void {
+    switch (frame.type) {
+      case "batch": {
+        const frames = (frame.payload as { frames?: unknown } | undefined)?.frames;
+        if (Array.isArray(frames)) {
+          for (const inner of frames as IncomingFrame[]) if (isSequenced(inner)) this.#apply(this.#sequencer.event(inner));
+        }
+        break;
+      }
+      case "monitor:registered":
+        this.#apply(this.#sequencer.registered((frame.payload ?? {}) as { seq?: number; epoch?: string }));
+        break;
+      case "sync:complete":
+        this.#syncId = undefined;
+        this.#apply(this.#sequencer.syncComplete((frame.payload ?? {}) as { seq?: number; epoch?: string }));
+        break;
+      case "sync:reset":
+        this.#syncId = undefined;
+        this.#apply(this.#sequencer.syncReset(frame.payload as { seq: number; epoch: string }));
+        break;
+      case "sync:progress":
+      case "ack":
+        break;
+      case "error":
+        this.#onError(frame);
+        break;
+      default:
+        if (this.#requests.settle(frame)) break;
+        if (isSequenced(frame)) this.#apply(this.#sequencer.event(frame));
+        else this.#events.frame(this.accountId, frame);
+    }
+    this.#persist();
+  }
+
+  #onError(frame: IncomingFrame): void {
+    if (frame.id !== undefined && frame.id === this.#syncId) {
+      // The room would not replay: hand out what is held back rather than wait forever.
+      this.#syncId = undefined;
+      this.#apply(this.#sequencer.syncComplete());
+    } else if (this.#requests.settle(frame)) {
+      return;
+    }
+    const error = (frame.payload ?? {}) as { code?: string; message?: string; issues?: [] };
+    this.#events.error(this.accountId, new AdapterError(error.code ?? "internal", error.message ?? "account socket error"));
+  }
+
+  #apply(output: SequencerOutput): void {
+    if (output.reset) {
+      this.#ackedSeq = -1;
+      this.#events.reset(this.accountId, output.reset);
+    }
+    for (const frame of output.deliver) this.#events.deliver(this.accountId, frame);
+    if (output.syncSince !== undefined) this.#startSync(output.syncSince);
+  }
+
+  #startSync(since: number): void {
+    this.#syncId = `s${++this.#syncCount}`;
+    const { epoch } = this.#sequencer.position;
+    const payload = epoch === null ? { since } : { since, epoch };
+    this.#socket.send(JSON.stringify({ type: "sync:start", id: this.#syncId, payload }));
+  }
+
+  #persist(): void {
+    const position = this.#sequencer.position;
+    if (samePosition(position, this.#saved)) return;
+    this.#options.store.savePosition(position);
+    this.#saved = position;
+    this.#scheduleAck();
+  }
+
+  /** `ack {seq}` lets the server resume this clientId even if local storage is lost. */
+  #scheduleAck(): void {
+    if (this.#options.ackInterval <= 0 || this.#ackTimer !== undefined || this.#closed) return;
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = undefined;
+      const { seq } = this.#sequencer.position;
+      if (seq === null || seq <= this.#ackedSeq) return;
+      if (this.#socket.send(JSON.stringify({ type: "ack", payload: { seq } }))) this.#ackedSeq = seq;
+      else this.#scheduleAck();
+    }, this.#options.ackInterval);
+  }
+}

@@ -1,0 +1,447 @@
+/**
+ * The crm-pc-im communication layer on the edge backend (PROTOCOL §9). It keeps the
+ * seeds/000 `WebSocketService` call names, so the app's UI, store and `Message` type stay
+ * as they are, and adds what the edge offers: one socket per account behind one client,
+ * exactly-once delivery across reconnects, request/answer calls and idempotent replies.
+ *
+ * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
+ */
+import { ACCOUNT_ID_RE } from "../src/protocol";
+import type { Channel, Message as WireMessage, Topic } from "../src/protocol";
+import { AccountConnection } from "./account-room";
+import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
+import { DirectoryConnection } from "./directory";
+import type { Registration } from "./directory";
+import { ClientEvents } from "./events";
+import type { FrameSource } from "./events";
+import { toQueuedReply } from "./replies";
+import type { QueuedReply } from "./replies";
+import { AdapterError } from "./requests";
+import type { IncomingFrame } from "./requests";
+import type { Position } from "./sequencer";
+import type { FrameSocket } from "./socket";
+import { AccountStore, defaultStorage } from "./storage";
+import type {
+  ConnectOptions,
+  ConnectionStateEvent,
+  Conversation,
+  Message,
+  MessageContext,
+  MessagePage,
+  MessageStatusEvent,
+  NotificationEvent,
+  PresenceEvent,
+  ReplyInput,
+  SendOptions,
+  SentReply,
+  SeqStorage,
+  SyncResetEvent,
+  TopicUpdatedEvent,
+} from "./types";
+import { readTokenClaims, toSocketBase } from "./urls";
+import type { TokenClaims } from "./urls";
+
+const DEFAULT_HEARTBEAT_MS = 25_000;
+/** Two heartbeats without any answer: the socket is half-open, drop it. */
+const SILENCE_FACTOR = 2.5;
+
+type Config = {
+  base: string;
+  token: () => Promise<string>;
+  claims: TokenClaims;
+  options: ConnectOptions;
+  requestTimeout: number;
+  ackInterval: number;
+};
+
+function tokenGetter(source: ConnectOptions["token"]): () => Promise<string> {
+  return async function readToken() {
+    const token = typeof source === "function" ? await source() : source;
+    if (typeof token !== "string" || token === "") throw new AdapterError("unauthorized", "the token getter returned no token");
+    return token;
+  };
+}
+
+/**
+ * The client. Create one with `createClient` (or use the default `websocketService`),
+ * `connect`, then listen.
+ * @example
+ * const client = createClient({ token: () => auth.currentToken() });
+ * await client.connect("https://im.example.com");
+ * client.onMessage((message, context) => store.add(message, context.channelId));
+ */
+export class WebSocketService {
+  #defaults: Partial<ConnectOptions>;
+  #config: Config | null = null;
+  #directory: DirectoryConnection | null = null;
+  #rooms = new Map<string, AccountConnection>();
+  #clientId: string;
+  #deviceType: string;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #on = new ClientEvents();
+  /** Chosen once, so a memory store keeps positions across disconnect() and connect(). */
+  #fallbackStorage: SeqStorage | undefined;
+
+  constructor(defaults: Partial<ConnectOptions> = {}) {
+    this.#defaults = defaults;
+    this.#clientId = defaults.clientId ?? generateClientId();
+    this.#deviceType = defaults.deviceType ?? "desktop";
+  }
+
+  /** Sets options `connect` will use, so an app can keep calling `connect(url)` alone. */
+  configure(defaults: Partial<ConnectOptions>): void {
+    this.#defaults = { ...this.#defaults, ...defaults };
+    if (defaults.clientId) this.#clientId = defaults.clientId;
+    if (defaults.deviceType) this.#deviceType = defaults.deviceType;
+  }
+
+  /**
+   * Opens the Directory socket and the account sockets. Resolves once the Directory is
+   * open; rejects if the first attempt fails, and keeps retrying in the background until
+   * `disconnect()` (as socket.io did for the seeds/000 service).
+   */
+  async connect(url: string, options: Partial<ConnectOptions> = {}): Promise<void> {
+    if (this.#config) this.disconnect();
+    const merged = { ...this.#defaults, ...options };
+    if (merged.token === undefined) throw new TypeError("connect: a token (or a token getter) is required");
+    const opts: ConnectOptions = { ...merged, token: merged.token };
+    if (opts.clientId) this.#clientId = opts.clientId;
+    if (opts.deviceType) this.#deviceType = opts.deviceType;
+    const token = tokenGetter(opts.token);
+    const config: Config = {
+      base: toSocketBase(url),
+      token,
+      claims: readTokenClaims(await token()),
+      options: { ...opts, storage: opts.storage ?? (this.#fallbackStorage ??= defaultStorage()) },
+      requestTimeout: opts.requestTimeout ?? 15_000,
+      ackInterval: opts.ackInterval ?? 1000,
+    };
+    this.#config = config;
+    this.#directory = new DirectoryConnection(
+      {
+        base: config.base,
+        token,
+        registration: () => this.#registration(),
+        requestTimeout: config.requestTimeout,
+        WebSocket: opts.WebSocket,
+        reconnect: opts.reconnect,
+      },
+      {
+        channels: (channels) => this.#onChannels(channels),
+        state: (state) => this.#on.connectionState.emit({ scope: "directory", state }),
+        error: (error) => this.#on.error.emit(error, {}),
+        frame: (frame) => this.#on.frame.emit(frame, {}),
+      },
+    );
+    if (Array.isArray(opts.accounts)) for (const accountId of opts.accounts) this.openAccount(accountId);
+    await this.#directory.opened;
+  }
+
+  /** The crm-pc-im handshake (`client:register`); `deviceId` becomes the client id. */
+  async registerClient(deviceId?: string, deviceType?: string): Promise<void> {
+    if (!this.#directory?.socket.isOpen) throw new AdapterError("disconnected", "registerClient: the client is not connected");
+    if (deviceId) this.#clientId = deviceId;
+    if (deviceType) this.#deviceType = deviceType;
+    await this.#directory.register(this.#registration());
+    for (const room of this.#rooms.values()) room.reregister();
+  }
+
+  /**
+   * Sends exactly `{"type":"ping"}` on every socket each `interval` ms (default: what the
+   * server suggested on `registerClient`, else 25 s), and drops a socket that stopped answering.
+   */
+  startHeartbeat(interval?: number): void {
+    this.stopHeartbeat();
+    const every = interval ?? this.#directory?.heartbeatInterval ?? DEFAULT_HEARTBEAT_MS;
+    this.#heartbeat = setInterval(() => {
+      for (const socket of this.#sockets()) {
+        socket.reconnectIfSilent(every * SILENCE_FACTOR);
+        socket.ping();
+      }
+    }, every);
+  }
+
+  stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  /**
+   * Closes every socket and rejects what waits for an answer. Replies not yet accepted
+   * stay in storage and go out with the next `connect`.
+   */
+  disconnect(): void {
+    this.stopHeartbeat();
+    const reason = new AdapterError("disconnected", "the client was disconnected");
+    this.#directory?.close(reason);
+    for (const room of this.#rooms.values()) room.close(reason);
+    this.#directory = null;
+    this.#rooms.clear();
+    this.#config = null;
+  }
+
+  /** Whether the Directory socket is open. */
+  getIsConnected(): boolean {
+    return this.#directory?.socket.isOpen ?? false;
+  }
+
+  getClientId(): string {
+    return this.#clientId;
+  }
+
+  /** The channel list as last received, pinned first, newest first. */
+  getChannels(): Channel[] {
+    return this.#directory?.channels ?? [];
+  }
+
+  /** The accounts that have a socket. */
+  getAccounts(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
+  /** Where an account's stream stands and which replies wait for it. */
+  getAccountState(accountId: string): { position: Position; queuedReplies: QueuedReply[]; open: boolean } | undefined {
+    const room = this.#rooms.get(accountId);
+    return room && { position: room.position, queuedReplies: room.queuedReplies, open: room.socket.isOpen };
+  }
+
+  /** Opens an account's socket (once); its events then reach the listeners. */
+  openAccount(accountId: string): void {
+    this.#room(accountId);
+  }
+
+  closeAccount(accountId: string): void {
+    this.#rooms.get(accountId)?.close(new AdapterError("disconnected", `account ${accountId} was closed`));
+    this.#rooms.delete(accountId);
+  }
+
+  /** New messages (comments, DMs, replies) as crm `Message`s, each exactly once. */
+  onMessage(callback: (message: Message, context: MessageContext) => void): () => void {
+    return this.#on.message.add(callback);
+  }
+
+  /** A message whose content or fields changed (`message:updated`). */
+  onMessageUpdated(callback: (message: Message, context: MessageContext) => void): () => void {
+    return this.#on.messageUpdated.add(callback);
+  }
+
+  /** A reply's delivery status (`message:status`: pending → sent / failed). */
+  onStatus(callback: (event: MessageStatusEvent) => void): () => void {
+    return this.#on.status.add(callback);
+  }
+
+  onTopicUpdated(callback: (event: TopicUpdatedEvent) => void): () => void {
+    return this.#on.topicUpdated.add(callback);
+  }
+
+  /** The whole channel list, whenever it arrives or one channel changes. */
+  onChannels(callback: (channels: Channel[]) => void): () => void {
+    return this.#on.channels.add(callback);
+  }
+
+  onNotification(callback: (event: NotificationEvent) => void): () => void {
+    return this.#on.notification.add(callback);
+  }
+
+  /** Other agents coming and going (`status_change`). */
+  onPresence(callback: (event: PresenceEvent) => void): () => void {
+    return this.#on.presence.add(callback);
+  }
+
+  /** The app must drop what it holds for `accountId` and fetch it again. */
+  onSyncReset(callback: (event: SyncResetEvent) => void): () => void {
+    return this.#on.syncReset.add(callback);
+  }
+
+  onConnectionState(callback: (event: ConnectionStateEvent) => void): () => void {
+    return this.#on.connectionState.add(callback);
+  }
+
+  /** Error frames that answer no request. */
+  onError(callback: (error: AdapterError, source: FrameSource) => void): () => void {
+    return this.#on.error.add(callback);
+  }
+
+  /** Every other frame, and each event frame once, untouched. */
+  onFrame(callback: (frame: IncomingFrame, source: FrameSource) => void): () => void {
+    return this.#on.frame.add(callback);
+  }
+
+  /**
+   * Posts a reply (`monitor:reply`). A crm `Message`'s `id` (or `clientMsgId`) is the
+   * idempotency key: queued while offline, resent after every reconnect until accepted,
+   * and posted once. The account is found from the topic when not given.
+   */
+  sendMessage(message: Message | ReplyInput, options: SendOptions = {}): Promise<SentReply> {
+    const sent = this.#sendReply(message, options);
+    // Apps written for the void-returning seeds/000 API never await it.
+    sent.catch(() => undefined);
+    return sent;
+  }
+
+  /** Marks a topic read for the team (`monitor:mark_read`); queued while offline. */
+  markRead(topicId: string, options: { accountId?: string; seq?: number } = {}): void {
+    this.#room(this.#accountFor(topicId, options.accountId, "markRead")).markRead(topicId, options.seq);
+  }
+
+  /** Acknowledges a notification (`client:notification:ack`); false when its account is unknown. */
+  sendNotificationAck(notificationId: string, accountId?: string): boolean {
+    const target = accountId ?? this.#on.notificationAccounts.get(notificationId) ?? this.#onlyAccount();
+    if (target === undefined || !this.#config) return false;
+    this.#room(target).notificationAck(notificationId);
+    return true;
+  }
+
+  async requestChannels(): Promise<Channel[]> {
+    if (!this.#directory) throw new AdapterError("disconnected", "requestChannels: the client is not connected");
+    return this.#directory.requestChannels();
+  }
+
+  /** An account's topics, newest first. */
+  async requestTopics(accountId: string): Promise<Topic[]> {
+    const answer = await this.#room(accountId).request("monitor:request_topics", {}, ["monitor:topics"]);
+    const topics = (answer.payload as { topics?: Topic[] } | undefined)?.topics ?? [];
+    for (const topic of topics) this.#on.topicAccounts.set(topic.id, accountId);
+    return topics;
+  }
+
+  /** An account's topics as crm `Conversation`s. */
+  async requestConversations(accountId: string): Promise<Conversation[]> {
+    return (await this.requestTopics(accountId)).map(toConversation);
+  }
+
+  /** A page of a topic's messages, oldest first; pass `page.before` for the previous page. */
+  async requestMessages(
+    accountId: string,
+    topicId: string,
+    options: { before?: number; limit?: number } = {},
+  ): Promise<MessagePage> {
+    this.#on.topicAccounts.set(topicId, accountId);
+    const answer = await this.#room(accountId).request("monitor:request_messages", { topicId, ...options }, [
+      "monitor:messages",
+    ]);
+    const payload = (answer.payload ?? {}) as { messages?: WireMessage[]; hasMore?: boolean };
+    const wire = (payload.messages ?? []).filter(isWireMessage);
+    const page: MessagePage = {
+      messages: wire.map(toCrmMessage),
+      contexts: wire.map((message) => toMessageContext(message)),
+      hasMore: payload.hasMore === true,
+    };
+    if (wire[0]) page.before = wire[0].seq;
+    return page;
+  }
+
+  #registration(): Registration {
+    const options = this.#config?.options ?? this.#defaults;
+    const registration: Registration = {
+      clientId: this.#clientId,
+      clientType: options.clientType ?? "monitor",
+      deviceType: this.#deviceType,
+    };
+    if (options.appVersion) registration.appVersion = options.appVersion;
+    return registration;
+  }
+
+  #sockets(): FrameSocket[] {
+    const rooms = [...this.#rooms.values()].map((room) => room.socket);
+    return this.#directory ? [this.#directory.socket, ...rooms] : rooms;
+  }
+
+  #room(accountId: string): AccountConnection {
+    const existing = this.#rooms.get(accountId);
+    if (existing) return existing;
+    const config = this.#config;
+    if (!config) throw new AdapterError("disconnected", "the client is not connected");
+    if (!ACCOUNT_ID_RE.test(accountId)) throw new AdapterError("invalid_frame", `"${accountId}" is not an account id`);
+    const key = `${config.options.storageKey ?? "hiscrm-im"}:${config.claims.tid ?? "default"}:${accountId}`;
+    const room = new AccountConnection(
+      {
+        base: config.base,
+        accountId,
+        token: config.token,
+        registration: () => this.#registration(),
+        store: new AccountStore(config.options.storage!, key),
+        requestTimeout: config.requestTimeout,
+        ackInterval: config.ackInterval,
+        WebSocket: config.options.WebSocket,
+        reconnect: config.options.reconnect,
+      },
+      {
+        deliver: (id, frame) => this.#on.deliver(id, frame),
+        reset: (id, room) => this.#on.syncReset.emit({ accountId: id, ...room }),
+        state: (id, state) => this.#on.connectionState.emit({ scope: "account", accountId: id, state }),
+        error: (id, error) => this.#on.error.emit(error, { accountId: id }),
+        frame: (id, frame) => this.#on.roomFrame(id, frame),
+      },
+    );
+    this.#rooms.set(accountId, room);
+    return room;
+  }
+
+  #onChannels(channels: Channel[]): void {
+    this.#on.channels.emit(channels);
+    const accounts = this.#config?.options.accounts ?? "all";
+    if (accounts !== "all") return;
+    const allowed = this.#config?.claims.accounts;
+    for (const channel of channels) {
+      if (!allowed || allowed.includes(channel.id)) this.openAccount(channel.id);
+    }
+  }
+
+  async #sendReply(message: Message | ReplyInput, options: SendOptions): Promise<SentReply> {
+    const reply = toQueuedReply(message, options);
+    const accountId = this.#accountFor(reply.topicId, options.accountId, "sendMessage");
+    const answer = await this.#room(accountId).sendReply(reply);
+    const wire = (answer.payload as { message?: unknown } | undefined)?.message;
+    if (!isWireMessage(wire)) throw new AdapterError("internal", "monitor:reply:accepted carried no message");
+    return { message: toCrmMessage(wire), context: toMessageContext(wire) };
+  }
+
+  #onlyAccount(): string | undefined {
+    return this.#rooms.size === 1 ? [...this.#rooms.keys()][0] : undefined;
+  }
+
+  #accountFor(topicId: string, explicit: string | undefined, what: string): string {
+    if (!this.#config) throw new AdapterError("disconnected", `${what}: the client is not connected`);
+    const accountId = explicit ?? this.#on.topicAccounts.get(topicId) ?? this.#onlyAccount();
+    if (accountId === undefined) {
+      throw new AdapterError("unknown_account", `${what}: no account is known for topic "${topicId}"; pass { accountId }`);
+    }
+    return accountId;
+  }
+}
+
+/**
+ * A new client. `defaults` are used by every `connect`, so `connect(url)` alone works.
+ * @example
+ * import WebSocket from "ws";
+ * const client = createClient({ token: () => refreshToken(), WebSocket });
+ */
+export function createClient(defaults: Partial<ConnectOptions> = {}): WebSocketService {
+  return new WebSocketService(defaults);
+}
+
+/** The shared instance, as `websocketService` was in seeds/000; `configure` it before `connect`. */
+export const websocketService = new WebSocketService();
+export default websocketService;
+
+export {
+  convertCrmToMaster,
+  convertMasterToCrm,
+  generateClientId,
+  isWireMessage,
+  isCrmMessage,
+  isMasterMessage,
+  toConversation,
+  toCrmMessage,
+  toCrmType,
+  toMessageContext,
+  toMillis,
+} from "./convert";
+export { AdapterError, RequestTimeoutError } from "./requests";
+export { memoryStorage } from "./storage";
+export type * from "./types";
+export type { FrameSource } from "./events";
+export type { IncomingFrame } from "./requests";
+export type { QueuedReply } from "./replies";
+export type { Position } from "./sequencer";

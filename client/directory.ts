@@ -1,0 +1,161 @@
+/**
+ * The tenant's Directory socket (`/api/v1/ws`, PROTOCOL §6.1): the channel list, its live
+ * updates and the crm-pc-im `client:register` handshake.
+ */
+import type { Channel } from "../src/protocol";
+import { AdapterError, PendingRequests } from "./requests";
+import type { IncomingFrame } from "./requests";
+import { FrameSocket } from "./socket";
+import type { ConnectionState, ReconnectOptions } from "./types";
+import { directoryUrl } from "./urls";
+
+export type Registration = {
+  clientId: string;
+  clientType: "monitor" | "admin";
+  deviceType?: string;
+  appVersion?: string;
+};
+
+export type DirectoryEvents = {
+  channels(channels: Channel[]): void;
+  state(state: ConnectionState): void;
+  error(error: AdapterError): void;
+  /** Any other frame, for `onFrame`. */
+  frame(frame: IncomingFrame): void;
+};
+
+export type DirectoryOptions = {
+  base: string;
+  token: () => Promise<string>;
+  registration: () => Registration;
+  requestTimeout: number;
+  WebSocket?: unknown;
+  reconnect?: ReconnectOptions;
+};
+
+/** Pinned first, then the newest message first (the server's order, kept after updates). */
+function sortChannels(channels: Iterable<Channel>): Channel[] {
+  return [...channels].sort(
+    (a, b) => Number(b.isPinned) - Number(a.isPinned) || b.lastMessageTime - a.lastMessageTime,
+  );
+}
+
+/**
+ * @example
+ * const directory = new DirectoryConnection(options, events);
+ * await directory.opened; directory.channels;
+ */
+export class DirectoryConnection {
+  readonly opened: Promise<void>;
+  #socket: FrameSocket;
+  #requests = new PendingRequests("d");
+  #channels = new Map<string, Channel>();
+  #events: DirectoryEvents;
+  #options: DirectoryOptions;
+  #heartbeatInterval: number | undefined;
+
+  constructor(options: DirectoryOptions, events: DirectoryEvents) {
+    this.#options = options;
+    this.#events = events;
+    let settle: { resolve(): void; reject(error: Error): void } | undefined;
+    this.opened = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // The adapter awaits it in connect(); a rejection nobody awaits must not crash Node.
+    this.opened.catch(() => undefined);
+    this.#socket = new FrameSocket(
+      { url: async () => directoryUrl(options.base, { token: await options.token() }), WebSocket: options.WebSocket, reconnect: options.reconnect },
+      {
+        open: () => {
+          settle?.resolve();
+          settle = undefined;
+          this.#onOpen();
+        },
+        frame: (frame) => this.#onFrame(frame),
+        state: (state) => events.state(state),
+        failure: (error) => {
+          settle?.reject(new AdapterError("connect_failed", `could not open the Directory socket: ${error.message}`));
+          settle = undefined;
+        },
+      },
+    );
+  }
+
+  get socket(): FrameSocket {
+    return this.#socket;
+  }
+
+  get channels(): Channel[] {
+    return sortChannels(this.#channels.values());
+  }
+
+  /** The heartbeat interval the server suggested in `client:register:success`, in ms. */
+  get heartbeatInterval(): number | undefined {
+    return this.#heartbeatInterval;
+  }
+
+  /** The crm-pc-im handshake: `client:register` → `client:register:success`. */
+  async register(registration: Registration): Promise<void> {
+    const payload: Record<string, string> = { client_id: registration.clientId, device_id: registration.clientId };
+    if (registration.deviceType) payload.device_type = registration.deviceType;
+    if (registration.appVersion) payload.app_version = registration.appVersion;
+    const answer = await this.#request("client:register", payload, ["client:register:success"]);
+    const interval = (answer.payload as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval;
+    if (typeof interval === "number" && interval > 0) this.#heartbeatInterval = interval;
+  }
+
+  async requestChannels(): Promise<Channel[]> {
+    const answer = await this.#request("monitor:request_channels", {}, ["monitor:channels"]);
+    this.#replaceChannels(answer.payload);
+    return this.channels;
+  }
+
+  close(reason: AdapterError): void {
+    this.#socket.close();
+    this.#requests.rejectAll(reason);
+  }
+
+  #request(type: string, payload: object, answers: string[]): Promise<IncomingFrame> {
+    const request = this.#requests.create(type, payload, {
+      answers,
+      timeoutMs: this.#options.requestTimeout,
+      acceptBroadcast: true,
+    });
+    this.#socket.send(request.text);
+    return request.answer;
+  }
+
+  #onOpen(): void {
+    const registration = this.#options.registration();
+    const payload: Record<string, string> = { clientId: registration.clientId, clientType: registration.clientType };
+    if (registration.deviceType) payload.deviceType = registration.deviceType;
+    if (registration.appVersion) payload.appVersion = registration.appVersion;
+    // Registering again on every socket brings a fresh channel list after any outage.
+    this.#socket.send(JSON.stringify({ type: "monitor:register", payload }));
+    for (const text of this.#requests.texts()) this.#socket.send(text);
+  }
+
+  #onFrame(frame: IncomingFrame): void {
+    if (frame.type === "monitor:channels") this.#replaceChannels(frame.payload);
+    if (frame.type === "channel:updated") this.#updateChannel(frame.payload);
+    if (this.#requests.settle(frame)) return;
+    if (frame.type === "error") {
+      const error = (frame.payload ?? {}) as { code?: string; message?: string };
+      this.#events.error(new AdapterError(error.code ?? "internal", error.message ?? "Directory error"));
+      return;
+    }
+    if (frame.type !== "monitor:channels" && frame.type !== "channel:updated") this.#events.frame(frame);
+  }
+
+  #replaceChannels(payload: unknown): void {
+    const channels = (payload as { channels?: unknown } | undefined)?.channels;
+    if (!Array.isArray(channels)) return;
+    this.#channels = new Map(channels.map((channel: Channel) => [channel.id, channel]));
+    this.#events.channels(this.channels);
+  }
+
+  #updateChannel(payload: unknown): void {
+    const channel = (payload as { channel?: Channel } | undefined)?.channel;
+    if (!channel || typeof channel.id !== "string") return;
+    this.#channels.set(channel.id, channel);
+    this.#events.channels(this.channels);
+  }
+}
