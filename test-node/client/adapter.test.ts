@@ -1,0 +1,352 @@
+/**
+ * The adapter against the real backend (wrangler in Node): what an app written against the
+ * seeds/000 WebSocketService sees through drops, outages and restarts.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createClient, memoryStorage, RequestTimeoutError } from "../../client/adapter";
+import type { Message, MessageContext, SeqStorage, SyncResetEvent, WebSocketService } from "../../client/adapter";
+import { startBackend } from "../backend";
+import type { Backend } from "../backend";
+import { network, sleep, waitFor } from "./network";
+import type { Network } from "./network";
+
+const FAST_RECONNECT = { minDelay: 30, maxDelay: 250, minUptime: 200, connectTimeout: 3000 };
+
+let backend: Backend;
+const clients: WebSocketService[] = [];
+
+beforeAll(async () => {
+  backend = await startBackend();
+});
+
+afterAll(async () => {
+  await backend?.stop();
+});
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.disconnect();
+});
+
+let accountCounter = 0;
+/** A fresh account, registered by a first crawler push (agents get 403 before that). */
+async function newAccount(): Promise<string> {
+  const accountId = `douyin-${Date.now().toString(36)}-${++accountCounter}`;
+  await backend.push(accountId, { contents: [{ work_id: "w0", title: "Launch video" }] });
+  return accountId;
+}
+
+function comment(id: string, work = "w1", content = `comment ${id}`) {
+  return { comment_id: id, work_id: work, content, author_id: "u9", author_name: "Lin", create_time: 1_730_000_000 };
+}
+
+type Setup = { client: WebSocketService; net: Network; received: Array<{ message: Message; context: MessageContext }> };
+
+async function connect(
+  options: { accounts?: string[] | "all"; storage?: SeqStorage; token?: () => Promise<string>; requestTimeout?: number } = {},
+): Promise<Setup> {
+  const net = network();
+  const client = createClient();
+  clients.push(client);
+  const received: Setup["received"] = [];
+  client.onMessage((message, context) => received.push({ message, context }));
+  await client.connect(backend.url, {
+    token: options.token ?? (() => backend.token("agent")),
+    WebSocket: net.WebSocket,
+    storage: options.storage ?? memoryStorage(),
+    reconnect: FAST_RECONNECT,
+    requestTimeout: options.requestTimeout ?? 5000,
+    ackInterval: 200,
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+  });
+  return { client, net, received };
+}
+
+/** Until the room has said where it stands: from then on no event can be missed. */
+async function ready(client: WebSocketService, accountId: string): Promise<void> {
+  await waitFor(() => {
+    const state = client.getAccountState(accountId);
+    return state !== undefined && state.open && state.position.seq !== null;
+  }, `${accountId} to be ready`);
+}
+
+describe("live messages", () => {
+  it("arrive as crm Messages, with their context beside them, at every listener", async () => {
+    const accountId = await newAccount();
+    const { client, received } = await connect({ accounts: [accountId] });
+    const second: Message[] = [];
+    const stop = client.onMessage((message) => second.push(message));
+    await ready(client, accountId);
+
+    await backend.push(accountId, {
+      comments: [comment("c1", "w1", "when does it ship?")],
+      messages: [
+        {
+          msg_id: "m1",
+          conversation_id: "cv1",
+          content: "https://img/p.png",
+          msg_type: "image",
+          sender: { user_id: "u7", user_name: "Wang" },
+          direction: "in",
+          create_time: 1_730_000_100,
+        },
+      ],
+    });
+    await waitFor(() => received.length === 2, "two messages");
+
+    expect(received.map((r) => r.message)).toEqual([
+      { id: "c1", fromId: "u9", fromName: "Lin", toId: "", topic: "w1", content: "when does it ship?", type: "TEXT", timestamp: 1_730_000_000_000 },
+      expect.objectContaining({ id: "m1", fromId: "u7", fromName: "Wang", topic: "cv1", type: "IMAGE", timestamp: 1_730_000_100_000 }),
+    ]);
+    expect(received[0]!.context).toMatchObject({ channelId: accountId, topicId: "w1", kind: "comment", direction: "in" });
+    expect(received[1]!.context).toMatchObject({ channelId: accountId, kind: "dm" });
+    expect(received[1]!.context.seq).toBeGreaterThan(received[0]!.context.seq);
+    expect(second.map((m) => m.id)).toEqual(["c1", "m1"]);
+
+    stop();
+    await backend.push(accountId, { comments: [comment("c2")] });
+    await waitFor(() => received.length === 3, "a third message");
+    expect(second).toHaveLength(2);
+  });
+
+  it("follows the Directory: an account pushed after connect gets a socket and its messages", async () => {
+    const { client, received } = await connect();
+    const channelIds: string[][] = [];
+    client.onChannels((channels) => channelIds.push(channels.map((c) => c.id)));
+    const accountId = await newAccount();
+    await waitFor(() => client.getAccounts().includes(accountId), "the new account to be opened");
+    await ready(client, accountId);
+    await backend.push(accountId, { comments: [comment("late-1")] });
+    await waitFor(() => received.some((r) => r.message.id === "late-1"), "the new account's message");
+    expect(channelIds.some((ids) => ids.includes(accountId))).toBe(true);
+    expect(client.getChannels().map((c) => c.id)).toContain(accountId);
+  });
+});
+
+describe("exactly once", () => {
+  it("500 messages pushed while the socket is dropped at random moments arrive exactly once, in order", async () => {
+    const accountId = await newAccount();
+    const { client, net, received } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+
+    let pushing = true;
+    let drops = 0;
+    const dropper = (async () => {
+      while (pushing) {
+        await sleep(40 + Math.random() * 160);
+        drops += net.drop(`/accounts/${accountId}/`);
+      }
+    })();
+    const expected: string[] = [];
+    for (let push = 0; push < 50; push++) {
+      const batch = Array.from({ length: 10 }, (_, i) => comment(`c${push * 10 + i}`, `w${push % 3}`));
+      expected.push(...batch.map((c) => c.comment_id));
+      await backend.push(accountId, { comments: batch });
+      await sleep(Math.random() * 30);
+    }
+    pushing = false;
+    await dropper;
+
+    await waitFor(() => received.length >= 500, "500 messages", 45_000);
+    await sleep(300);
+    expect(drops).toBeGreaterThanOrEqual(3);
+    expect(received.map((r) => r.message.id)).toEqual(expected);
+    const seqs = received.map((r) => r.context.seq);
+    expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true);
+  });
+
+  it("a client restarted on the same storage gets what it missed, and nothing twice", async () => {
+    const accountId = await newAccount();
+    const storage = memoryStorage();
+    const first = await connect({ accounts: [accountId], storage });
+    await ready(first.client, accountId);
+    await backend.push(accountId, { comments: [comment("before-1"), comment("before-2")] });
+    await waitFor(() => first.received.length === 2, "the first two");
+    first.client.disconnect();
+
+    await backend.push(accountId, { comments: [comment("while-away-1"), comment("while-away-2")] });
+    const second = await connect({ accounts: [accountId], storage });
+    await waitFor(() => second.received.length === 2, "what was missed");
+    await backend.push(accountId, { comments: [comment("after-1")] });
+    await waitFor(() => second.received.length === 3, "the next live one");
+    await sleep(200);
+    expect(second.received.map((r) => r.message.id)).toEqual(["while-away-1", "while-away-2", "after-1"]);
+  });
+
+  it("surfaces sync:reset when the stored position belongs to another epoch, then carries on", async () => {
+    const accountId = await newAccount();
+    const storage = memoryStorage();
+    storage.setItem(`hiscrm-im:${backend.tenant}:${accountId}:position`, JSON.stringify({ seq: 1, epoch: "a-lost-epoch" }));
+    const net = network();
+    const client = createClient({ WebSocket: net.WebSocket, storage, reconnect: FAST_RECONNECT });
+    clients.push(client);
+    const resets: SyncResetEvent[] = [];
+    const received: string[] = [];
+    client.onSyncReset((event) => resets.push(event));
+    client.onMessage((message) => received.push(message.id));
+    await client.connect(backend.url, { token: () => backend.token("agent"), accounts: [accountId] });
+
+    await waitFor(() => resets.length === 1, "a reset");
+    expect(resets[0]).toMatchObject({ accountId, seq: expect.any(Number), epoch: expect.any(String) });
+    expect(resets[0]!.epoch).not.toBe("a-lost-epoch");
+    await ready(client, accountId);
+    await backend.push(accountId, { comments: [comment("after-reset")] });
+    await waitFor(() => received.length === 1, "the message after the reset");
+    expect(received).toEqual(["after-reset"]);
+    expect(resets).toHaveLength(1);
+  });
+});
+
+describe("requests", () => {
+  it("requestTopics and requestMessages answer with topics, conversations and crm messages", async () => {
+    const accountId = await newAccount();
+    await backend.push(accountId, {
+      comments: [comment("c1", "w0"), comment("c2", "w0")],
+      conversations: [{ conversation_id: "cv1", participant: { user_id: "u7", user_name: "Wang" }, update_time: 1_730_000_000 }],
+    });
+    const { client } = await connect({ accounts: [accountId] });
+
+    const topics = await client.requestTopics(accountId);
+    expect(topics.map((t) => t.id).sort()).toEqual(["cv1", "w0"]);
+    const conversations = await client.requestConversations(accountId);
+    expect(conversations.find((c) => c.topic === "cv1")).toMatchObject({ friendName: "Wang", friendId: "cv1" });
+
+    const page = await client.requestMessages(accountId, "w0", { limit: 1 });
+    expect(page.messages).toHaveLength(1);
+    expect(page.messages[0]).toMatchObject({ id: "c2", topic: "w0", type: "TEXT" });
+    expect(page.hasMore).toBe(true);
+    const older = await client.requestMessages(accountId, "w0", { before: page.before!, limit: 1 });
+    expect(older.messages.map((m) => m.id)).toEqual(["c1"]);
+  });
+
+  it("an error frame rejects the request it answers", async () => {
+    const accountId = await newAccount();
+    const { client } = await connect({ accounts: [accountId] });
+    const error = await client.requestMessages(accountId, "w0", { limit: 1000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "AdapterError", code: "invalid_frame", requestType: "monitor:request_messages" });
+    expect((error as Error).message).toMatch(/limit/);
+  });
+
+  it("a request nobody answers rejects with a timeout error, and the next one works", async () => {
+    const accountId = await newAccount();
+    const { client, net } = await connect({ accounts: [accountId], requestTimeout: 400 });
+    await ready(client, accountId);
+    net.setMuted(true);
+    const error = await client.requestTopics(accountId).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect((error as Error).message).toMatch(/monitor:request_topics \(request \w+\) got no answer within 400 ms/);
+    net.setMuted(false);
+    await expect(client.requestTopics(accountId)).resolves.toEqual(expect.any(Array));
+  });
+
+  it("a request made while offline is sent when the socket comes back", async () => {
+    const accountId = await newAccount();
+    const { client, net } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+    net.setOffline(true);
+    net.drop();
+    await waitFor(() => !client.getAccountState(accountId)!.open, "the socket to be down");
+    const topics = client.requestTopics(accountId);
+    await sleep(200);
+    net.setOffline(false);
+    await expect(topics).resolves.toEqual(expect.arrayContaining([expect.objectContaining({ id: "w0" })]));
+  });
+});
+
+describe("the seeds/000 WebSocketService calls", () => {
+  it("connect, registerClient, heartbeat, getIsConnected, getClientId, disconnect", async () => {
+    const accountId = await newAccount();
+    const { client, net } = await connect({ accounts: [accountId] });
+    expect(client.getIsConnected()).toBe(true);
+    await client.registerClient("device-42", "desktop");
+    expect(client.getClientId()).toBe("device-42");
+
+    client.startHeartbeat(60);
+    await sleep(300);
+    const pings = net.sent.filter((frame) => frame === '{"type":"ping"}');
+    expect(pings.length).toBeGreaterThanOrEqual(4);
+    client.stopHeartbeat();
+    const count = net.sent.length;
+    await sleep(200);
+    expect(net.sent.filter((frame, i) => i >= count && frame.includes("ping"))).toEqual([]);
+
+    client.startHeartbeat(60);
+    client.disconnect();
+    expect(client.getIsConnected()).toBe(false);
+    const after = net.sent.length;
+    await sleep(200);
+    expect(net.sent.length).toBe(after);
+  });
+
+  it("registerClient rejects when not connected, connect rejects a bad token", async () => {
+    const client = createClient();
+    clients.push(client);
+    await expect(client.registerClient("d")).rejects.toMatchObject({ code: "disconnected" });
+    const net = network();
+    await expect(
+      client.connect(backend.url, { token: "not-a-token", WebSocket: net.WebSocket, reconnect: { ...FAST_RECONNECT, maxRetries: 0 } }),
+    ).rejects.toThrow(/401/);
+  });
+
+  it("asks the token getter again before every reconnect", async () => {
+    const accountId = await newAccount();
+    let calls = 0;
+    const { client, net } = await connect({
+      accounts: [accountId],
+      token: () => {
+        calls++;
+        return backend.token("agent", { ttl: 600 });
+      },
+    });
+    await ready(client, accountId);
+    const before = calls;
+    net.drop();
+    await waitFor(() => calls >= before + 2 && client.getIsConnected() && client.getAccountState(accountId)!.open, "both sockets to reconnect");
+  });
+
+  it("markRead clears a topic's unread count for everyone (topic:updated)", async () => {
+    const accountId = await newAccount();
+    const { client } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+    const updates: Array<{ unread: number; flashing: boolean }> = [];
+    client.onTopicUpdated((event) => updates.push({ unread: event.topic.unreadCount, flashing: event.conversation.isFlashing }));
+    await backend.push(accountId, { comments: [comment("c1", "w0")] });
+    await waitFor(() => updates.some((u) => u.unread > 0), "an unread topic");
+    client.markRead("w0");
+    await waitFor(() => updates.at(-1)?.unread === 0, "the topic to be read");
+    expect(updates.at(-1)).toEqual({ unread: 0, flashing: false });
+  });
+});
+
+describe("replies", () => {
+  it("a reply typed while offline is queued and posted once, even when sent again with the same id", async () => {
+    const accountId = await newAccount();
+    await backend.push(accountId, { comments: [comment("c1", "w0")] });
+    const { client, net, received } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+
+    net.setOffline(true);
+    net.drop();
+    await waitFor(() => !client.getAccountState(accountId)!.open, "the socket to be down");
+    const reply: Message = { id: "local-1", fromId: "agent-1", fromName: "Agent", toId: "", topic: "w0", content: "Thanks!", type: "TEXT", timestamp: Date.now() };
+    const first = client.sendMessage(reply, { accountId, replyToId: "c1" });
+    const again = client.sendMessage(reply, { accountId, replyToId: "c1" });
+    expect(client.getAccountState(accountId)!.queuedReplies).toHaveLength(1);
+
+    net.setOffline(false);
+    const accepted = await first;
+    await again;
+    expect(accepted.context).toMatchObject({ kind: "reply", direction: "out", channelId: accountId });
+    expect(accepted.message).toMatchObject({ topic: "w0", content: "Thanks!" });
+    expect(client.getAccountState(accountId)!.queuedReplies).toEqual([]);
+
+    // Sent once more after the answer, as a retrying app would: still one reply.
+    await client.sendMessage(reply, { accountId });
+    net.drop();
+    await ready(client, accountId);
+    const response = await backend.api(`/api/v1/accounts/${accountId}/commands?status=pending`, "crawler");
+    const { commands } = (await response.json()) as { commands: Array<{ content: string }> };
+    expect(commands.filter((c) => c.content === "Thanks!")).toHaveLength(1);
+    await waitFor(() => received.some((r) => r.context.kind === "reply"), "the reply as a message");
+    expect(received.filter((r) => r.context.kind === "reply")).toHaveLength(1);
+  });
+});
