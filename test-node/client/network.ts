@@ -5,7 +5,8 @@
 import WebSocket from "ws";
 
 export type Network = {
-  WebSocket: typeof WebSocket;
+  /** Pass as the adapter's `WebSocket` option. */
+  WebSocket: unknown;
   /** Every frame the client sent, in order. */
   sent: string[];
   /** Sockets opened so far. */
