@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { accounts } from "./routes/accounts";
+import { commands } from "./routes/commands";
 import { im } from "./routes/im";
 import { status } from "./routes/status";
 import { sync } from "./routes/sync";
@@ -20,6 +21,7 @@ app.route("/api/v1/status", status);
 app.route("/api/v1", ws);
 app.route("/api/v1/accounts", sync);
 app.route("/api/v1/accounts", accounts);
+app.route("/api/v1/accounts", commands);
 app.route("/api/im", im);
 
 app.notFound((c) => {

@@ -142,6 +142,20 @@ export const directoryClientFrame = z.discriminatedUnion("type", [
 ]);
 export type DirectoryClientFrame = z.infer<typeof directoryClientFrame>;
 
+/** The platform's limit on a reply's length. */
+export const MAX_REPLY_CHARS = 2_000;
+
+/** An agent's reply (PROTOCOL §6.2, §7); the HTTP twin takes the same body without `topicId`. */
+export const replyFields = {
+  content: z
+    .string()
+    .refine((text) => text.trim().length > 0, "must not be empty")
+    .refine((text) => text.length <= MAX_REPLY_CHARS, `must be at most ${MAX_REPLY_CHARS} characters`),
+  replyToId: z.string().min(1).max(256).optional(),
+  clientMsgId: z.string().min(1).max(128),
+};
+const replyPayload = z.object({ topicId, ...replyFields });
+
 /** Frames a client may send to an AccountRoom (`/api/v1/accounts/:id/ws`). */
 export const roomClientFrame = z.discriminatedUnion("type", [
   monitorRegister,
@@ -158,6 +172,8 @@ export const roomClientFrame = z.discriminatedUnion("type", [
   frame("sync:start", z.object({ since: seqSchema, epoch: z.string().max(64).optional() })),
   frame("ack", z.object({ seq: seqSchema })),
   frame("client:notification:ack", z.object({ notification_id: z.string().min(1).max(256) })),
+  frame("monitor:reply", replyPayload),
+  frame("account:login:start", z.object({}).default({})),
 ]);
 export type RoomClientFrame = z.infer<typeof roomClientFrame>;
 
@@ -169,7 +185,25 @@ export type EventFrame =
   | { type: "message:updated"; payload: { seq: number; message: Message } }
   | { type: "message:status"; payload: { seq: number; messageId: string; status: MessageStatus; error?: string; stale?: boolean } }
   | { type: "topic:updated"; payload: { seq: number; topic: Topic } }
-  | { type: "notification:new"; payload: { seq: number; notification: Notification } };
+  | { type: "notification:new"; payload: { seq: number; notification: Notification } }
+  | { type: "account:qrcode"; payload: { seq: number; image: string; expiresAt: number } }
+  | { type: "account:login:status"; payload: { seq: number; status: LoginStatus; error?: string } };
+
+export const LOGIN_STATUSES = ["pending", "waiting", "scanned", "success", "failed", "expired"] as const;
+export type LoginStatus = (typeof LOGIN_STATUSES)[number];
+
+/** What the crawler is asked to do on the platform (PROTOCOL §7). */
+export type Command = {
+  id: string;
+  type: "reply" | "login";
+  topicId: string | null;
+  topicKind: TopicKind | null;
+  replyToId: string | null;
+  content: string | null;
+  createdAt: number;
+  attempts: number;
+  status: "pending" | "sent" | "failed";
+};
 
 export type ServerFrame =
   | EventFrame
@@ -185,6 +219,8 @@ export type ServerFrame =
   | { type: "sync:complete"; id?: string; payload: { seq: number; epoch: string } }
   | { type: "sync:reset"; id?: string; payload: { seq: number; epoch: string } }
   | { type: "ack"; id?: string; payload: { seq: number } }
+  | { type: "monitor:reply:accepted"; id?: string; payload: { message: Message } }
+  | { type: "command:new"; payload: { command: Command } }
   | { type: "status_change"; payload: { clientId: string; userId: string; status: "online" | "offline" } };
 
 /** Turns zod issues into the `{path, message}` list of PROTOCOL §3. */

@@ -8,9 +8,11 @@ import type { Config } from "../config";
 import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { PING, PONG, roomClientFrame } from "../protocol";
-import type { EventFrame, Message, RoomClientFrame, ServerFrame, Topic } from "../protocol";
+import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, ServerFrame, Topic } from "../protocol";
 import type { ItemKind, ParsedPush, Rejected } from "../snapshot";
-import { RoomStore } from "./room-store";
+import { CommandStore } from "./command-store";
+import type { ReplyInput, ResultInput } from "./command-store";
+import { ADMIN_ONLY, RoomStore } from "./room-store";
 import type { AccountSummary, KindCounts } from "./room-store";
 import {
   attachmentOf,
@@ -33,15 +35,21 @@ const DIRECTORY_RETRY_MS = 30_000;
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
+export type ReplyAnswer = { message: Message; created: boolean };
 
 export class AccountRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
+  private readonly commands: CommandStore;
   private readonly config: Config;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
     this.config = readConfig(env as unknown as Record<string, unknown>);
+    this.commands = new CommandStore(ctx.storage.sql, this.store, {
+      maxAttempts: this.config.commandMaxAttempts,
+      staleAfterMs: this.config.commandStaleMs,
+    });
     ctx.blockConcurrencyWhile(async () => this.store.migrate());
     // Answered by the runtime itself: a heartbeat never wakes a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -60,8 +68,68 @@ export class AccountRoom extends DurableObject<Env> {
     const result = this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now));
     this.broadcast(result.events);
     await this.sendSummary();
-    this.schedulePrune(now);
+    await this.scheduleAlarm(now);
     return { ok: true, value: { seq: result.seq, counts: result.counts, rejected: result.rejected } };
+  }
+
+  /** An agent's reply (the HTTP twin of `monitor:reply`). */
+  async reply(tenant: string, accountId: string, input: ReplyInput, agent: string): Promise<Result<ReplyAnswer>> {
+    const account = attempt(() => this.store.requireAccount(tenant, accountId));
+    if (!account.ok) return account;
+    try {
+      return { ok: true, value: await this.storeReply(input, agent) };
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, error: error.payload };
+      throw error;
+    }
+  }
+
+  /** Commands in one status, for the crawler; listing pending ones counts as taking them. */
+  async listCommands(tenant: string, accountId: string, status: Command["status"]): Promise<Result<Command[]>> {
+    const account = attempt(() => this.store.requireAccount(tenant, accountId));
+    if (!account.ok) return account;
+    const commands = this.commands.list(status, 100);
+    if (status === "pending") this.take(commands.map((c) => c.id));
+    await this.scheduleAlarm(Date.now());
+    return { ok: true, value: commands };
+  }
+
+  async commandResult(tenant: string, accountId: string, id: string, input: ResultInput): Promise<Result<Command>> {
+    const outcome = attempt(() => {
+      this.store.requireAccount(tenant, accountId);
+      return this.ctx.storage.transactionSync(() => this.commands.result(id, input, Date.now()));
+    });
+    if (!outcome.ok) return outcome;
+    this.broadcast(outcome.value.events);
+    if (outcome.value.retry) this.offer([outcome.value.command]);
+    await this.scheduleAlarm(Date.now());
+    return { ok: true, value: outcome.value.command };
+  }
+
+  /** Starts a QR login (the HTTP twin of `account:login:start`). */
+  async startLogin(tenant: string, accountId: string): Promise<Result<Command>> {
+    const account = attempt(() => this.store.requireAccount(tenant, accountId));
+    if (!account.ok) return account;
+    return { ok: true, value: await this.login() };
+  }
+
+  async qrcode(tenant: string, accountId: string, image: string, expiresAt: number): Promise<Result<number>> {
+    return this.loginStep(tenant, accountId, () => this.commands.qrcode(image, expiresAt, Date.now()));
+  }
+
+  async loginStatus(tenant: string, accountId: string, status: LoginStatus, error?: string): Promise<Result<number>> {
+    return this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+  }
+
+  private async loginStep(tenant: string, accountId: string, step: () => EventFrame[]): Promise<Result<number>> {
+    const outcome = attempt(() => {
+      this.store.requireAccount(tenant, accountId);
+      return this.ctx.storage.transactionSync(step);
+    });
+    if (!outcome.ok) return outcome;
+    this.broadcast(outcome.value);
+    await this.scheduleAlarm(Date.now());
+    return { ok: true, value: this.store.seq() };
   }
 
   async topics(tenant: string, accountId: string): Promise<Result<Topic[]>> {
@@ -123,15 +191,20 @@ export class AccountRoom extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const tags = identity.role === "crawler" ? ["crawler"] : identity.role === "admin" ? ["reader", "admin"] : ["reader"];
+    const tags = identity.role === "crawler" ? ["crawler"] : ["reader", identity.role];
     this.ctx.acceptWebSocket(server, tags);
     const clientId = url.searchParams.get("clientId") || undefined;
     const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, clientId };
     server.serializeAttachment(attachment);
-    if (identity.role !== "crawler") {
+    if (identity.role === "crawler") {
+      // A (re)connecting crawler gets every command still waiting for it.
+      const pending = this.commands.list("pending", 100);
+      for (const command of pending) send(server, { type: "command:new", payload: { command } });
+      this.take(pending.map((c) => c.id));
+    } else {
       const since = url.searchParams.get("since");
       const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(clientId) : null;
-      if (resumeFrom !== null) this.replay(server, resumeFrom, url.searchParams.get("epoch") ?? undefined);
+      if (resumeFrom !== null) this.replay(server, resumeFrom, url.searchParams.get("epoch") ?? undefined, identity.role === "admin");
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -210,7 +283,16 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       }
       case "sync:start":
-        this.replay(ws, frame.payload.since, frame.payload.epoch, frame.id);
+        this.replay(ws, frame.payload.since, frame.payload.epoch, attachment.role === "admin", frame.id);
+        return;
+      case "monitor:reply": {
+        const { message } = await this.storeReply(frame.payload, attachment.sub);
+        send(ws, { type: "monitor:reply:accepted", id: frame.id, payload: { message } });
+        return;
+      }
+      case "account:login:start":
+        if (attachment.role !== "admin") throw new ApiError("forbidden", "account:login:start needs the admin role");
+        await this.login();
         return;
       case "ack": {
         const seq = this.store.saveCursor(requireClientId(attachment), frame.payload.seq);
@@ -235,7 +317,7 @@ export class AccountRoom extends DurableObject<Env> {
    * then `sync:complete`; or `sync:reset` when they can't be given (pruned, other epoch).
    * Synchronous from first read to last send, so no live event can slip in between.
    */
-  private replay(ws: WebSocket, since: number, epoch: string | undefined, id?: string): void {
+  private replay(ws: WebSocket, since: number, epoch: string | undefined, admin: boolean, id?: string): void {
     const account = this.store.account()!;
     const first = this.store.firstEventSeq();
     const gone = since < account.seq && (first === null || since < first - 1);
@@ -243,10 +325,10 @@ export class AccountRoom extends DurableObject<Env> {
       send(ws, { type: "sync:reset", id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
-    const total = account.seq - since;
+    const total = this.store.countEventsAfter(since, admin);
     let sent = 0;
     let chunk: string[] = [];
-    for (const frame of this.store.eventsAfter(since)) {
+    for (const frame of this.store.eventsAfter(since, admin)) {
       chunk.push(frame);
       if (chunk.length === REPLAY_CHUNK) {
         send(ws, batchOf(chunk));
@@ -259,13 +341,55 @@ export class AccountRoom extends DurableObject<Env> {
     send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
   }
 
-  /** Sends events to every agent's socket, in `seq` order, batched. */
+  /** Sends events to the agents' and admins' sockets, in `seq` order, batched; admin-only events to admins. */
   private broadcast(events: EventFrame[]): void {
     if (!events.length) return;
     const texts = events.map((event) => JSON.stringify(event));
-    const frames: string[] = [];
-    for (let i = 0; i < texts.length; i += LIVE_BATCH) frames.push(batchOf(texts.slice(i, i + LIVE_BATCH)));
-    for (const ws of this.ctx.getWebSockets("reader")) for (const frame of frames) send(ws, frame);
+    const forAdmins = batches(texts);
+    const forAgents = events.some((e) => ADMIN_ONLY.has(e.type))
+      ? batches(texts.filter((_, i) => !ADMIN_ONLY.has(events[i]!.type)))
+      : forAdmins;
+    for (const ws of this.ctx.getWebSockets("admin")) for (const frame of forAdmins) send(ws, frame);
+    for (const ws of this.ctx.getWebSockets("agent")) for (const frame of forAgents) send(ws, frame);
+  }
+
+  /** Stores a reply and its command; a new one goes out to everyone and to the crawler. */
+  private async storeReply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now()));
+    if (outcome.created) {
+      this.broadcast(outcome.events);
+      this.offer([outcome.command]);
+      await this.sendSummary();
+      await this.scheduleAlarm(Date.now());
+    }
+    return { message: outcome.message, created: outcome.created };
+  }
+
+  private async login(): Promise<Command> {
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.login(Date.now()));
+    if (outcome.created) {
+      this.broadcast(outcome.events);
+      this.offer([outcome.command]);
+      await this.scheduleAlarm(Date.now());
+    }
+    return outcome.command;
+  }
+
+  /** Sends commands to the crawler sockets, if any; delivered ones count as taken. */
+  private offer(commands: Command[]): void {
+    const crawlers = this.ctx.getWebSockets("crawler");
+    if (!crawlers.length) return;
+    for (const command of commands) {
+      const frame = JSON.stringify({ type: "command:new", payload: { command } } satisfies ServerFrame);
+      for (const ws of crawlers) send(ws, frame);
+    }
+    this.take(commands.map((c) => c.id));
+  }
+
+  private take(ids: string[]): void {
+    if (!ids.length) return;
+    const events = this.ctx.storage.transactionSync(() => this.commands.take(ids, Date.now()));
+    this.broadcast(events);
   }
 
   private presence(from: WebSocket, attachment: Attachment, status: "online" | "offline"): void {
@@ -289,24 +413,39 @@ export class AccountRoom extends DurableObject<Env> {
       await directory.updateSummary(summary);
     } catch (error) {
       console.error("directory update failed; retrying from the alarm", error);
-      await this.ctx.storage.setAlarm(Date.now() + DIRECTORY_RETRY_MS);
+      await this.alarmAtMost(Date.now() + DIRECTORY_RETRY_MS);
     }
   }
 
-  /** Sets an alarm only when the log has outgrown its retention: an idle room never wakes. */
-  private schedulePrune(now: number): void {
+  /**
+   * Sets the alarm for the earliest thing that needs it: a command going stale, a QR code
+   * expiring, a log outgrowing its retention. Nothing pending → no alarm: an idle room
+   * never wakes.
+   */
+  private async scheduleAlarm(now: number): Promise<void> {
     const first = this.store.firstEventSeq();
-    const seq = this.store.seq();
     const oldest = this.store.oldestEventAt();
-    const tooMany = first !== null && seq - first + 1 > this.config.eventRetentionCount * 1.1;
+    const tooMany = first !== null && this.store.seq() - first + 1 > this.config.eventRetentionCount * 1.1;
     const tooOld = oldest !== null && oldest < now - this.config.eventRetentionMs;
-    if (tooMany || tooOld) void this.ctx.storage.setAlarm(now + 1_000);
+    const deadlines = [this.commands.nextDeadline(), tooMany || tooOld ? now + 1_000 : null].filter((t): t is number => t !== null);
+    if (deadlines.length) await this.alarmAtMost(Math.min(...deadlines));
   }
 
-  /** Prunes the event log and re-sends the summary; idempotent, as alarms may run twice. */
+  /** Moves the alarm earlier, never later: one alarm serves every deadline. */
+  private async alarmAtMost(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Prunes, expires QR codes and stale commands, re-sends the summary; idempotent (alarms may run twice). */
   override async alarm(): Promise<void> {
-    this.store.pruneEvents(Date.now() - this.config.eventRetentionMs, this.config.eventRetentionCount);
+    const now = Date.now();
+    if (!this.store.account()) return;
+    this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
+    const events = this.ctx.storage.transactionSync(() => this.commands.expire(now));
+    this.broadcast(events);
     await this.sendSummary();
+    await this.scheduleAlarm(now);
   }
 }
 
@@ -315,4 +454,11 @@ function requireClientId(attachment: Attachment): string {
     throw new ApiError("invalid_frame", "send monitor:register (or connect with ?clientId=) before acknowledging");
   }
   return attachment.clientId;
+}
+
+/** Event texts as frames of at most LIVE_BATCH events each. */
+function batches(texts: string[]): string[] {
+  const frames: string[] = [];
+  for (let i = 0; i < texts.length; i += LIVE_BATCH) frames.push(batchOf(texts.slice(i, i + LIVE_BATCH)));
+  return frames;
 }

@@ -89,7 +89,40 @@ const MIGRATIONS: string[] = [
    );
    CREATE TABLE events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL);
    CREATE TABLE cursors (client_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);`,
+  // Replies and logins the crawler carries out (PROTOCOL §7); admin-only events (login).
+  `ALTER TABLE events ADD COLUMN audience TEXT NOT NULL DEFAULT 'all';
+   CREATE TABLE commands (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     client_msg_id TEXT UNIQUE,
+     message_id TEXT,
+     topic_id TEXT,
+     topic_kind TEXT,
+     reply_to_id TEXT,
+     content TEXT,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     platform_message_id TEXT,
+     created_at INTEGER NOT NULL,
+     pending_since INTEGER NOT NULL,
+     taken_at INTEGER,
+     stale INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX commands_pending ON commands (status, pending_since);
+   CREATE TABLE login (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     command_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     error TEXT,
+     image TEXT,
+     expires_at INTEGER,
+     qrcode_seq INTEGER
+   );`,
 ];
+
+/** Events only admins may see (login control, QR codes); everything else goes to every agent. */
+export const ADMIN_ONLY: ReadonlySet<EventFrame["type"]> = new Set(["account:qrcode", "account:login:status"]);
 
 type AccountRow = {
   tenant: string;
@@ -324,11 +357,22 @@ export class RoomStore {
     this.sql.exec("UPDATE topics SET read_seq = ?, unread_count = ? WHERE id = ?", mark, unread, topicId);
     this.sql.exec("UPDATE account SET unread_count = unread_count - ? WHERE id = 1", row.unread_count - unread);
     const topic = rowToTopic(account.account_id, { ...row, read_seq: mark, unread_count: unread });
-    const eventSeq = account.seq + 1;
-    const frame: EventFrame = { type: "topic:updated", payload: { seq: eventSeq, topic } };
-    appendEvent(this.sql, frame, eventSeq, Date.now());
-    this.sql.exec("UPDATE account SET seq = ? WHERE id = 1", eventSeq);
+    return this.emit((seq) => ({ type: "topic:updated", payload: { seq, topic } }));
+  }
+
+  /** Appends one event with the next `seq`. Must run inside `transactionSync`. */
+  emit<F extends EventFrame>(make: (seq: number) => F): F {
+    const seq = this.seq() + 1;
+    const frame = make(seq);
+    appendEvent(this.sql, frame, seq, Date.now());
+    this.sql.exec("UPDATE account SET seq = ? WHERE id = 1", seq);
     return frame;
+  }
+
+  /** The current state of a topic as a `topic:updated` event. Must run inside `transactionSync`. */
+  emitTopic(topicId: string): EventFrame {
+    const topic = this.topic(topicId)!;
+    return this.emit((seq) => ({ type: "topic:updated", payload: { seq, topic } }));
   }
 
   /** The oldest seq still kept, or null when the log is empty. */
@@ -336,12 +380,23 @@ export class RoomStore {
     return this.sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM events").one().s;
   }
 
+  /** How many events after `since` a socket of this audience would be replayed. */
+  countEventsAfter(since: number, admin: boolean): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE seq > ? AND (audience = 'all' OR ?)", since, admin ? 1 : 0)
+      .one().n;
+  }
+
   /** Stored event frames after `since`, in order, as the JSON text that was sent live. */
-  *eventsAfter(since: number): Generator<string> {
+  *eventsAfter(since: number, admin: boolean): Generator<string> {
     let from = since;
     for (;;) {
       const rows = this.sql
-        .exec<{ seq: number; frame: string }>("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT 500", from)
+        .exec<{ seq: number; frame: string }>(
+          "SELECT seq, frame FROM events WHERE seq > ? AND (audience = 'all' OR ?) ORDER BY seq LIMIT 500",
+          from,
+          admin ? 1 : 0,
+        )
         .toArray();
       for (const row of rows) yield row.frame;
       if (rows.length < 500) return;
@@ -384,8 +439,61 @@ export class RoomStore {
   }
 }
 
+/**
+ * Stores a new message and keeps its topic's and the account's figures (count, unread, last
+ * message) in step. `message.seq` must already be its event's seq.
+ */
+export function insertMessage(
+  sql: SqlStorage,
+  message: Message,
+  source: { platformId: string | null; hash: string | null; ts: number; raw: string | null },
+): void {
+  const inbound = message.direction === "in" ? 1 : 0;
+  sql.exec(
+    `INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    message.id,
+    source.platformId,
+    message.kind,
+    message.topicId,
+    message.seq,
+    message.timestamp,
+    inbound,
+    source.hash,
+    source.ts,
+    source.raw,
+    JSON.stringify(message),
+  );
+  const text = preview(message);
+  sql.exec(
+    `UPDATE topics SET message_count = message_count + 1,
+       unread_count = unread_count + ?,
+       last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
+       last_message_time = MAX(last_message_time, ?),
+       sort_time = MAX(sort_time, ?)
+     WHERE id = ?`,
+    inbound,
+    message.timestamp,
+    text,
+    message.timestamp,
+    message.timestamp,
+    message.topicId,
+  );
+  sql.exec(
+    `UPDATE account SET message_count = message_count + 1, unread_count = unread_count + ?,
+       last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
+       last_message_time = MAX(last_message_time, ?)
+     WHERE id = 1`,
+    inbound,
+    message.timestamp,
+    text,
+    message.timestamp,
+  );
+}
+
 function appendEvent(sql: SqlStorage, frame: EventFrame, seq: number, at: number): void {
-  sql.exec("INSERT INTO events (seq, at, frame) VALUES (?, ?, ?)", seq, at, JSON.stringify(frame));
+  const audience = ADMIN_ONLY.has(frame.type) ? "admin" : "all";
+  sql.exec("INSERT INTO events (seq, at, frame, audience) VALUES (?, ?, ?, ?)", seq, at, JSON.stringify(frame), audience);
 }
 
 function rowToTopic(channelId: string, row: TopicRow): Topic {
@@ -560,47 +668,7 @@ class PushRun {
     }
     this.seq++;
     message.seq = this.seq;
-    const inbound = message.direction === "in" ? 1 : 0;
-    this.sql.exec(
-      `INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      message.id,
-      item.id,
-      message.kind,
-      message.topicId,
-      message.seq,
-      message.timestamp,
-      inbound,
-      hash,
-      this.push.timestamp,
-      raw,
-      JSON.stringify(message),
-    );
-    const text = preview(message);
-    this.sql.exec(
-      `UPDATE topics SET message_count = message_count + 1,
-         unread_count = unread_count + ?,
-         last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-         last_message_time = MAX(last_message_time, ?),
-         sort_time = MAX(sort_time, ?)
-       WHERE id = ?`,
-      inbound,
-      message.timestamp,
-      text,
-      message.timestamp,
-      message.timestamp,
-      message.topicId,
-    );
-    this.sql.exec(
-      `UPDATE account SET message_count = message_count + 1, unread_count = unread_count + ?,
-         last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-         last_message_time = MAX(last_message_time, ?)
-       WHERE id = 1`,
-      inbound,
-      message.timestamp,
-      text,
-      message.timestamp,
-    );
+    insertMessage(this.sql, message, { platformId: item.id, hash, ts: this.push.timestamp, raw });
     this.emit({
       type: "channel:message",
       payload: { seq: this.seq, channelId: message.channelId, topicId: message.topicId, message },
