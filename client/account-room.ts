@@ -67,6 +67,7 @@ export class AccountConnection {
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #ackedSeq = -1;
   #closed = false;
+  #registerTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: AccountOptions, events: AccountEvents) {
     this.accountId = options.accountId;
@@ -153,6 +154,7 @@ export class AccountConnection {
   close(reason: AdapterError): void {
     this.#closed = true;
     clearTimeout(this.#ackTimer);
+    clearTimeout(this.#registerTimer);
     this.#socket.close();
     this.#requests.rejectAll(reason);
   }
@@ -183,6 +185,11 @@ export class AccountConnection {
     this.#syncId = undefined;
     // The answer (`monitor:registered {seq, epoch}`) tells whether to resume or reset.
     this.#socket.send(this.#registerText());
+    // Events are held until that answer: a socket that never gives it is replaced.
+    clearTimeout(this.#registerTimer);
+    this.#registerTimer = setTimeout(() => {
+      if (!this.#sequencer.ready && !this.#closed) this.#socket.reconnect("no monitor:registered");
+    }, this.#options.requestTimeout);
     for (const text of this.#requests.texts()) this.#socket.send(text);
     for (const [topicId, text] of [...this.#marks]) if (this.#socket.send(text)) this.#marks.delete(topicId);
     while (this.#notificationAcks.length > 0 && this.#socket.send(this.#notificationAcks[0]!)) this.#notificationAcks.shift();
@@ -198,6 +205,7 @@ export class AccountConnection {
         break;
       }
       case "monitor:registered":
+        clearTimeout(this.#registerTimer);
         this.#apply(this.#sequencer.registered((frame.payload ?? {}) as { seq?: number; epoch?: string }));
         break;
       case "sync:complete":

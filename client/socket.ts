@@ -88,7 +88,12 @@ export class FrameSocket {
 
   /** Drops a socket that has been silent too long (a half-open connection) so it reconnects. */
   reconnectIfSilent(maxSilenceMs: number): void {
-    if (this.isOpen && Date.now() - this.#lastHeard > maxSilenceMs) this.#socket.reconnect(4000, "heartbeat timeout");
+    if (this.isOpen && Date.now() - this.#lastHeard > maxSilenceMs) this.reconnect("heartbeat timeout");
+  }
+
+  /** Replaces the connection now (a fresh token and position are read for the new one). */
+  reconnect(reason: string): void {
+    if (this.#state !== "closed") this.#socket.reconnect(4000, reason);
   }
 
   close(): void {

@@ -303,6 +303,25 @@ describe("the seeds/000 WebSocketService calls", () => {
     await waitFor(() => calls >= before + 2 && client.getIsConnected() && client.getAccountState(accountId)!.open, "both sockets to reconnect");
   });
 
+  it("replaces a socket that stops answering the heartbeat, and says so in connection-state events", async () => {
+    const accountId = await newAccount();
+    const { client, net, received } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+    const states: string[] = [];
+    client.onConnectionState((event) => {
+      if (event.accountId === accountId) states.push(event.state);
+    });
+    const opened = net.opened();
+    client.startHeartbeat(80);
+    net.setMuted(true);
+    await waitFor(() => net.opened() > opened, "a new socket");
+    net.setMuted(false);
+    await waitFor(() => states.at(-1) === "open", "the account socket to be open again");
+    expect(states).toContain("reconnecting");
+    await backend.push(accountId, { comments: [comment("after-silence")] });
+    await waitFor(() => received.some((r) => r.message.id === "after-silence"), "a message on the new socket");
+  });
+
   it("markRead clears a topic's unread count for everyone (topic:updated)", async () => {
     const accountId = await newAccount();
     const { client } = await connect({ accounts: [accountId] });
