@@ -388,6 +388,26 @@ for (const route of ROUTES) {
   });
 }
 
+describe("a crawler on the AccountRoom socket", () => {
+  it("is refused reads and is sent none of the account's data, live or replayed", async () => {
+    const fx = await fixture();
+    const call = await open(`/api/v1/accounts/${fx.account}/ws?since=0`, await token("crawler", { tenant: fx.tenant }));
+    expect(call.status).toBe(101);
+    const socket = call.socket!;
+    const topics = await socket.request("monitor:request_topics", {}, "monitor:topics");
+    expect(topics.type).toBe("error");
+    expect(topics.payload.code).toBe("forbidden");
+    const messages = await socket.request("monitor:request_messages", { topicId: "w1" }, "monitor:messages");
+    expect(messages.type).toBe("error");
+    expect(messages.payload.code).toBe("forbidden");
+    // A later push by the crawler itself is not echoed back to it either.
+    await push(fx.account, { comments: [comment("c2", "w1", { content: `Later ${fx.marker}` })] }, { tenant: fx.tenant });
+    const after = await socket.request("monitor:request_topics", {}, "monitor:topics");
+    expect(after.type).toBe("error");
+    expect(socket.raw.join("\n")).not.toContain(fx.marker);
+  });
+});
+
 // ---------------------------------------------------------------------------
 
 describe("GET /api/v1/status", () => {
