@@ -1,0 +1,311 @@
+/**
+ * `npm run watch -- <accountId> [--tenant demo] [--url http://127.0.0.1:8787] [--since <seq>]`
+ * `npm run watch -- --directory [--tenant demo] [--url …]`
+ *
+ * A tiny terminal client: opens an AccountRoom socket (or the tenant's Directory) with an
+ * agent token, registers, and prints every frame on one readable line. It reconnects by
+ * itself and resumes after the last `seq` it printed, as a real client does (PROTOCOL §6).
+ */
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import type { Channel, EventFrame, Message, ServerFrame } from "../src/protocol";
+import { ACCOUNT_ID_RE } from "../src/protocol";
+import { isMain, parseFlags, runMain, UsageError } from "./cli";
+import { parseBaseUrl } from "./crawler";
+import { devSecret, mintToken } from "./token";
+
+export const WATCH_USAGE = `usage: npm run watch -- <accountId> [--tenant <tid>] [--url <base>] [--since <seq>]
+       npm run watch -- --directory [--tenant <tid>] [--url <base>]
+
+  <accountId>  the account (channel) to watch, e.g. douyin-1001
+  --directory  watch the tenant's channel list instead (channel:updated frames)
+  --tenant     tenant (default demo)
+  --url        the backend (default http://127.0.0.1:8787)
+  --since      replay the account's events after this seq first (0 = its whole kept history)`;
+
+export type WatchOptions = { url: string; tenant: string; accountId: string | null; since: number | null };
+
+const WATCH_FLAGS = { tenant: "string", url: "string", directory: "boolean", since: "string" } as const;
+
+/** Parses the watch command's arguments (see WATCH_USAGE). */
+export function parseWatchArgs(argv: readonly string[]): WatchOptions {
+  const { flags, positionals } = parseFlags(argv, WATCH_FLAGS, { maxPositionals: 1 });
+  const accountId = positionals[0] ?? null;
+  if (flags.directory && accountId !== null) throw new UsageError("give either an accountId or --directory, not both");
+  if (!flags.directory && accountId === null) throw new UsageError("give the accountId to watch (e.g. douyin-1001), or --directory");
+  if (accountId !== null && !ACCOUNT_ID_RE.test(accountId)) {
+    throw new UsageError(`accountId must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(accountId)})`);
+  }
+  const tenant = flags.tenant ?? "demo";
+  if (!ACCOUNT_ID_RE.test(tenant)) throw new UsageError(`--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(tenant)})`);
+  let since: number | null = null;
+  if (flags.since !== undefined) {
+    if (flags.directory) throw new UsageError("--since is for an account, not --directory");
+    since = Number(flags.since);
+    if (!/^\d+$/.test(flags.since) || !Number.isSafeInteger(since)) {
+      throw new UsageError(`--since must be a seq, a whole number ≥ 0 (got ${JSON.stringify(flags.since)})`);
+    }
+  }
+  return { url: parseBaseUrl(flags.url ?? "http://127.0.0.1:8787"), tenant, accountId, since };
+}
+
+/** The socket URL: `ws(s)://…/api/v1/ws` or `…/accounts/:id/ws`, with the token and resume point. */
+export function socketUrl(options: WatchOptions, token: string, resume: { clientId?: string; since?: number; epoch?: string } = {}): string {
+  const url = new URL(options.url);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.pathname = options.accountId === null ? "/api/v1/ws" : `/api/v1/accounts/${encodeURIComponent(options.accountId)}/ws`;
+  url.searchParams.set("token", token);
+  if (resume.clientId) url.searchParams.set("clientId", resume.clientId);
+  if (resume.since !== undefined) url.searchParams.set("since", String(resume.since));
+  if (resume.epoch) url.searchParams.set("epoch", resume.epoch);
+  return url.href;
+}
+
+/** One line of text: newlines shown as ⏎, long text cut with …. */
+function clip(text: string, max = 120): string {
+  const flat = text.replace(/\r?\n/g, " ⏎ ");
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function describeMessage(message: Message): string {
+  const who = message.direction === "out" ? `${message.fromName} (out)` : message.fromName;
+  let text = clip(message.content);
+  if (message.type !== "text") text += ` [${message.type}${message.fileUrl ? ` ${message.fileUrl}` : ""}]`;
+  const reply = message.replyToId ? ` ↪ ${message.replyToId}` : "";
+  const status = message.status ? ` (${message.status})` : "";
+  return `${message.kind} [${message.topicId}] ${who}${reply}: ${text}${status}`;
+}
+
+/** "douyin-1001 Brand A · seq 97 · 61 unread of 71 · last: Love this! 💕" */
+export function describeChannel(channel: Channel): string {
+  const flags = [channel.isPinned ? "pinned" : "", channel.enabled ? "" : "disabled"].filter(Boolean);
+  return [
+    `${channel.id} ${channel.name}${flags.length ? ` (${flags.join(", ")})` : ""}`,
+    `seq ${channel.seq}`,
+    `${channel.unreadCount} unread of ${channel.messageCount}`,
+    `last: ${clip(channel.lastMessage, 80)}`,
+  ].join(" · ");
+}
+
+function describeEvent(frame: EventFrame): string {
+  const head = `#${frame.payload.seq} ${frame.type}`;
+  switch (frame.type) {
+    case "channel:message":
+    case "message:updated":
+      return `${head} ${describeMessage(frame.payload.message)}`;
+    case "message:status":
+      return `${head} ${frame.payload.messageId} ${frame.payload.status}${frame.payload.error ? `: ${frame.payload.error}` : ""}`;
+    case "topic:updated": {
+      const t = frame.payload.topic;
+      return `${head} [${t.id}] ${clip(t.title, 60)} · ${t.messageCount} messages · ${t.unreadCount} unread`;
+    }
+    case "notification:new": {
+      const n = frame.payload.notification;
+      return `${head} ${n.type} · ${clip(n.title, 60)}${n.content ? ` · ${clip(n.content, 60)}` : ""}`;
+    }
+    case "account:qrcode":
+      return `${head} a login QR code (${frame.payload.image.length} characters), expires ${new Date(frame.payload.expiresAt).toLocaleTimeString()}`;
+    case "account:login:status":
+      return `${head} ${frame.payload.status}${frame.payload.error ? `: ${frame.payload.error}` : ""}`;
+    default: {
+      const other = frame as { type: string; payload: unknown };
+      return `#${(other.payload as { seq?: number }).seq} ${other.type} ${clip(JSON.stringify(other.payload), 160)}`;
+    }
+  }
+}
+
+type AnyFrame = { type: string; id?: string; payload?: Record<string, unknown> };
+
+/**
+ * A server frame as readable lines (a batch gives one line per frame; a pong none).
+ * @example
+ * formatFrame({ type: "channel:message", payload: { seq: 42, … } }) // ["#42 channel:message comment [w1] 小明: 好喜欢这个视频 😍"]
+ */
+export function formatFrame(input: ServerFrame | AnyFrame): string[] {
+  const frame = input as ServerFrame;
+  switch (frame.type) {
+    case "batch":
+      return frame.payload.frames.flatMap((inner) => formatFrame(inner));
+    case "channel:message":
+    case "message:updated":
+    case "message:status":
+    case "topic:updated":
+    case "notification:new":
+    case "account:qrcode":
+    case "account:login:status":
+      return [describeEvent(frame)];
+    case "monitor:reply:accepted":
+      return [`reply accepted: ${describeMessage(frame.payload.message)}`];
+    case "monitor:messages":
+      return [
+        `messages of [${frame.payload.topicId}] (${frame.payload.messages.length}${frame.payload.hasMore ? ", more before" : ""}):`,
+        ...frame.payload.messages.map((m) => `  #${m.seq} ${describeMessage(m)}`),
+      ];
+    case "monitor:registered": {
+      const { clientId, seq, epoch } = frame.payload;
+      return [`registered as ${clientId}${seq !== undefined ? ` · account at seq ${seq}` : ""}${epoch ? ` · epoch ${epoch}` : ""}`];
+    }
+    case "monitor:channels":
+      return [`channels (${frame.payload.channels.length}):`, ...frame.payload.channels.map((c) => `  ${describeChannel(c)}`)];
+    case "channel:updated":
+      return [`channel:updated ${describeChannel(frame.payload.channel)}`];
+    case "monitor:topics":
+      return [`topics (${frame.payload.topics.length}):`, ...frame.payload.topics.map((t) => `  [${t.id}] ${t.kind} ${clip(t.title, 60)} · ${t.unreadCount} unread`)];
+    case "sync:progress":
+      return [`sync:progress ${frame.payload.sent}/${frame.payload.total}`];
+    case "sync:complete":
+      return [`sync:complete · caught up at seq ${frame.payload.seq}`];
+    case "sync:reset":
+      return [`sync:reset · history not available from there; the account is at seq ${frame.payload.seq} (epoch ${frame.payload.epoch})`];
+    case "status_change":
+      return [`status_change ${frame.payload.userId} (${frame.payload.clientId}) ${frame.payload.status}`];
+    case "error": {
+      const { code, message } = frame.payload;
+      return [`error ${code}: ${message}`];
+    }
+    default: {
+      const other = input as AnyFrame;
+      if (other.type === "pong") return [];
+      return [`${other.type}${other.payload ? ` ${clip(JSON.stringify(other.payload), 160)}` : ""}`];
+    }
+  }
+}
+
+/** The event frames inside a frame (a batch's, or the frame itself), for seq tracking. */
+function eventsOf(frame: AnyFrame): AnyFrame[] {
+  if (frame.type === "batch") return ((frame.payload?.frames ?? []) as AnyFrame[]).flatMap(eventsOf);
+  return [frame];
+}
+
+const EVENT_TYPES = new Set([
+  "channel:message",
+  "message:updated",
+  "message:status",
+  "topic:updated",
+  "notification:new",
+  "account:qrcode",
+  "account:login:status",
+]);
+const HEARTBEAT_MS = 25_000;
+const RECONNECT_MS = 2_000;
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (parseFlags(argv, WATCH_FLAGS, { maxPositionals: 1 }).help) {
+    console.log(WATCH_USAGE);
+    return 0;
+  }
+  const options = parseWatchArgs(argv);
+  const { secret } = devSecret();
+  const clientId = `watch-${randomUUID().slice(0, 8)}`;
+  const target = options.accountId === null ? `the channel list of tenant ${options.tenant}` : `${options.accountId} (tenant ${options.tenant})`;
+  console.log(`watching ${target} at ${options.url} — Ctrl-C to stop`);
+
+  let lastSeq: number | null = options.since;
+  let epoch: string | undefined;
+  let socket: WebSocket | null = null;
+  let stopping = false;
+  let waitingSaid = false;
+
+  return new Promise<number>((resolve) => {
+    const stop = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      if (socket && socket.readyState === WebSocket.OPEN) socket.close(1000, "bye");
+      resolve(code);
+      // Don't linger on a pending reconnect or a slow close handshake.
+      setTimeout(() => process.exit(code), 500).unref();
+    };
+    // `on`, not `once`: one Ctrl-C may arrive twice (from the terminal and relayed by npm/tsx).
+    process.on("SIGINT", () => stop(0));
+    process.on("SIGTERM", () => stop(0));
+
+    const connect = async () => {
+      if (stopping) return;
+      const token = await mintToken({ role: "agent", tenant: options.tenant, sub: "watch-local", ttl: 24 * 3600 }, secret);
+      const resume = options.accountId === null ? {} : { clientId, since: lastSeq ?? undefined, epoch };
+      const ws = new WebSocket(socketUrl(options, token, resume), { handshakeTimeout: 10_000 });
+      socket = ws;
+      let heartbeat: NodeJS.Timeout | undefined;
+      let refused = false;
+      let opened = false;
+
+      ws.on("unexpected-response", (_request, response) => {
+        refused = true;
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => {
+          let message = body.slice(0, 200);
+          try {
+            const error = (JSON.parse(body) as { error?: { code: string; message: string } }).error;
+            if (error) message = `${error.code}: ${error.message}`;
+          } catch {
+            // Not our JSON error: shown as it came.
+          }
+          console.error(`the backend refused the socket: HTTP ${response.statusCode} ${message}`);
+          if (response.statusCode === 403 && options.accountId !== null) {
+            console.error(`(an account exists once a crawler has pushed it; is \`npm start\` or \`npm run crawler\` running for tenant ${options.tenant}?)`);
+          }
+          if (response.statusCode === 401) console.error("(does the backend use another AUTH_SECRET? see docs/RUNNING.md)");
+          ws.terminate();
+          stop(1);
+        });
+      });
+
+      ws.on("open", () => {
+        opened = true;
+        waitingSaid = false;
+        ws.send(JSON.stringify({ type: "monitor:register", id: "register", payload: { clientId, clientType: "monitor", deviceType: "terminal" } }));
+        heartbeat = setInterval(() => ws.send('{"type":"ping"}'), HEARTBEAT_MS);
+      });
+
+      ws.on("message", (data) => {
+        let frame: AnyFrame;
+        try {
+          frame = JSON.parse(String(data)) as AnyFrame;
+        } catch {
+          console.log(`(not JSON) ${clip(String(data))}`);
+          return;
+        }
+        if (frame.type === "monitor:registered" && typeof frame.payload?.epoch === "string") epoch = frame.payload.epoch;
+        if (frame.type === "sync:reset" && typeof frame.payload?.seq === "number") {
+          lastSeq = frame.payload.seq;
+          epoch = frame.payload.epoch as string;
+        }
+        if (frame.type === "monitor:registered" && typeof frame.payload?.seq === "number") {
+          lastSeq = Math.max(lastSeq ?? 0, frame.payload.seq);
+        }
+        // At-least-once delivery: an event already printed (live, then replayed) is dropped.
+        const fresh = eventsOf(frame).filter((inner) => {
+          const seq = inner.payload?.seq;
+          if (!EVENT_TYPES.has(inner.type) || typeof seq !== "number") return true;
+          if (lastSeq !== null && seq <= lastSeq) return false;
+          lastSeq = seq;
+          return true;
+        });
+        for (const inner of fresh) for (const line of formatFrame(inner)) console.log(line);
+      });
+
+      ws.on("error", (error: NodeJS.ErrnoException) => {
+        if (refused) return;
+        if (!waitingSaid) {
+          waitingSaid = true;
+          const reason = error.code === "ECONNREFUSED" ? "connection refused" : error.message;
+          console.error(`cannot reach ${options.url} (${reason}); is \`npm start\` running? retrying every ${RECONNECT_MS / 1000} s…`);
+        }
+      });
+
+      ws.on("close", (code, reason) => {
+        clearInterval(heartbeat);
+        if (stopping || refused) return;
+        // A connect that never opened was already explained by the error handler.
+        if (opened) console.error(`socket closed (${code}${reason.length ? ` ${String(reason)}` : ""}); reconnecting in ${RECONNECT_MS / 1000} s…`);
+        setTimeout(() => void connect(), RECONNECT_MS);
+      });
+    };
+    void connect();
+  });
+}
+
+if (isMain(import.meta.url)) runMain(main, WATCH_USAGE);
