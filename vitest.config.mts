@@ -1,6 +1,36 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+const wrangler = { configPath: "./wrangler.toml" };
+
+// Tests that run inside workerd, against the real Worker and Durable Objects.
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
-  test: { include: ["test/**/*.test.ts"] },
+  test: {
+    projects: [
+      {
+        plugins: [cloudflareTest({ wrangler })],
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/limits/**"] },
+      },
+      {
+        // The same Worker with small limits, so the limits can be reached in a test.
+        plugins: [
+          cloudflareTest({
+            wrangler,
+            miniflare: {
+              bindings: {
+                PUSHES_PER_MINUTE: "6",
+                FRAMES_PER_SECOND: "5",
+                CONNECTS_PER_MINUTE: "4",
+                MAX_SOCKETS_PER_OBJECT: "6",
+                MAX_SOCKETS_PER_TOKEN: "3",
+                MAX_PUSH_BYTES: "65536",
+                MAX_FRAME_BYTES: "4096",
+              },
+            },
+          }),
+        ],
+        test: { name: "limits", include: ["test/limits/**/*.test.ts"] },
+      },
+    ],
+  },
 });

@@ -14,9 +14,6 @@ export const accountIdSchema = z
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 
-/** A frame over this size closes the socket with 1009 (PROTOCOL §3). */
-export const MAX_FRAME_BYTES = 1024 * 1024;
-
 export type Channel = {
   id: string;
   name: string;
@@ -221,7 +218,8 @@ export type ServerFrame =
   | { type: "ack"; id?: string; payload: { seq: number } }
   | { type: "monitor:reply:accepted"; id?: string; payload: { message: Message } }
   | { type: "command:new"; payload: { command: Command } }
-  | { type: "status_change"; payload: { clientId: string; userId: string; status: "online" | "offline" } };
+  | { type: "status_change"; payload: { clientId: string; userId: string; status: "online" | "offline" } }
+  | { type: "pong" };
 
 /** Turns zod issues into the `{path, message}` list of PROTOCOL §3. */
 export function toIssues(error: z.ZodError, prefix = ""): Issue[] {

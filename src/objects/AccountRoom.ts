@@ -14,15 +14,8 @@ import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
 import { ADMIN_ONLY, RoomStore } from "./room-store";
 import type { AccountSummary, KindCounts } from "./room-store";
-import {
-  attachmentOf,
-  batchOf,
-  frameTypes,
-  readFrame,
-  readIdentity,
-  send,
-  sendError,
-} from "./sockets";
+import { RateLimiter } from "./limiter";
+import { attachmentOf, batchOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";
 
 const FRAME_TYPES = frameTypes(roomClientFrame);
@@ -41,11 +34,15 @@ export class AccountRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly commands: CommandStore;
   private readonly config: Config;
+  private readonly guard: SocketGuard;
+  private readonly pushes: RateLimiter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
     this.config = readConfig(env as unknown as Record<string, unknown>);
+    this.guard = new SocketGuard(ctx, this.config);
+    this.pushes = new RateLimiter(this.config.pushesPerMinute, 60_000);
     this.commands = new CommandStore(ctx.storage.sql, this.store, {
       maxAttempts: this.config.commandMaxAttempts,
       staleAfterMs: this.config.commandStaleMs,
@@ -59,7 +56,12 @@ export class AccountRoom extends DurableObject<Env> {
   // RPC from the Worker
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
-  async push(tenant: string, push: ParsedPush): Promise<Result<PushAnswer>> {
+  async push(tenant: string, crawler: string, push: ParsedPush): Promise<Result<PushAnswer>> {
+    const allowed = this.pushes.take(crawler);
+    if (!allowed.ok) {
+      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+      return { ok: false, error: { code: "rate_limited", message: `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s` } };
+    }
     const account = this.store.account();
     if (account && account.tenant !== tenant) {
       return { ok: false, error: { code: "forbidden", message: `account ${push.accountId} is not an account of tenant ${tenant}` } };
@@ -189,9 +191,11 @@ export class AccountRoom extends DurableObject<Env> {
       const error = new ApiError("forbidden", `account ${accountId} is not an account of tenant ${identity.tid}`);
       return Response.json({ error: error.payload }, { status: 403 });
     }
+    const refused = this.guard.admit(identity);
+    if (refused) return refused;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const tags = identity.role === "crawler" ? ["crawler"] : ["reader", identity.role];
+    const tags = [...(identity.role === "crawler" ? ["crawler"] : ["reader", identity.role]), SocketGuard.tag(identity)];
     this.ctx.acceptWebSocket(server, tags);
     const clientId = url.searchParams.get("clientId") || undefined;
     const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, clientId };
@@ -210,8 +214,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const limited = this.guard.allowFrame(ws);
+    if (limited) return sendError(ws, limited);
     const attachment = attachmentOf(ws);
-    const incoming = readFrame(message, roomClientFrame, FRAME_TYPES, attachment);
+    const incoming = readFrame(message, roomClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
     if (!incoming.ok) {
       sendError(ws, incoming.error, incoming.id);
       if (incoming.close) ws.close(incoming.close, incoming.error.message);

@@ -4,13 +4,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import type { Config } from "../config";
 import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { directoryClientFrame, PING, PONG } from "../protocol";
 import type { Channel, DirectoryClientFrame } from "../protocol";
 import type { AccountSummary } from "./room-store";
 import { migrate } from "./migrate";
-import { attachmentOf, frameTypes, readFrame, readIdentity, send, sendError } from "./sockets";
+import { attachmentOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";
 
 const FRAME_TYPES = frameTypes(directoryClientFrame);
@@ -75,12 +76,14 @@ const visibleTo = (attachment: Pick<Attachment, "accounts">, channelId: string):
 
 export class Directory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly heartbeatIntervalMs: number;
+  private readonly config: Config;
+  private readonly guard: SocketGuard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.heartbeatIntervalMs = readConfig(env as unknown as Record<string, unknown>).heartbeatIntervalMs;
+    this.config = readConfig(env as unknown as Record<string, unknown>);
+    this.guard = new SocketGuard(ctx, this.config);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -126,16 +129,20 @@ export class Directory extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const identity = readIdentity(request);
+    const refused = this.guard.admit(identity);
+    if (refused) return refused;
     const pair = new WebSocketPair();
     const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, accounts: identity.accounts };
-    this.ctx.acceptWebSocket(pair[1], [identity.role]);
+    this.ctx.acceptWebSocket(pair[1], [identity.role, SocketGuard.tag(identity)]);
     pair[1].serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const limited = this.guard.allowFrame(ws);
+    if (limited) return sendError(ws, limited);
     const attachment = attachmentOf(ws);
-    const incoming = readFrame(message, directoryClientFrame, FRAME_TYPES, attachment);
+    const incoming = readFrame(message, directoryClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
     if (!incoming.ok) {
       sendError(ws, incoming.error, incoming.id);
       if (incoming.close) ws.close(incoming.close, incoming.error.message);
@@ -172,7 +179,7 @@ export class Directory extends DurableObject<Env> {
         send(ws, {
           type: "client:register:success",
           id: frame.id,
-          payload: { client_id: frame.payload.client_id, server_time: Date.now(), heartbeat_interval: this.heartbeatIntervalMs },
+          payload: { client_id: frame.payload.client_id, server_time: Date.now(), heartbeat_interval: this.config.heartbeatIntervalMs },
         });
         return;
       case "monitor:request_channels":

@@ -4,9 +4,10 @@
  */
 import type { z } from "zod";
 import type { Role } from "../auth";
+import type { Config } from "../config";
 import { ApiError } from "../errors";
-import { MAX_FRAME_BYTES } from "../protocol";
 import type { ServerFrame } from "../protocol";
+import { RateLimiter } from "./limiter";
 
 /** The verified caller the Worker hands to an object with a WebSocket upgrade. */
 export type Identity = { sub: string; tid: string; role: Role; exp: number; accounts?: string[] };
@@ -64,10 +65,16 @@ export function readFrame<S extends z.ZodType>(
   schema: S,
   types: ReadonlySet<string>,
   attachment: Attachment,
+  maxBytes: number,
 ): Incoming<z.infer<S>> {
-  const size = typeof message === "string" ? (message.length * 3 > MAX_FRAME_BYTES ? encoder.encode(message).length : message.length) : message.byteLength;
-  if (size > MAX_FRAME_BYTES) {
-    return { ok: false, error: new ApiError("payload_too_large", "frame is larger than 1 MiB"), close: CLOSE_TOO_BIG };
+  const size =
+    typeof message === "string"
+      ? message.length * 3 > maxBytes
+        ? encoder.encode(message).length
+        : message.length
+      : message.byteLength;
+  if (size > maxBytes) {
+    return { ok: false, error: new ApiError("payload_too_large", `frame is larger than ${maxBytes} bytes`), close: CLOSE_TOO_BIG };
   }
   if (attachment.exp * 1000 <= Date.now()) {
     return { ok: false, error: new ApiError("unauthorized", "token has expired; reconnect with a fresh token"), close: CLOSE_TOKEN_EXPIRED };
@@ -102,4 +109,52 @@ export function readFrame<S extends z.ZodType>(
 /** The literal `type` values of a discriminated union of frames. */
 export function frameTypes(schema: z.ZodDiscriminatedUnion): ReadonlySet<string> {
   return new Set(schema.options.map((option) => (option as z.ZodObject).shape.type.value as string));
+}
+
+/**
+ * The limits one object puts on its sockets (docs/OPERATIONS.md): connection attempts per
+ * token, open sockets per object and per token, frames per second per socket.
+ */
+export class SocketGuard {
+  private readonly connects: RateLimiter;
+  private readonly frames: RateLimiter<WebSocket>;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly config: Config,
+  ) {
+    this.connects = new RateLimiter(config.connectsPerMinute, 60_000);
+    this.frames = new RateLimiter(config.framesPerSecond, 1_000);
+  }
+
+  /** The tag that finds a token's sockets on this object. */
+  static tag(identity: Pick<Identity, "sub">): string {
+    return `sub:${identity.sub}`;
+  }
+
+  /** Null when the socket may open; otherwise the 429 to answer instead of a 101. */
+  admit(identity: Identity): Response | null {
+    const verdict = this.connects.take(identity.sub);
+    if (!verdict.ok) {
+      return tooMany(`too many connection attempts for this token; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, verdict.retryAfterMs);
+    }
+    if (this.ctx.getWebSockets().length >= this.config.maxSocketsPerObject) {
+      return tooMany(`this object already holds ${this.config.maxSocketsPerObject} sockets`, 5_000);
+    }
+    if (this.ctx.getWebSockets(SocketGuard.tag(identity)).length >= this.config.maxSocketsPerToken) {
+      return tooMany(`this token already holds ${this.config.maxSocketsPerToken} sockets here; close one first`, 5_000);
+    }
+    return null;
+  }
+
+  /** Whether this socket may send one more frame now. */
+  allowFrame(ws: WebSocket): ApiError | null {
+    const verdict = this.frames.take(ws);
+    return verdict.ok ? null : new ApiError("rate_limited", `more than ${this.config.framesPerSecond} frames per second; frame dropped`);
+  }
+}
+
+function tooMany(message: string, retryAfterMs: number): Response {
+  const error = new ApiError("rate_limited", message);
+  return Response.json({ error: error.payload }, { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } });
 }

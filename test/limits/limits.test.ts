@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { api, comment, connect, push, roomSocket, token, uid } from "../helpers";
+
+// This project runs with PUSHES_PER_MINUTE=6, FRAMES_PER_SECOND=5, CONNECTS_PER_MINUTE=4,
+// MAX_SOCKETS_PER_OBJECT=6, MAX_SOCKETS_PER_TOKEN=3, MAX_PUSH_BYTES=64 KiB, MAX_FRAME_BYTES=4 KiB.
+
+describe("push rate per token", () => {
+  it("answers 429 rate_limited past the limit, with Retry-After, and stores nothing of that push", async () => {
+    const account = uid("acc");
+    for (let i = 0; i < 6; i++) expect((await push(account, { comments: [comment(`c${i}`, "w1")] })).status).toBe(200);
+    const limited = await push(account, { comments: [comment("c9", "w1")] });
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.code).toBe("rate_limited");
+    const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
+    expect(page.json.messages.map((m: any) => m.id)).toEqual(["c0", "c1", "c2", "c3", "c4", "c5"]);
+  });
+
+  it("recovers as the bucket refills", async () => {
+    const account = uid("acc");
+    for (let i = 0; i < 6; i++) await push(account, { comments: [comment(`c${i}`, "w1")] });
+    expect((await push(account, { comments: [comment("c6", "w1")] })).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 10_500)); // 6 a minute: one more every 10 s
+    expect((await push(account, { comments: [comment("c6", "w1")] })).status).toBe(200);
+  }, 20_000);
+
+  it("is per token: another crawler is not slowed by the first", async () => {
+    const account = uid("acc");
+    for (let i = 0; i < 7; i++) await push(account, { comments: [comment(`c${i}`, "w1")] });
+    const other = await api(`/api/v1/accounts/${account}/sync`, {
+      method: "POST",
+      token: await token("crawler", { sub: "crawler-2" }),
+      body: { accountId: account, snapshot: { comments: [comment("x1", "w1")] } },
+    });
+    expect(other.status).toBe(200);
+  });
+});
+
+describe("body and frame size", () => {
+  it("a body over MAX_PUSH_BYTES is 413", async () => {
+    const account = uid("acc");
+    const res = await push(account, { comments: [comment("c1", "w1", { content: "x".repeat(70_000) })] });
+    expect(res.status).toBe(413);
+    expect(res.json.error.message).toMatch(/larger than/);
+  });
+
+  it("a frame over MAX_FRAME_BYTES closes the socket with 1009", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] });
+    const socket = await roomSocket(account);
+    socket.send({ type: "monitor:request_topics", payload: { pad: "x".repeat(5_000) } });
+    await socket.until(() => socket.closed !== null, "close");
+    expect(socket.closed!.code).toBe(1009);
+  });
+});
+
+describe("frames per second", () => {
+  it("frames past the rate get rate_limited error frames, the socket stays open and recovers", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] });
+    const socket = await roomSocket(account);
+    for (let i = 0; i < 8; i++) socket.send({ type: "monitor:request_topics", id: `r${i}` });
+    await socket.until((f) => f.length >= 8, "8 answers");
+    const answers = socket.frames.map((f) => f.type);
+    expect(answers.filter((t) => t === "monitor:topics").length).toBe(5);
+    expect(socket.frames.filter((f) => f.type === "error").every((f) => f.payload.code === "rate_limited")).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await socket.request("monitor:request_topics", {}, "monitor:topics")).type).toBe("monitor:topics");
+    // The heartbeat is answered by the runtime and never counts.
+    for (let i = 0; i < 10; i++) socket.send('{"type":"ping"}');
+    await socket.until((f) => f.filter((x) => x.type === "pong").length === 10, "10 pongs");
+    socket.close();
+  });
+});
+
+describe("sockets", () => {
+  it("connection attempts per token are limited with 429, never a 101", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] });
+    const agent = await token("agent", { sub: uid("agent") });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await connect(`/api/v1/accounts/${account}/ws?token=${agent}`);
+      statuses.push(res.status);
+      res.socket?.close();
+    }
+    expect(statuses).toEqual([101, 101, 101, 101, 429]);
+  });
+
+  it("caps the sockets one token holds and the sockets one account holds", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] });
+    const one = await token("agent", { sub: uid("one") });
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push((await connect(`/api/v1/accounts/${account}/ws?token=${one}`)).socket!);
+    const fourth = await connect(`/api/v1/accounts/${account}/ws?token=${one}`);
+    expect(fourth.status).toBe(429);
+    expect(fourth.json.error.message).toMatch(/this token already holds 3 sockets/);
+    for (let i = 0; i < 3; i++) {
+      const other = await token("agent", { sub: uid("other") });
+      const res = await connect(`/api/v1/accounts/${account}/ws?token=${other}`);
+      if (i < 3 && res.socket) opened.push(res.socket);
+    }
+    expect(opened).toHaveLength(6);
+    const seventh = await connect(`/api/v1/accounts/${account}/ws?token=${await token("agent", { sub: uid("late") })}`);
+    expect(seventh.status).toBe(429);
+    expect(seventh.json.error.message).toMatch(/holds 6 sockets/);
+    // Closing one makes room again.
+    opened.pop()!.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await connect(`/api/v1/accounts/${account}/ws?token=${await token("agent", { sub: uid("again") })}`);
+    expect(again.status).toBe(101);
+    for (const s of opened) s.close();
+    again.socket!.close();
+  });
+});
