@@ -52,6 +52,7 @@ type Config = {
   options: ConnectOptions;
   requestTimeout: number;
   ackInterval: number;
+  maxFramesPerSecond: number;
 };
 
 function tokenGetter(source: ConnectOptions["token"]): () => Promise<string> {
@@ -115,6 +116,7 @@ export class WebSocketService {
       options: { ...opts, storage: opts.storage ?? (this.#fallbackStorage ??= defaultStorage()) },
       requestTimeout: opts.requestTimeout ?? 15_000,
       ackInterval: opts.ackInterval ?? 1000,
+      maxFramesPerSecond: opts.maxFramesPerSecond ?? 15,
     };
     this.#config = config;
     this.#directory = new DirectoryConnection(
@@ -125,6 +127,7 @@ export class WebSocketService {
         requestTimeout: config.requestTimeout,
         WebSocket: opts.WebSocket,
         reconnect: opts.reconnect,
+        maxFramesPerSecond: config.maxFramesPerSecond,
       },
       {
         channels: (channels) => this.#onChannels(channels),
@@ -365,6 +368,7 @@ export class WebSocketService {
         ackInterval: config.ackInterval,
         WebSocket: config.options.WebSocket,
         reconnect: config.options.reconnect,
+        maxFramesPerSecond: config.maxFramesPerSecond,
       },
       {
         deliver: (id, frame) => this.#on.deliver(id, frame),

@@ -31,6 +31,7 @@ export type DirectoryOptions = {
   requestTimeout: number;
   WebSocket?: unknown;
   reconnect?: ReconnectOptions;
+  maxFramesPerSecond?: number;
 };
 
 /** Pinned first, then the newest message first (the server's order, kept after updates). */
@@ -62,7 +63,12 @@ export class DirectoryConnection {
     // The adapter awaits it in connect(); a rejection nobody awaits must not crash Node.
     this.opened.catch(() => undefined);
     this.#socket = new FrameSocket(
-      { url: async () => directoryUrl(options.base, { token: await options.token() }), WebSocket: options.WebSocket, reconnect: options.reconnect },
+      {
+        url: async () => directoryUrl(options.base, { token: await options.token() }),
+        WebSocket: options.WebSocket,
+        reconnect: options.reconnect,
+        maxFramesPerSecond: options.maxFramesPerSecond,
+      },
       {
         open: () => {
           settle?.resolve();

@@ -6,6 +6,7 @@
  */
 import ReconnectingWebSocket from "partysocket/ws";
 import { PING, PONG } from "../src/protocol";
+import { Pacer } from "./pacer";
 import type { IncomingFrame } from "./requests";
 import type { ConnectionState, ReconnectOptions } from "./types";
 
@@ -21,6 +22,8 @@ export type SocketOptions = {
   url: () => Promise<string>;
   WebSocket?: unknown;
   reconnect?: ReconnectOptions;
+  /** Outgoing frames per second at most (the heartbeat excepted); 0 for no limit. */
+  maxFramesPerSecond?: number;
 };
 
 const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 4000 };
@@ -46,9 +49,11 @@ export class FrameSocket {
   #handlers: SocketHandlers;
   #lastHeard = Date.now();
   #state: ConnectionState = "connecting";
+  #pacer: Pacer | undefined;
 
   constructor(options: SocketOptions, handlers: SocketHandlers) {
     this.#handlers = handlers;
+    if (options.maxFramesPerSecond) this.#pacer = new Pacer(options.maxFramesPerSecond, (text) => this.#write(text));
     const reconnect = { ...DEFAULTS, ...options.reconnect };
     const socketOptions: ConstructorParameters<typeof ReconnectingWebSocket>[2] = {
       minReconnectionDelay: reconnect.minDelay,
@@ -73,17 +78,20 @@ export class FrameSocket {
     return this.#socket.readyState === ReconnectingWebSocket.OPEN;
   }
 
-  /** Sends now or not at all; false when the socket is not open. */
+  /**
+   * Sends on the open connection (now, or paced within the next moments); false when the
+   * socket is not open. Frames still paced when the connection drops are dropped with it.
+   */
   send(text: string): boolean {
     if (!this.isOpen) return false;
-    if (this.#socket.send(text)) return true;
-    this.#socket.drainQueuedMessages();
-    return false;
+    if (this.#pacer) this.#pacer.push(text);
+    else this.#write(text);
+    return true;
   }
 
-  /** The heartbeat frame, exactly `{"type":"ping"}`. */
+  /** The heartbeat frame, exactly `{"type":"ping"}`; the runtime answers it, so it is not paced. */
   ping(): void {
-    this.send(PING);
+    if (this.isOpen) this.#write(PING);
   }
 
   /** Drops a socket that has been silent too long (a half-open connection) so it reconnects. */
@@ -97,9 +105,15 @@ export class FrameSocket {
   }
 
   close(): void {
+    this.#pacer?.clear();
     this.#socket.close(1000, "client closed");
     this.#socket.drainQueuedMessages();
     this.#setState("closed");
+  }
+
+  #write(text: string): void {
+    if (!this.isOpen || this.#socket.send(text)) return;
+    this.#socket.drainQueuedMessages();
   }
 
   #setState(state: ConnectionState): void {
@@ -109,6 +123,7 @@ export class FrameSocket {
   }
 
   #onOpen = (): void => {
+    this.#pacer?.clear();
     this.#lastHeard = Date.now();
     this.#setState("open");
     this.#handlers.open();
@@ -122,6 +137,7 @@ export class FrameSocket {
   };
 
   #onClose = (): void => {
+    this.#pacer?.clear();
     if (this.#state === "closed") return;
     this.#setState(this.#socket.shouldReconnect ? "reconnecting" : "closed");
   };

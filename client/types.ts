@@ -125,6 +125,11 @@ export type ConnectOptions = {
   reconnect?: ReconnectOptions;
   /** Tell each room the last seq delivered (`ack {seq}`) at most this often, in ms; 0 turns it off. Default 1000. */
   ackInterval?: number;
+  /**
+   * Frames each socket sends per second at most, bursts spread out (the backend drops what
+   * goes over its own per-socket limit, 20 by default); 0 for no limit. Default 15.
+   */
+  maxFramesPerSecond?: number;
 };
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
