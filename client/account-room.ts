@@ -33,7 +33,11 @@ export type AccountOptions = {
   ackInterval: number;
   WebSocket?: unknown;
   reconnect?: ReconnectOptions;
+  maxFramesPerSecond?: number;
 };
+
+/** How long to wait before sending again a frame the room refused as `rate_limited`. */
+const RATE_LIMIT_RETRY_MS = 1000;
 
 function isSequenced(frame: IncomingFrame): frame is IncomingFrame & SequencedFrame {
   const seq = (frame.payload as { seq?: unknown } | undefined)?.seq;
@@ -68,6 +72,8 @@ export class AccountConnection {
   #ackedSeq = -1;
   #closed = false;
   #registerTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  #replyTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: AccountOptions, events: AccountEvents) {
     this.accountId = options.accountId;
@@ -76,7 +82,12 @@ export class AccountConnection {
     this.#saved = options.store.loadPosition();
     this.#sequencer = new Sequencer(this.#saved);
     this.#socket = new FrameSocket(
-      { url: () => this.#url(), WebSocket: options.WebSocket, reconnect: options.reconnect },
+      {
+        url: () => this.#url(),
+        WebSocket: options.WebSocket,
+        reconnect: options.reconnect,
+        maxFramesPerSecond: options.maxFramesPerSecond,
+      },
       {
         open: () => this.#onOpen(),
         frame: (frame) => this.#onFrame(frame),
@@ -126,6 +137,10 @@ export class AccountConnection {
     this.#options.store.saveOutbox(this.#outbox);
     const forget = (): void => {
       this.#replies.delete(reply.clientMsgId);
+      if (this.#replies.size === 0) {
+        clearInterval(this.#replyTimer);
+        this.#replyTimer = undefined;
+      }
       // On disconnect() the reply stays stored and goes out with the next connect.
       if (this.#closed) return;
       this.#outbox = this.#outbox.filter((queued) => queued.clientMsgId !== reply.clientMsgId);
@@ -133,6 +148,11 @@ export class AccountConnection {
     };
     request.answer.then(forget, forget);
     this.#socket.send(request.text);
+    // An answer can be lost without the socket dropping (a frame refused by a rate limit):
+    // the same clientMsgId sent again is harmless, so unanswered replies go out again.
+    this.#replyTimer ??= setInterval(() => {
+      for (const text of this.#requests.textsOf("monitor:reply")) this.#socket.send(text);
+    }, this.#options.requestTimeout);
     return request.answer;
   }
 
@@ -155,6 +175,8 @@ export class AccountConnection {
     this.#closed = true;
     clearTimeout(this.#ackTimer);
     clearTimeout(this.#registerTimer);
+    clearTimeout(this.#syncTimer);
+    clearInterval(this.#replyTimer);
     this.#socket.close();
     this.#requests.rejectAll(reason);
   }
@@ -182,7 +204,7 @@ export class AccountConnection {
 
   #onOpen(): void {
     this.#sequencer.opened();
-    this.#syncId = undefined;
+    this.#endSync();
     // The answer (`monitor:registered {seq, epoch}`) tells whether to resume or reset.
     this.#socket.send(this.#registerText());
     // Events are held until that answer: a socket that never gives it is replaced.
@@ -196,6 +218,8 @@ export class AccountConnection {
   }
 
   #onFrame(frame: IncomingFrame): void {
+    // A long replay is alive while its frames keep coming.
+    if (this.#syncId !== undefined && (frame.type === "batch" || frame.type === "sync:progress")) this.#watchSync();
     switch (frame.type) {
       case "batch": {
         const frames = (frame.payload as { frames?: unknown } | undefined)?.frames;
@@ -209,11 +233,11 @@ export class AccountConnection {
         this.#apply(this.#sequencer.registered((frame.payload ?? {}) as { seq?: number; epoch?: string }));
         break;
       case "sync:complete":
-        this.#syncId = undefined;
+        this.#endSync();
         this.#apply(this.#sequencer.syncComplete((frame.payload ?? {}) as { seq?: number; epoch?: string }));
         break;
       case "sync:reset":
-        this.#syncId = undefined;
+        this.#endSync();
         this.#apply(this.#sequencer.syncReset(frame.payload as { seq: number; epoch: string }));
         break;
       case "sync:progress":
@@ -231,15 +255,26 @@ export class AccountConnection {
   }
 
   #onError(frame: IncomingFrame): void {
-    if (frame.id !== undefined && frame.id === this.#syncId) {
-      // The room would not replay: hand out what is held back rather than wait forever.
-      this.#syncId = undefined;
-      this.#apply(this.#sequencer.syncComplete());
-    } else if (this.#requests.settle(frame)) {
+    const payload = (frame.payload ?? {}) as { code?: string; message?: string };
+    const error = new AdapterError(payload.code ?? "internal", payload.message ?? "account socket error");
+    const id = frame.id;
+    if (id !== undefined && id === this.#syncId) {
+      // Held-back events wait for that replay; skipping it would skip the gap. Ask again,
+      // later or on a fresh socket (whose URL resumes from the same position).
+      this.#endSync();
+      if (error.code === "rate_limited") setTimeout(() => this.#retrySync(), RATE_LIMIT_RETRY_MS);
+      else this.#socket.reconnect("sync:start failed");
+      this.#events.error(this.accountId, error);
       return;
     }
-    const error = (frame.payload ?? {}) as { code?: string; message?: string; issues?: [] };
-    this.#events.error(this.accountId, new AdapterError(error.code ?? "internal", error.message ?? "account socket error"));
+    if (error.code === "rate_limited" && id !== undefined && this.#requests.has(id)) {
+      setTimeout(() => {
+        const text = this.#requests.text(id);
+        if (text) this.#socket.send(text);
+      }, RATE_LIMIT_RETRY_MS);
+      return;
+    }
+    if (!this.#requests.settle(frame)) this.#events.error(this.accountId, error);
   }
 
   #apply(output: SequencerOutput): void {
@@ -256,6 +291,25 @@ export class AccountConnection {
     const { epoch } = this.#sequencer.position;
     const payload = epoch === null ? { since } : { since, epoch };
     this.#socket.send(JSON.stringify({ type: "sync:start", id: this.#syncId, payload }));
+    this.#watchSync();
+  }
+
+  #retrySync(): void {
+    const { seq } = this.#sequencer.position;
+    if (!this.#closed && this.#syncId === undefined && this.#sequencer.ready && seq !== null) this.#startSync(seq);
+  }
+
+  /** A replay that stops answering is given up for a fresh socket, which resumes by itself. */
+  #watchSync(): void {
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = setTimeout(() => {
+      if (this.#syncId !== undefined && !this.#closed) this.#socket.reconnect("sync:start got no answer");
+    }, this.#options.requestTimeout);
+  }
+
+  #endSync(): void {
+    this.#syncId = undefined;
+    clearTimeout(this.#syncTimer);
   }
 
   #persist(): void {

@@ -105,11 +105,21 @@ export class PendingRequests {
     return this.#pending.has(id);
   }
 
+  /** The frame of a waiting request, to send it again. */
+  text(id: string): string | undefined {
+    return this.#pending.get(id)?.text;
+  }
+
+  /** The frames of the waiting requests of one type. */
+  textsOf(type: string): string[] {
+    return [...this.#pending.values()].filter((pending) => pending.type === type).map((pending) => pending.text);
+  }
+
   /** Settles the request this frame answers; false when it answers none. */
   settle(frame: IncomingFrame): boolean {
-    const pending = frame.id === undefined ? this.#broadcastMatch(frame.type) : this.#pending.get(frame.id);
-    if (!pending) return false;
-    const id = frame.id ?? [...this.#pending].find(([, value]) => value === pending)![0];
+    const id = frame.id ?? this.#broadcastMatch(frame.type);
+    const pending = id === undefined ? undefined : this.#pending.get(id);
+    if (id === undefined || !pending) return false;
     if (frame.type === "error") {
       const error = (frame.payload ?? {}) as Partial<ErrorPayload>;
       this.#finish(id, pending);
@@ -139,9 +149,9 @@ export class PendingRequests {
     }
   }
 
-  #broadcastMatch(type: string): Pending | undefined {
-    for (const pending of this.#pending.values()) {
-      if (pending.acceptBroadcast && pending.answers.includes(type)) return pending;
+  #broadcastMatch(type: string): string | undefined {
+    for (const [id, pending] of this.#pending) {
+      if (pending.acceptBroadcast && pending.answers.includes(type)) return id;
     }
     return undefined;
   }
