@@ -28,6 +28,13 @@ afterEach(() => {
 });
 
 let accountCounter = 0;
+let agentCounter = 0;
+/** A token of its own agent per client, so per-token limits of one test never touch another. */
+function agentToken(): () => Promise<string> {
+  const sub = `agent-${++agentCounter}`;
+  return () => backend.token("agent", { sub });
+}
+
 /** A fresh account, registered by a first crawler push (agents get 403 before that). */
 async function newAccount(): Promise<string> {
   const accountId = `douyin-${Date.now().toString(36)}-${++accountCounter}`;
@@ -50,7 +57,7 @@ async function connect(
   const received: Setup["received"] = [];
   client.onMessage((message, context) => received.push({ message, context }));
   await client.connect(backend.url, {
-    token: options.token ?? (() => backend.token("agent")),
+    token: options.token ?? agentToken(),
     WebSocket: net.WebSocket,
     storage: options.storage ?? memoryStorage(),
     reconnect: FAST_RECONNECT,
@@ -183,7 +190,7 @@ describe("exactly once", () => {
     const received: string[] = [];
     client.onSyncReset((event) => resets.push(event));
     client.onMessage((message) => received.push(message.id));
-    await client.connect(backend.url, { token: () => backend.token("agent"), accounts: [accountId] });
+    await client.connect(backend.url, { token: agentToken(), accounts: [accountId] });
 
     await waitFor(() => resets.length === 1, "a reset");
     expect(resets[0]).toMatchObject({ accountId, seq: expect.any(Number), epoch: expect.any(String) });
@@ -236,6 +243,15 @@ describe("requests", () => {
     expect((error as Error).message).toMatch(/monitor:request_topics \(request \w+\) got no answer within 400 ms/);
     net.setMuted(false);
     await expect(client.requestTopics(accountId)).resolves.toEqual(expect.any(Array));
+  });
+
+  it("a burst of requests is paced under the backend's frame limit and every one is answered", async () => {
+    const accountId = await newAccount();
+    await backend.push(accountId, { comments: Array.from({ length: 40 }, (_, i) => comment(`c${i}`, `w${i}`)) });
+    const { client } = await connect({ accounts: [accountId] });
+    await ready(client, accountId);
+    const pages = await Promise.all(Array.from({ length: 40 }, (_, i) => client.requestMessages(accountId, `w${i}`)));
+    expect(pages.map((page) => page.messages[0]?.id)).toEqual(Array.from({ length: 40 }, (_, i) => `c${i}`));
   });
 
   it("a request made while offline is sent when the socket comes back", async () => {
@@ -294,7 +310,7 @@ describe("the seeds/000 WebSocketService calls", () => {
       accounts: [accountId],
       token: () => {
         calls++;
-        return backend.token("agent", { ttl: 600 });
+        return backend.token("agent", { sub: "refreshing-agent", ttl: 600 });
       },
     });
     await ready(client, accountId);
