@@ -355,7 +355,7 @@ export class WebSocketService {
     if (existing) return existing;
     const config = this.#config;
     if (!config) throw new AdapterError("disconnected", "the client is not connected");
-    if (!ACCOUNT_ID_RE.test(accountId)) throw new AdapterError("invalid_frame", `"${accountId}" is not an account id`);
+    if (!ACCOUNT_ID_RE.test(accountId)) throw new AdapterError("invalid_argument", `"${accountId}" is not an account id`);
     const key = `${config.options.storageKey ?? "hiscrm-im"}:${config.claims.tid ?? "default"}:${accountId}`;
     const room = new AccountConnection(
       {

@@ -26,10 +26,10 @@ export function toQueuedReply(message: Message | ReplyInput, options: SendOption
     ? { topicId: message.topic, content: message.content, clientMsgId: message.id }
     : message;
   if (typeof input.topicId !== "string" || input.topicId === "") {
-    throw new AdapterError("invalid_frame", "sendMessage: the topic is required");
+    throw new AdapterError("invalid_argument", "sendMessage: the topic is required");
   }
   if (typeof input.content !== "string" || input.content.trim() === "") {
-    throw new AdapterError("invalid_frame", "sendMessage: the content must not be empty");
+    throw new AdapterError("invalid_argument", "sendMessage: the content must not be empty");
   }
   const reply: QueuedReply = {
     topicId: input.topicId,

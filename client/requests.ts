@@ -5,8 +5,10 @@
 import type { ErrorPayload, Issue } from "../src/protocol";
 
 /**
- * An error the backend sent (`{type:"error", payload:{code, message, issues}}`) or one the
- * adapter raises (`timeout`, `disconnected`, `unknown_account`).
+ * An error the backend sent (`{type:"error", payload:{code, message, issues}}`, with the
+ * codes of PROTOCOL §3) or one the adapter raises: `timeout`, `disconnected`,
+ * `connect_failed`, `unknown_account` (a topic whose account it has not seen),
+ * `invalid_argument`.
  * @example
  * try { await client.requestTopics("douyin-1") } catch (e) { if (e instanceof AdapterError) e.code }
  */

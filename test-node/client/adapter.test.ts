@@ -355,6 +355,19 @@ describe("the seeds/000 WebSocketService calls", () => {
 });
 
 describe("replies", () => {
+  it("go to the account the topic was seen on; a topic of no known account is refused", async () => {
+    const [first, second] = [await newAccount(), await newAccount()];
+    const { client, received } = await connect({ accounts: [first, second] });
+    await ready(client, first);
+    await ready(client, second);
+    await backend.push(second, { comments: [comment("c1", "w-second")] });
+    await waitFor(() => received.length === 1, "the comment");
+
+    const sent = await client.sendMessage({ topicId: "w-second", content: "Noted" });
+    expect(sent.context.channelId).toBe(second);
+    await expect(client.sendMessage({ topicId: "w-nowhere", content: "Hello?" })).rejects.toMatchObject({ code: "unknown_account" });
+  });
+
   it("a reply typed offline, or whose answer was lost, is posted once however often it is sent", async () => {
     const accountId = await newAccount();
     await backend.push(accountId, { comments: [comment("c1", "w0")] });
