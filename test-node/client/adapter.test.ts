@@ -49,7 +49,14 @@ function comment(id: string, work = "w1", content = `comment ${id}`) {
 type Setup = { client: WebSocketService; net: Network; received: Array<{ message: Message; context: MessageContext }> };
 
 async function connect(
-  options: { accounts?: string[] | "all"; storage?: SeqStorage; token?: () => Promise<string>; requestTimeout?: number } = {},
+  options: {
+    accounts?: string[] | "all";
+    storage?: SeqStorage;
+    token?: () => Promise<string>;
+    requestTimeout?: number;
+    clientId?: string;
+    ackInterval?: number;
+  } = {},
 ): Promise<Setup> {
   const net = network();
   const client = createClient();
@@ -62,8 +69,9 @@ async function connect(
     storage: options.storage ?? memoryStorage(),
     reconnect: FAST_RECONNECT,
     requestTimeout: options.requestTimeout ?? 5000,
-    ackInterval: 200,
+    ackInterval: options.ackInterval ?? 200,
     ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.clientId ? { clientId: options.clientId } : {}),
   });
   return { client, net, received };
 }
@@ -338,6 +346,25 @@ describe("the seeds/000 WebSocketService calls", () => {
     expect(states).toContain("reconnecting");
     await backend.push(accountId, { comments: [comment("after-silence")] });
     await waitFor(() => received.some((r) => r.message.id === "after-silence"), "a message on the new socket");
+  });
+
+  it("sendNotificationAck moves the device's cursor: a fresh install with its id resumes after it", async () => {
+    const accountId = await newAccount();
+    const clientId = `device-${accountId}`;
+    const first = await connect({ accounts: [accountId], clientId, ackInterval: 0 });
+    await ready(first.client, accountId);
+    const notifications: string[] = [];
+    first.client.onNotification((event) => notifications.push(event.notification.id));
+    await backend.push(accountId, { notifications: [{ notification_id: "n1", type: "like", title: "New like", create_time: 1_730_000_000 }] });
+    await waitFor(() => notifications.length === 1, "the notification");
+    expect(first.client.sendNotificationAck("n1")).toBe(true);
+    await sleep(200);
+    first.client.disconnect();
+
+    await backend.push(accountId, { comments: [comment("after-ack")] });
+    const second = await connect({ accounts: [accountId], clientId, storage: memoryStorage() });
+    await waitFor(() => second.received.length === 1, "the comment pushed after the ack");
+    expect(second.received.map((r) => r.message.id)).toEqual(["after-ack"]);
   });
 
   it("markRead clears a topic's unread count for everyone (topic:updated)", async () => {
