@@ -46,6 +46,15 @@ async function fixture(): Promise<Fixture> {
 
 type Call = { status: number; json: any; socket?: TestSocket };
 
+/** An agent of the fixture's tenant replies to c1; returns the command the crawler will see. */
+async function requestReply(fx: Fixture): Promise<string> {
+  const agent = await token("agent", { tenant: fx.tenant });
+  await api(`/api/v1/accounts/${fx.account}/topics/w1/replies`, { method: "POST", token: agent, body: { content: "reply to c1", clientMsgId: "k-fixture" } });
+  const crawler = await token("crawler", { tenant: fx.tenant, sub: "fixture-crawler" });
+  const list = await api(`/api/v1/accounts/${fx.account}/commands`, { token: crawler });
+  return list.json.commands[0].id;
+}
+
 async function open(path: string, bearer: string | undefined): Promise<Call> {
   const query = bearer === undefined ? "" : `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(bearer)}`;
   const result = await connect(`${path}${query}`);
@@ -168,6 +177,108 @@ const ROUTES: Route[] = [
       expect(call.json).toMatchObject({ ok: true, counts: { comments: { received: 1, new: 1, updated: 0 } } });
       const page = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, { token: await token("agent", { tenant: fx.tenant }) });
       expect(page.json.messages.map((m: any) => m.id)).toEqual(["c1", "intruder"]);
+    },
+  },
+  {
+    name: "POST /api/v1/accounts/:accountId/topics/:topicId/replies",
+    surface: "v1",
+    scope: "account",
+    allowed: ["agent", "admin"],
+    denied: ["crawler"],
+    mutates: true,
+    call: (fx, bearer) =>
+      api(`/api/v1/accounts/${fx.account}/topics/w1/replies`, {
+        method: "POST",
+        body: { content: "a reply", clientMsgId: uid("k") },
+        ...(bearer === undefined ? {} : { token: bearer }),
+      }),
+    async served(call) {
+      expect(call.status).toBe(201);
+      expect(call.json.message).toMatchObject({ kind: "reply", status: "pending", content: "a reply" });
+    },
+  },
+  {
+    name: "GET /api/v1/accounts/:accountId/commands",
+    surface: "v1",
+    scope: "account",
+    allowed: ["crawler"],
+    denied: ["agent", "admin"],
+    call: async (fx, bearer) => {
+      await requestReply(fx);
+      return get(`/api/v1/accounts/${fx.account}/commands?status=pending`)(bearer);
+    },
+    async served(call) {
+      expect(call.status).toBe(200);
+      expect(call.json.commands.map((c: any) => c.content)).toEqual(["reply to c1"]);
+    },
+  },
+  {
+    name: "POST /api/v1/accounts/:accountId/commands/:id/result",
+    surface: "v1",
+    scope: "account",
+    allowed: ["crawler"],
+    denied: ["agent", "admin"],
+    call: async (fx, bearer) => {
+      const id = await requestReply(fx);
+      return api(`/api/v1/accounts/${fx.account}/commands/${id}/result`, {
+        method: "POST",
+        body: { status: "sent", platformMessageId: uid("plat") },
+        ...(bearer === undefined ? {} : { token: bearer }),
+      });
+    },
+    async served(call) {
+      expect(call.status).toBe(200);
+      expect(call.json.command).toMatchObject({ status: "sent" });
+    },
+  },
+  {
+    name: "POST /api/v1/accounts/:accountId/login",
+    surface: "v1",
+    scope: "account",
+    allowed: ["admin"],
+    denied: ["agent", "crawler"],
+    call: (fx, bearer) => api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", ...(bearer === undefined ? {} : { token: bearer }) }),
+    async served(call) {
+      expect(call.status).toBe(202);
+      expect(call.json.command).toMatchObject({ type: "login", status: "pending" });
+    },
+  },
+  {
+    name: "POST /api/v1/accounts/:accountId/qrcode",
+    surface: "v1",
+    scope: "account",
+    allowed: ["crawler"],
+    denied: ["agent", "admin"],
+    call: async (fx, bearer) => {
+      await api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", token: await token("admin", { tenant: fx.tenant }) });
+      return api(`/api/v1/accounts/${fx.account}/qrcode`, {
+        method: "POST",
+        body: { image: "data:image/png;base64,AAAA", expiresAt: Date.now() + 60_000 },
+        ...(bearer === undefined ? {} : { token: bearer }),
+      });
+    },
+    async served(call) {
+      expect(call.status).toBe(200);
+      expect(call.json).toMatchObject({ ok: true, seq: expect.any(Number) });
+    },
+  },
+  {
+    name: "POST /api/v1/accounts/:accountId/login/status",
+    surface: "v1",
+    scope: "account",
+    allowed: ["crawler"],
+    denied: ["agent", "admin"],
+    call: async (fx, bearer) => {
+      await api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", token: await token("admin", { tenant: fx.tenant }) });
+      return api(`/api/v1/accounts/${fx.account}/login/status`, {
+        method: "POST",
+        body: { status: "scanned" },
+        ...(bearer === undefined ? {} : { token: bearer }),
+      });
+    },
+    async served(call) {
+      expect(call.status).toBe(200);
+      expect(call.json).toMatchObject({ ok: true });
     },
   },
   {
