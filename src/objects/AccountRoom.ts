@@ -215,9 +215,10 @@ export class AccountRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const limited = this.guard.allowFrame(ws);
-    if (limited) return sendError(ws, limited);
     const attachment = attachmentOf(ws);
     const incoming = readFrame(message, roomClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
+    // A dropped request still gets its id back, so the client can tell which one to retry.
+    if (limited && (incoming.ok || !incoming.close)) return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
     if (!incoming.ok) {
       sendError(ws, incoming.error, incoming.id);
       if (incoming.close) ws.close(incoming.close, incoming.error.message);

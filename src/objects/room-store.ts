@@ -582,8 +582,8 @@ class PushRun {
     }
     const head =
       kind === "contents"
-        ? workHead(value as ContentItem, this.now)
-        : conversationHead(value as ConversationItem, this.now);
+        ? workHead(value as ContentItem, stored?.base_time ?? this.now)
+        : conversationHead(value as ConversationItem, stored?.base_time ?? this.now);
     if (stored) {
       this.sql.exec(
         `UPDATE topics SET raw = ?, hash = ?, ts = ?, title = ?, avatar = ?, base_time = ?,
@@ -641,7 +641,9 @@ class PushRun {
           this.sql.exec("UPDATE messages SET hash = ?, ts = MAX(ts, ?) WHERE id = ?", item.hash, this.push.timestamp, stored.id);
           continue;
         }
-        const ctx = { channelId: this.account.account_id, seq: stored?.seq ?? 0, selfId: this.selfId, fallbackTime: this.now };
+        // An item without a time keeps the time it was first seen with, not this push's.
+        const fallbackTime = stored ? (JSON.parse(stored.body) as Message).timestamp : this.now;
+        const ctx = { channelId: this.account.account_id, seq: stored?.seq ?? 0, selfId: this.selfId, fallbackTime };
         const mapped = kind === "comments" ? commentMessage(value as CommentItem, ctx) : dmMessage(value as MessageItem, ctx);
         const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
         const topic = this.sql.exec<{ kind: TopicKind }>("SELECT kind FROM topics WHERE id = ?", mapped.topicId).toArray()[0];
@@ -693,7 +695,8 @@ class PushRun {
       message.timestamp,
       stored.id,
     );
-    if (JSON.stringify(previous) === JSON.stringify(message)) return;
+    // PROTOCOL §4: a changed item makes one update event, even when the change (a like
+    // count) is not part of the Message a client shows.
     this.seq++;
     this.emit({ type: "message:updated", payload: { seq: this.seq, message } });
     this.counts[kind].updated++;
@@ -714,11 +717,15 @@ class PushRun {
 
   private notificationItem(item: ValidItem): void {
     const stored = this.sql
-      .exec<{ hash: string; ts: number; raw: string; seq: number }>("SELECT hash, ts, raw, seq FROM notifications WHERE id = ?", item.id)
+      .exec<{ hash: string; ts: number; raw: string; seq: number; body: string }>(
+        "SELECT hash, ts, raw, seq, body FROM notifications WHERE id = ?",
+        item.id,
+      )
       .toArray()[0];
     if (this.unchanged(stored, item)) return;
     const { json, value } = merge(stored?.raw ?? null, item.json);
-    const notification: Notification = notificationOf(value as NotificationItem, this.account.account_id, this.now);
+    const fallbackTime = stored ? (JSON.parse(stored.body) as Notification).timestamp : this.now;
+    const notification: Notification = notificationOf(value as NotificationItem, this.account.account_id, fallbackTime);
     if (stored) {
       // PROTOCOL has no "notification changed" frame: the newer fields are kept, silently.
       this.sql.exec(

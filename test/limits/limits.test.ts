@@ -62,7 +62,10 @@ describe("frames per second", () => {
     await socket.until((f) => f.length >= 8, "8 answers");
     const answers = socket.frames.map((f) => f.type);
     expect(answers.filter((t) => t === "monitor:topics").length).toBe(5);
-    expect(socket.frames.filter((f) => f.type === "error").every((f) => f.payload.code === "rate_limited")).toBe(true);
+    const dropped = socket.frames.filter((f) => f.type === "error");
+    expect(dropped.map((f) => f.payload.code)).toEqual(["rate_limited", "rate_limited", "rate_limited"]);
+    // Each refusal names the request it dropped.
+    expect(dropped.map((f) => f.id)).toEqual(["r5", "r6", "r7"]);
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await socket.request("monitor:request_topics", {}, "monitor:topics")).type).toBe("monitor:topics");
     // The heartbeat is answered by the runtime and never counts.
