@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
+import { productionGuard } from "./middleware/auth";
 import { accounts } from "./routes/accounts";
 import { commands } from "./routes/commands";
 import { im } from "./routes/im";
@@ -17,6 +18,7 @@ export { Directory } from "./objects/Directory";
 
 const app = new Hono<AppEnv>();
 
+app.use(productionGuard());
 app.route("/api/v1/status", status);
 app.route("/api/v1", ws);
 app.route("/api/v1/accounts", sync);
@@ -30,7 +32,7 @@ app.notFound((c) => {
 
 app.onError(function onError(error, c) {
   const known = error instanceof ApiError ? error : null;
-  if (!known) console.error("unhandled error", c.req.method, c.req.path, error);
+  if (!known || known.code === "internal") console.error(c.req.method, c.req.path, error);
   const apiError = known ?? new ApiError("internal", "internal error");
   // The compatibility API answers errors the way the platform does.
   if (c.req.path.startsWith("/api/im/")) {
