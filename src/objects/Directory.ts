@@ -15,6 +15,9 @@ import { attachmentOf, frameTypes, readFrame, readIdentity, send, sendError, Soc
 import type { Attachment } from "./sockets";
 
 const FRAME_TYPES = frameTypes(directoryClientFrame);
+/** Socket tags: tokens without an `accounts` claim see every channel; the others are filtered. */
+const UNRESTRICTED = "all-accounts";
+const RESTRICTED = "some-accounts";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE channels (
@@ -133,7 +136,9 @@ export class Directory extends DurableObject<Env> {
     if (refused) return refused;
     const pair = new WebSocketPair();
     const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, accounts: identity.accounts };
-    this.ctx.acceptWebSocket(pair[1], [identity.role, SocketGuard.tag(identity)]);
+    // Sockets that may see every account are found by tag, without reading attachments.
+    const scope = identity.accounts ? RESTRICTED : UNRESTRICTED;
+    this.ctx.acceptWebSocket(pair[1], [identity.role, scope, SocketGuard.tag(identity)]);
     pair[1].serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -224,7 +229,8 @@ export class Directory extends DurableObject<Env> {
     if (!row) return null;
     const channel = toChannel(row);
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
-    for (const ws of this.ctx.getWebSockets()) {
+    for (const ws of this.ctx.getWebSockets(UNRESTRICTED)) send(ws, frame);
+    for (const ws of this.ctx.getWebSockets(RESTRICTED)) {
       if (visibleTo(attachmentOf(ws), channelId)) send(ws, frame);
     }
     return channel;
