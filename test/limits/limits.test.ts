@@ -116,3 +116,24 @@ describe("sockets", () => {
     again.socket!.close();
   });
 });
+
+describe("the Directory socket", () => {
+  it("has the same caps and frame rate as an account room", async () => {
+    const tenant = uid("tn");
+    const one = await token("agent", { tenant, sub: uid("one") });
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push((await connect(`/api/v1/ws?token=${one}`)).socket!);
+    const fourth = await connect(`/api/v1/ws?token=${one}`);
+    expect(fourth.status).toBe(429);
+    expect(fourth.json.error.code).toBe("rate_limited");
+    const socket = opened[0]!;
+    for (let i = 0; i < 7; i++) socket.send({ type: "monitor:request_channels", id: `r${i}` });
+    await socket.until((f) => f.length >= 7, "7 answers");
+    expect(socket.frames.filter((f) => f.type === "monitor:channels")).toHaveLength(5);
+    expect(socket.frames.filter((f) => f.type === "error").map((f) => [f.id, f.payload.code])).toEqual([
+      ["r5", "rate_limited"],
+      ["r6", "rate_limited"],
+    ]);
+    for (const s of opened) s.close();
+  });
+});
