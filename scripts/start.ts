@@ -47,6 +47,7 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
+// eslint-disable-next-line no-control-regex -- terminal colour codes start with ESC
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /**

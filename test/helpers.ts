@@ -25,7 +25,7 @@ export async function api(path: string, { method = "GET", token, body, headers =
   }
   const response = await exports.default.fetch(`http://edge.test${path}`, init);
   const text = await response.text();
-  let json: any = null;
+  let json: any;
   try {
     json = JSON.parse(text);
   } catch {
