@@ -93,24 +93,27 @@ export function dmMessage(item: MessageItem, ctx: MessageContext): Message {
   });
 }
 
-const TYPES: Record<string, MessageType> = {
-  text: "text",
-  image: "image",
-  picture: "image",
-  photo: "image",
-  emoji: "image",
-  sticker: "image",
-  video: "video",
-  file: "file",
-  audio: "file",
-  voice: "file",
-  system: "system",
-  notice: "system",
-};
+const TYPES: ReadonlyMap<string, MessageType> = new Map(
+  Object.entries({
+    text: "text",
+    image: "image",
+    picture: "image",
+    photo: "image",
+    emoji: "image",
+    sticker: "image",
+    video: "video",
+    file: "file",
+    audio: "file",
+    voice: "file",
+    system: "system",
+    notice: "system",
+  }) as [string, MessageType][],
+);
 
 /** A platform `msg_type` → Message.type; anything unknown is shown as text. */
 export function messageType(platformType: string | null | undefined): MessageType {
-  return TYPES[(platformType ?? "text").toLowerCase()] ?? "text";
+  // A Map, not an object: "constructor" or "__proto__" must not find Object.prototype.
+  return TYPES.get((platformType ?? "text").toLowerCase()) ?? "text";
 }
 
 export function notificationOf(item: NotificationItem, channelId: string, fallbackTime: number): Notification {
