@@ -19,61 +19,142 @@ export const MAX_CONTENT_CHARS = 65_536;
 const NAME = 1_024;
 const URL = 4_096;
 
-const user = z.looseObject({ user_id: optionalId, user_name: text(NAME), avatar: text(URL) });
+/**
+ * An item field: its zod schema, and `fast`, which returns the value zod would give back when
+ * the value is already in the form zod gives back (a string id, a number time…), and
+ * NOT_CANONICAL otherwise. Items are described once, as tables of fields, and both the zod
+ * schema and the fast path come from the table, so they cannot drift apart.
+ */
+type Field<S extends z.ZodType = z.ZodType> = { schema: S; fast: (value: unknown) => unknown };
+const NOT_CANONICAL = Symbol("not canonical");
+const absent = (value: unknown) => value === null || value === undefined;
+const isId = (value: unknown) => typeof value === "string" && value.length >= 1 && value.length <= 256;
 
-export const contentItem = z.looseObject({
-  work_id: platformId,
-  title: text(NAME * 4),
-  cover: text(URL),
-  publish_time: time,
-  stats: z.looseObject({ comment_count: count, like_count: count }).nullish(),
-});
+const F = {
+  id: { schema: platformId, fast: (v) => (isId(v) ? v : NOT_CANONICAL) },
+  optionalId: { schema: optionalId, fast: (v) => (absent(v) || isId(v) ? v : NOT_CANONICAL) },
+  time: {
+    schema: time,
+    fast: (v) => (absent(v) || (typeof v === "number" && Number.isFinite(v) && v >= 0) ? v : NOT_CANONICAL),
+  },
+  count: { schema: count, fast: (v) => (absent(v) || (Number.isSafeInteger(v) && (v as number) >= 0) ? v : NOT_CANONICAL) },
+  text: (max: number): Field<ReturnType<typeof text>> => ({
+    schema: text(max),
+    fast: (v) => (absent(v) || (typeof v === "string" && v.length <= max) ? v : NOT_CANONICAL),
+  }),
+  content: {
+    schema: z.string().max(MAX_CONTENT_CHARS),
+    fast: (v) => (typeof v === "string" && v.length <= MAX_CONTENT_CHARS ? v : NOT_CANONICAL),
+  },
+  direction: {
+    schema: z.enum(["in", "out"]).nullish(),
+    fast: (v) => (absent(v) || v === "in" || v === "out" ? v : NOT_CANONICAL),
+  },
+  /** A nested object with its own fields (unknown keys kept), or null. */
+  nested: <T extends Record<string, Field>>(fields: T) => {
+    const rebuild = fastObject(fields);
+    const schema = z.looseObject(schemas(fields)).nullish();
+    return { schema, fast: (v: unknown) => (absent(v) ? v : (rebuild(v) ?? NOT_CANONICAL)) };
+  },
+} satisfies Record<string, Field | ((...args: never[]) => Field)>;
+
+function schemas<T extends Record<string, Field>>(fields: T): { [K in keyof T]: T[K]["schema"] } {
+  return Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, field.schema])) as { [K in keyof T]: T[K]["schema"] };
+}
+
+/**
+ * What `z.looseObject(schemas(fields)).parse(input)` returns, built without zod, or null when
+ * any value is not already canonical (then zod parses it, and reports what is wrong). Same
+ * key order as zod: the declared fields that are present, in declaration order, then the
+ * other keys in the input's order, `__proto__` left out.
+ */
+function fastObject(fields: Record<string, Field>): (input: unknown) => Record<string, unknown> | null {
+  const entries = Object.entries(fields);
+  const required = new Set(entries.filter(([, field]) => !field.schema.safeParse(undefined).success).map(([key]) => key));
+  return function canonical(input) {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return null;
+    const source = input as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of entries) {
+      if (!(key in source)) {
+        if (required.has(key)) return null;
+        continue;
+      }
+      const value = field.fast(source[key]);
+      if (value === NOT_CANONICAL) return null;
+      out[key] = value;
+    }
+    for (const key in source) {
+      if (key === "__proto__" || Object.hasOwn(fields, key)) continue;
+      out[key] = source[key];
+    }
+    return out;
+  };
+}
+
+const userFields = { user_id: F.optionalId, user_name: F.text(NAME), avatar: F.text(URL) };
+
+const contentFields = {
+  work_id: F.id,
+  title: F.text(NAME * 4),
+  cover: F.text(URL),
+  publish_time: F.time,
+  stats: F.nested({ comment_count: F.count, like_count: F.count }),
+};
+
+const commentFields = {
+  comment_id: F.optionalId,
+  platform_comment_id: F.optionalId,
+  work_id: F.id,
+  content: F.content,
+  author_id: F.optionalId,
+  author_name: F.text(NAME),
+  author_avatar: F.text(URL),
+  create_time: F.time,
+  parent_comment_id: F.optionalId,
+  like_count: F.count,
+};
+
+const conversationFields = {
+  conversation_id: F.id,
+  participant: F.nested(userFields),
+  unread_count: F.count,
+  update_time: F.time,
+};
+
+const messageFields = {
+  msg_id: F.id,
+  conversation_id: F.id,
+  content: F.content,
+  msg_type: F.text(32),
+  sender: F.nested(userFields),
+  direction: F.direction,
+  create_time: F.time,
+  file_url: F.text(URL),
+  file_name: F.text(NAME),
+};
+
+const notificationFields = {
+  notification_id: F.id,
+  type: F.text(64),
+  title: F.text(NAME * 4),
+  content: F.text(MAX_CONTENT_CHARS),
+  create_time: F.time,
+  related_id: F.optionalId,
+};
+
+export const contentItem = z.looseObject(schemas(contentFields));
 
 export const commentItem = z
-  .looseObject({
-    comment_id: optionalId,
-    platform_comment_id: optionalId,
-    work_id: platformId,
-    content: z.string().max(MAX_CONTENT_CHARS),
-    author_id: optionalId,
-    author_name: text(NAME),
-    author_avatar: text(URL),
-    create_time: time,
-    parent_comment_id: optionalId,
-    like_count: count,
-  })
+  .looseObject(schemas(commentFields))
   .refine((c) => c.comment_id != null || c.platform_comment_id != null, {
     message: "Required (comment_id or platform_comment_id)",
     path: ["comment_id"],
   });
 
-export const conversationItem = z.looseObject({
-  conversation_id: platformId,
-  participant: user.nullish(),
-  unread_count: count,
-  update_time: time,
-});
-
-export const messageItem = z.looseObject({
-  msg_id: platformId,
-  conversation_id: platformId,
-  content: z.string().max(MAX_CONTENT_CHARS),
-  msg_type: text(32),
-  sender: user.nullish(),
-  direction: z.enum(["in", "out"]).nullish(),
-  create_time: time,
-  file_url: text(URL),
-  file_name: text(NAME),
-});
-
-export const notificationItem = z.looseObject({
-  notification_id: platformId,
-  type: text(64),
-  title: text(NAME * 4),
-  content: text(MAX_CONTENT_CHARS),
-  create_time: time,
-  related_id: optionalId,
-});
+export const conversationItem = z.looseObject(schemas(conversationFields));
+export const messageItem = z.looseObject(schemas(messageFields));
+export const notificationItem = z.looseObject(schemas(notificationFields));
 
 export type ContentItem = z.infer<typeof contentItem>;
 export type CommentItem = z.infer<typeof commentItem>;
@@ -91,6 +172,24 @@ const itemSchemas = {
   messages: messageItem,
   notifications: notificationItem,
 } satisfies Record<ItemKind, z.ZodType>;
+
+const fastComment = fastObject(commentFields);
+
+/**
+ * Each kind's fast path: most items a crawler sends are already canonical (string ids,
+ * numeric times), and for those building the result directly costs a fraction of a zod
+ * parse. Anything else, valid or not, goes through zod.
+ */
+const fastItems: Record<ItemKind, (input: unknown) => Record<string, unknown> | null> = {
+  contents: fastObject(contentFields),
+  comments: (input) => {
+    const item = fastComment(input);
+    return item && (item.comment_id != null || item.platform_comment_id != null) ? item : null;
+  },
+  conversations: fastObject(conversationFields),
+  messages: fastObject(messageFields),
+  notifications: fastObject(notificationFields),
+};
 
 const itemList = z.array(z.unknown()).max(100_000).optional();
 
@@ -161,12 +260,15 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
     received[kind] = raw.length;
     const byId = new Map<string, { index: number; id: string; item: Record<string, unknown>; json: string }>();
     raw.forEach((value, index) => {
-      const parsed = itemSchemas[kind].safeParse(value);
-      if (!parsed.success) {
-        rejected.push({ kind, index, issues: toIssues(parsed.error) });
-        return;
+      let item = fastItems[kind](value);
+      if (!item) {
+        const parsed = itemSchemas[kind].safeParse(value);
+        if (!parsed.success) {
+          rejected.push({ kind, index, issues: toIssues(parsed.error) });
+          return;
+        }
+        item = parsed.data as Record<string, unknown>;
       }
-      const item = parsed.data as Record<string, unknown>;
       const id = itemId(kind, item);
       const previous = byId.get(id);
       const merged = previous ? { ...previous.item, ...item } : item;
