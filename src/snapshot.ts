@@ -11,9 +11,25 @@ import type { Issue } from "./protocol";
 const platformId = z.union([z.string().min(1).max(256), z.number().int().transform(String)]);
 const optionalId = platformId.nullish();
 /** Seconds or milliseconds (below 10^12 is seconds); numeric strings are accepted too. */
-const time = z.union([z.number().nonnegative(), z.string().regex(/^\d{1,16}$/).transform(Number)]).nullish();
+const time = z
+  .union([
+    z.number().nonnegative(),
+    z
+      .string()
+      .regex(/^\d{1,16}$/)
+      .transform(Number),
+  ])
+  .nullish();
 const text = (max: number) => z.string().max(max).nullish();
-const count = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,15}$/).transform(Number)]).nullish();
+const count = z
+  .union([
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform(Number),
+  ])
+  .nullish();
 
 export const MAX_CONTENT_CHARS = 65_536;
 const NAME = 1_024;
@@ -37,7 +53,10 @@ const F = {
     schema: time,
     fast: (v) => (absent(v) || (typeof v === "number" && Number.isFinite(v) && v >= 0) ? v : NOT_CANONICAL),
   },
-  count: { schema: count, fast: (v) => (absent(v) || (Number.isSafeInteger(v) && (v as number) >= 0) ? v : NOT_CANONICAL) },
+  count: {
+    schema: count,
+    fast: (v) => (absent(v) || (Number.isSafeInteger(v) && (v as number) >= 0) ? v : NOT_CANONICAL),
+  },
   text: (max: number): Field<ReturnType<typeof text>> => ({
     schema: text(max),
     fast: (v) => (absent(v) || (typeof v === "string" && v.length <= max) ? v : NOT_CANONICAL),
@@ -59,7 +78,9 @@ const F = {
 } satisfies Record<string, Field | ((...args: never[]) => Field)>;
 
 function schemas<T extends Record<string, Field>>(fields: T): { [K in keyof T]: T[K]["schema"] } {
-  return Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, field.schema])) as { [K in keyof T]: T[K]["schema"] };
+  return Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, field.schema])) as {
+    [K in keyof T]: T[K]["schema"];
+  };
 }
 
 /**
@@ -70,7 +91,9 @@ function schemas<T extends Record<string, Field>>(fields: T): { [K in keyof T]: 
  */
 function fastObject(fields: Record<string, Field>): (input: unknown) => Record<string, unknown> | null {
   const entries = Object.entries(fields);
-  const required = new Set(entries.filter(([, field]) => !field.schema.safeParse(undefined).success).map(([key]) => key));
+  const required = new Set(
+    entries.filter(([, field]) => !field.schema.safeParse(undefined).success).map(([key]) => key),
+  );
   return function canonical(input) {
     if (typeof input !== "object" || input === null || Array.isArray(input)) return null;
     const source = input as Record<string, unknown>;
@@ -197,9 +220,7 @@ export const pushEnvelope = z.object({
   type: z.literal("worker:data:sync").optional(),
   accountId: accountIdSchema,
   platform: z.string().min(1).max(64).optional(),
-  account: z
-    .looseObject({ name: text(NAME), avatar: text(URL), platform_user_id: optionalId })
-    .nullish(),
+  account: z.looseObject({ name: text(NAME), avatar: text(URL), platform_user_id: optionalId }).nullish(),
   timestamp: z.number().int().positive().optional(),
   snapshot: z.object({
     contents: itemList,
@@ -276,11 +297,19 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
       try {
         json = JSON.stringify(merged);
       } catch {
-        rejected.push({ kind, index, issues: [{ path: "", message: "item cannot be serialised (too deeply nested)" }] });
+        rejected.push({
+          kind,
+          index,
+          issues: [{ path: "", message: "item cannot be serialised (too deeply nested)" }],
+        });
         return;
       }
       if (json.length > MAX_ITEM_BYTES) {
-        rejected.push({ kind, index, issues: [{ path: "", message: `item is larger than ${MAX_ITEM_BYTES / 1024} KiB` }] });
+        rejected.push({
+          kind,
+          index,
+          issues: [{ path: "", message: `item is larger than ${MAX_ITEM_BYTES / 1024} KiB` }],
+        });
         return;
       }
       byId.set(id, { index, id, item: merged, json });

@@ -288,7 +288,12 @@ export class RoomStore {
   }
 
   /** Messages of some kinds across the account, newest first, by offset (the compatibility API). */
-  messagesByKind(kinds: string[], offset: number, count: number, topicId?: string): { messages: Message[]; hasMore: boolean } {
+  messagesByKind(
+    kinds: string[],
+    offset: number,
+    count: number,
+    topicId?: string,
+  ): { messages: Message[]; hasMore: boolean } {
     const placeholders = kinds.map(() => "?").join(", ");
     const topicFilter = topicId === undefined ? "" : " AND topic_id = ?";
     const rows = this.sql
@@ -305,10 +310,19 @@ export class RoomStore {
   }
 
   /** Topics of one kind with their item, newest first, by offset (the compatibility API). */
-  topicsByKind(kind: TopicKind, offset: number, count: number): { topics: { topic: Topic; raw: Record<string, unknown> | null }[]; hasMore: boolean } {
+  topicsByKind(
+    kind: TopicKind,
+    offset: number,
+    count: number,
+  ): { topics: { topic: Topic; raw: Record<string, unknown> | null }[]; hasMore: boolean } {
     const channelId = this.account()?.account_id ?? "";
     const rows = this.sql
-      .exec<TopicRow>("SELECT * FROM topics WHERE kind = ? ORDER BY sort_time DESC, id LIMIT ? OFFSET ?", kind, count + 1, offset)
+      .exec<TopicRow>(
+        "SELECT * FROM topics WHERE kind = ? ORDER BY sort_time DESC, id LIMIT ? OFFSET ?",
+        kind,
+        count + 1,
+        offset,
+      )
       .toArray();
     return {
       topics: rows.slice(0, count).map((row) => ({
@@ -385,7 +399,11 @@ export class RoomStore {
   /** How many events after `since` a socket of this audience would be replayed. */
   countEventsAfter(since: number, admin: boolean): number {
     return this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE seq > ? AND (audience = 'all' OR ?)", since, admin ? 1 : 0)
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM events WHERE seq > ? AND (audience = 'all' OR ?)",
+        since,
+        admin ? 1 : 0,
+      )
       .one().n;
   }
 
@@ -409,7 +427,12 @@ export class RoomStore {
   /** Drops events older than the retention, keeping at least the newest `keep`. */
   pruneEvents(olderThan: number, keepAtMost: number): number {
     const seq = this.seq();
-    const cursor = this.sql.exec("DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)", seq - keepAtMost, olderThan, seq - 1);
+    const cursor = this.sql.exec(
+      "DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)",
+      seq - keepAtMost,
+      olderThan,
+      seq - 1,
+    );
     return cursor.rowsWritten;
   }
 
@@ -418,7 +441,9 @@ export class RoomStore {
   }
 
   cursor(clientId: string): number | null {
-    return this.sql.exec<{ seq: number }>("SELECT seq FROM cursors WHERE client_id = ?", clientId).toArray()[0]?.seq ?? null;
+    return (
+      this.sql.exec<{ seq: number }>("SELECT seq FROM cursors WHERE client_id = ?", clientId).toArray()[0]?.seq ?? null
+    );
   }
 
   /** Stores a client's cursor; it only moves forward and never past the room's seq. */
@@ -436,7 +461,8 @@ export class RoomStore {
 
   notificationSeq(notificationId: string): number | null {
     return (
-      this.sql.exec<{ seq: number }>("SELECT seq FROM notifications WHERE id = ?", notificationId).toArray()[0]?.seq ?? null
+      this.sql.exec<{ seq: number }>("SELECT seq FROM notifications WHERE id = ?", notificationId).toArray()[0]?.seq ??
+      null
     );
   }
 }
@@ -495,7 +521,13 @@ export function insertMessage(
 
 function appendEvent(sql: SqlStorage, frame: EventFrame, seq: number, at: number): void {
   const audience = ADMIN_ONLY.has(frame.type) ? "admin" : "all";
-  sql.exec("INSERT INTO events (seq, at, frame, audience) VALUES (?, ?, ?, ?)", seq, at, JSON.stringify(frame), audience);
+  sql.exec(
+    "INSERT INTO events (seq, at, frame, audience) VALUES (?, ?, ?, ?)",
+    seq,
+    at,
+    JSON.stringify(frame),
+    audience,
+  );
 }
 
 /**
@@ -564,7 +596,12 @@ class Tally {
 }
 
 function rowToTopic(channelId: string, row: TopicRow): Topic {
-  const head: TopicHead = { kind: row.kind, title: row.title, avatar: row.avatar ?? undefined, baseTime: row.base_time };
+  const head: TopicHead = {
+    kind: row.kind,
+    title: row.title,
+    avatar: row.avatar ?? undefined,
+    baseTime: row.base_time,
+  };
   return topicOf(channelId, row.id, head, {
     lastMessage: row.last_message,
     lastMessageTime: row.last_message_time,
@@ -629,7 +666,13 @@ class PushRun {
     this.accountFields();
     this.eventRows.flush();
     this.rejected.sort((a, b) => (a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1));
-    return { seq: this.seq, counts: this.counts, rejected: this.rejected, events: this.events, eventTexts: this.eventTexts };
+    return {
+      seq: this.seq,
+      counts: this.counts,
+      rejected: this.rejected,
+      events: this.events,
+      eventTexts: this.eventTexts,
+    };
   }
 
   /** Appends an event (buffered: the rows are written before the push returns). */
@@ -683,7 +726,10 @@ class PushRun {
   }
 
   /** Whether a stored item is left as it is: same incoming hash, or this push is older. */
-  private unchanged(stored: { hash: string | null; ts: number; raw: string | null } | undefined, item: ValidItem): boolean {
+  private unchanged(
+    stored: { hash: string | null; ts: number; raw: string | null } | undefined,
+    item: ValidItem,
+  ): boolean {
     if (!stored) return false;
     return this.unchangedBrief(stored.hash, stored.ts, stored.raw !== null, item);
   }
@@ -704,7 +750,12 @@ class PushRun {
     if (this.unchanged(stored, item)) return;
     const { json, value } = merge(stored?.raw ?? null, item.json);
     if (stored?.raw === json) {
-      this.sql.exec("UPDATE topics SET hash = ?, ts = MAX(ts, ?) WHERE id = ?", item.hash, this.push.timestamp, item.id);
+      this.sql.exec(
+        "UPDATE topics SET hash = ?, ts = MAX(ts, ?) WHERE id = ?",
+        item.hash,
+        this.push.timestamp,
+        item.id,
+      );
       return;
     }
     const head =
@@ -772,20 +823,30 @@ class PushRun {
           continue;
         }
         if (storedKind !== null && this.unchangedBrief(storedHash, storedTs!, hasRaw === 1, item)) continue;
-        const stored = storedKind !== null
-          ? this.sql
-              .exec<MessageRow>("SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?", item.id)
-              .one()
-          : undefined;
+        const stored =
+          storedKind !== null
+            ? this.sql
+                .exec<MessageRow>(
+                  "SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?",
+                  item.id,
+                )
+                .one()
+            : undefined;
         const { json, value } = merge(stored?.raw ?? null, item.json);
         if (stored && stored.raw === json) {
-          this.sql.exec("UPDATE messages SET hash = ?, ts = MAX(ts, ?) WHERE id = ?", item.hash, this.push.timestamp, stored.id);
+          this.sql.exec(
+            "UPDATE messages SET hash = ?, ts = MAX(ts, ?) WHERE id = ?",
+            item.hash,
+            this.push.timestamp,
+            stored.id,
+          );
           continue;
         }
         // An item without a time keeps the time it was first seen with, not this push's.
         const fallbackTime = stored ? (JSON.parse(stored.body) as Message).timestamp : this.now;
         const ctx = { channelId: this.account.account_id, seq: stored?.seq ?? 0, selfId: this.selfId, fallbackTime };
-        const mapped = kind === "comments" ? commentMessage(value as CommentItem, ctx) : dmMessage(value as MessageItem, ctx);
+        const mapped =
+          kind === "comments" ? commentMessage(value as CommentItem, ctx) : dmMessage(value as MessageItem, ctx);
         const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
         const topic = this.topicKind(mapped.topicId);
         if (topic && topic !== topicKind) {
@@ -842,7 +903,12 @@ class PushRun {
   }
 
   /** Stores a new message (buffered) and its event; its figures go into the tallies. */
-  private insertMessage({ message, raw, hash, item, kind }: Pending, position: number, topics: Map<string, Tally>, account: Tally): void {
+  private insertMessage(
+    { message, raw, hash, item, kind }: Pending,
+    position: number,
+    topics: Map<string, Tally>,
+    account: Tally,
+  ): void {
     const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
     if (this.topicKind(message.topicId) === null) {
       this.insertTopic(message.topicId, placeholderHead(topicKind, message), null, null);
@@ -879,7 +945,13 @@ class PushRun {
     this.touched.add(message.topicId);
   }
 
-  private updateMessage(kind: "comments" | "messages", stored: MessageRow, mapped: Message, raw: string, item: ValidItem): void {
+  private updateMessage(
+    kind: "comments" | "messages",
+    stored: MessageRow,
+    mapped: Message,
+    raw: string,
+    item: ValidItem,
+  ): void {
     const previous = JSON.parse(stored.body) as Message;
     // A sent reply seen again in a snapshot stays the agent's reply: only its platform fields change.
     const message: Message =
