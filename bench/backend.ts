@@ -1,0 +1,262 @@
+/**
+ * The backend under test: `wrangler dev` on a free 127.0.0.1 port with a fresh persist
+ * directory, run from a private copy of the source so edits made while the bench runs (wrangler
+ * reloads on every change) can't restart it halfway. Also: the workerd processes it started,
+ * their resident memory, tokens and pushes.
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { DEV_AUTH_SECRET, signToken } from "../src/auth";
+import type { Role } from "../src/auth";
+
+const run = promisify(execFile);
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const WORKER_NAME = "hiscrm-im-edge";
+const READY_TIMEOUT_MS = 120_000;
+/** What the Worker needs to build; everything else in the checkout is left out of the copy. */
+const SOURCE_PATHS = ["src", "wrangler.toml", "package.json", "tsconfig.json"];
+
+export type Source = { label: string; commit: string; dirty: boolean };
+
+export type Backend = {
+  url: string;
+  /** wrangler's DevTools proxy to the Worker's isolate. */
+  inspectorUrl: string;
+  source: Source;
+  /** Resident memory (KiB) of each workerd process wrangler started, by pid. */
+  rss(): Promise<{ total: number; worker: number; byPid: Record<number, number> }>;
+  /** The workerd process that runs the Worker and its objects (the other one is wrangler's proxy). */
+  workerPid(): Promise<number | null>;
+  workerdVersion(): Promise<string>;
+  token(role: Role, tenant: string, sub?: string): Promise<string>;
+  /** POSTs a push body as a crawler of `tenant`; returns status, time and the answer's text. */
+  push(
+    tenant: string,
+    accountId: string,
+    body: string,
+    sub?: string,
+  ): Promise<{ status: number; ms: number; text: string }>;
+  get(path: string, tenant: string): Promise<{ status: number; ms: number; text: string }>;
+  log: string;
+  stop(): Promise<void>;
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Copies the working tree's source (or, with `ref`, a commit's; with `from`, another checkout's) into `dir`. */
+async function exportSource(dir: string, ref: string | undefined, from = REPO): Promise<Source> {
+  if (from !== REPO) {
+    for (const path of SOURCE_PATHS) await cp(join(from, path), join(dir, path), { recursive: true });
+    return { label: from, commit: "", dirty: true };
+  }
+  const head = (await run("git", ["rev-parse", "--short", ref ?? "HEAD"], { cwd: REPO })).stdout.trim();
+  if (ref) {
+    const archive = join(dir, "..", "source.tar");
+    await run("git", ["archive", "--format=tar", "-o", archive, ref, "--", ...SOURCE_PATHS], { cwd: REPO });
+    await run("tar", ["-xf", archive, "-C", dir]);
+    return { label: `${ref} (${head})`, commit: head, dirty: false };
+  }
+  for (const path of SOURCE_PATHS) await cp(join(REPO, path), join(dir, path), { recursive: true });
+  const status = (await run("git", ["status", "--porcelain", "--", ...SOURCE_PATHS], { cwd: REPO })).stdout.trim();
+  return {
+    label: `working tree at ${head}${status ? " + uncommitted changes" : ""}`,
+    commit: head,
+    dirty: status !== "",
+  };
+}
+
+/** Every descendant of `root` (by walking /proc), with its command name. */
+async function descendants(root: number): Promise<{ pid: number; comm: string }[]> {
+  const parents = new Map<number, number[]>();
+  const comms = new Map<number, string>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid …": comm may hold spaces, so split after the last ")".
+      const close = stat.lastIndexOf(")");
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      comms.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: { pid: number; comm: string }[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const child of parents.get(queue.shift()!) ?? []) {
+      found.push({ pid: child, comm: comms.get(child) ?? "" });
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+export async function vmRssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+}
+
+async function waitForStatus(url: string, child: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logPath}`);
+    try {
+      const response = await fetch(`${url}/api/v1/status`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`wrangler dev did not answer /api/v1/status within ${READY_TIMEOUT_MS / 1000} s; see ${logPath}`);
+}
+
+/**
+ * Starts `wrangler dev` from a copy of the source.
+ * @example
+ * const backend = await startBackend({});
+ * await backend.push("bench", "acct-1", JSON.stringify({ accountId: "acct-1", snapshot: {} }));
+ * await backend.stop();
+ */
+export async function startBackend(options: { ref?: string; from?: string }): Promise<Backend> {
+  const root = await mkdtemp(join(tmpdir(), "hiscrm-bench-"));
+  const project = join(root, "project");
+  await mkdir(project);
+  const source = await exportSource(project, options.ref, options.from);
+  await symlink(join(REPO, "node_modules"), join(project, "node_modules"));
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const log = join(root, "wrangler.log");
+  const logStream = createWriteStream(log);
+  const child = spawn(
+    join(REPO, "node_modules/.bin/wrangler"),
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      join(root, "state"),
+      "--inspector-port",
+      String(inspectorPort),
+      "--log-level",
+      "warn",
+      "--show-interactive-dev-session=false",
+    ],
+    // Its own process group, so stop() ends exactly the processes started here.
+    {
+      cwd: project,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  child.stdout!.pipe(logStream);
+  child.stderr!.pipe(logStream);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForStatus(url, child, log);
+  } catch (error) {
+    if (child.pid) process.kill(-child.pid, "SIGTERM");
+    throw error;
+  }
+
+  async function workerds(): Promise<number[]> {
+    return (await descendants(child.pid!)).filter((p) => p.comm === "workerd").map((p) => p.pid);
+  }
+
+  async function workerPid(): Promise<number | null> {
+    for (const pid of await workerds()) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+      if (cmdline.includes("--inspector-addr")) return pid;
+    }
+    return null;
+  }
+
+  async function token(role: Role, tenant: string, sub = `bench-${role}`): Promise<string> {
+    return signToken({ sub, tid: tenant, role, exp: Math.floor(Date.now() / 1000) + 6 * 3600 }, DEV_AUTH_SECRET);
+  }
+
+  const crawlerTokens = new Map<string, Promise<string>>();
+  function crawlerToken(tenant: string, sub: string): Promise<string> {
+    const key = `${tenant}\n${sub}`;
+    if (!crawlerTokens.has(key)) crawlerTokens.set(key, token("crawler", tenant, sub));
+    return crawlerTokens.get(key)!;
+  }
+
+  return {
+    url,
+    inspectorUrl: `ws://127.0.0.1:${inspectorPort}/ws`,
+    source,
+    log,
+    workerPid,
+    async rss() {
+      const byPid: Record<number, number> = {};
+      for (const pid of await workerds()) byPid[pid] = await vmRssKiB(pid).catch(() => 0);
+      const worker = await workerPid();
+      return {
+        total: Object.values(byPid).reduce((a, b) => a + b, 0),
+        worker: worker === null ? 0 : (byPid[worker] ?? 0),
+        byPid,
+      };
+    },
+    async workerdVersion() {
+      const pid = await workerPid();
+      if (pid === null) return "unknown";
+      const exe = await readlink(`/proc/${pid}/exe`);
+      return (await run(exe, ["--version"])).stdout.trim();
+    },
+    token,
+    async push(tenant, accountId, body, sub = "bench-crawler") {
+      const authorization = `Bearer ${await crawlerToken(tenant, sub)}`;
+      const started = performance.now();
+      const response = await fetch(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+        body,
+      });
+      const text = await response.text();
+      return { status: response.status, ms: performance.now() - started, text };
+    },
+    async get(path, tenant) {
+      const authorization = `Bearer ${await token("agent", tenant, "bench-reader")}`;
+      const started = performance.now();
+      const response = await fetch(`${url}${path}`, { headers: { authorization } });
+      const text = await response.text();
+      return { status: response.status, ms: performance.now() - started, text };
+    },
+    async stop() {
+      if (child.exitCode === null && child.pid) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        process.kill(-child.pid, "SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        if (child.exitCode === null) {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+      logStream.end();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}

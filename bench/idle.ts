@@ -1,0 +1,173 @@
+/**
+ * §4 Idle cost and §5 memory. 1,000 clients on one account send exactly `{"type":"ping"}`
+ * every 5 s for a minute; logpoints on every AccountRoom method (inspector.ts) count how often
+ * its code ran: that must be zero, the runtime answers the heartbeat itself. Afterwards one real
+ * frame shows whether the object had been hibernated meanwhile (its constructor runs again).
+ * Memory: resident memory of the workerd processes before and after opening the 1,000
+ * sockets, and again after the idle minute.
+ */
+import { openClients } from "./clients";
+import { attachLogpoints } from "./inspector";
+import type { Logpoints } from "./inspector";
+import { comment, pushBody } from "./snapshots";
+import { mib, ms, sleep, summarize } from "./stats";
+import type { Bench, Row } from "./types";
+
+const TENANT = "bench-idle";
+const ACCOUNT = "idle-1";
+const CLIENTS = 1_000;
+const PING_EVERY_MS = 5_000;
+const PING = '{"type":"ping"}';
+const PONG = '{"type":"pong"}';
+const IDLE = "4. Idle (1,000 clients sending only the heartbeat)";
+const MEMORY = "5. Memory (resident, workerd processes)";
+
+async function settledRss(b: Bench): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push((await b.backend.rss()).total);
+    await sleep(500);
+  }
+  return summarize(samples).median;
+}
+
+export async function idle(b: Bench): Promise<Row[]> {
+  const rows: Row[] = [];
+  const seconds = b.quick ? 15 : 60;
+  const seeded = await b.backend.push(TENANT, ACCOUNT, pushBody(ACCOUNT, { comments: [comment(ACCOUNT, 0, "w0")] }));
+  if (seeded.status !== 200) throw new Error(`seeding ${ACCOUNT} answered ${seeded.status}: ${seeded.text}`);
+
+  let logpoints: Logpoints | null = null;
+  try {
+    logpoints = await attachLogpoints(b.backend.inspectorUrl, "AccountRoom");
+  } catch (error) {
+    b.fail(`idle: no logpoints, wake-ups cannot be counted: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  await sleep(2_000);
+  const rssBefore = await settledRss(b);
+  b.progress(`idle: opening ${CLIENTS} sockets on ${ACCOUNT} (workerd RSS ${mib(rssBefore)})`);
+  const set = await openClients(CLIENTS, async (i) => {
+    const token = await b.backend.token("agent", TENANT, `agent-${i}`);
+    return `${b.backend.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws?token=${token}`;
+  });
+  await sleep(3_000);
+  const rssOpen = await settledRss(b);
+  const upgrades = logpoints?.count("fetch") ?? 0;
+  if (logpoints && upgrades < CLIENTS)
+    b.fail(`idle: the logpoints saw ${upgrades} of ${CLIENTS} socket upgrades; the counter does not work`);
+  b.progress(
+    `idle: ${CLIENTS} sockets open (workerd RSS ${mib(rssOpen)}); logpoints saw ${upgrades} upgrades; heartbeat for ${seconds} s`,
+  );
+  logpoints?.reset();
+
+  let sent = 0;
+  let pongs = 0;
+  let other = 0;
+  const roundTrips: number[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  for (const client of set.clients) {
+    const outstanding: number[] = [];
+    client.onText = (text, at) => {
+      if (text === PONG) {
+        pongs++;
+        const sentAt = outstanding.shift();
+        if (sentAt !== undefined) roundTrips.push(at - sentAt);
+      } else other++;
+    };
+    const ping = () => {
+      outstanding.push(performance.now());
+      client.ws.send(PING);
+      sent++;
+    };
+    // Spread evenly: CLIENTS pings per PING_EVERY_MS, one every 5 ms.
+    timers.push(
+      setTimeout(
+        () => {
+          ping();
+          timers.push(setInterval(ping, PING_EVERY_MS));
+        },
+        (client.index * PING_EVERY_MS) / CLIENTS,
+      ),
+    );
+  }
+  const idleStarted = performance.now();
+  while (performance.now() - idleStarted < seconds * 1000) {
+    await sleep(Math.min(10_000, seconds * 1000 - (performance.now() - idleStarted)));
+    b.progress(
+      `idle: ${((performance.now() - idleStarted) / 1000).toFixed(0)} s, ${sent} pings, ${pongs} pongs, AccountRoom code ran ${logpoints?.total() ?? "?"} times`,
+    );
+  }
+  for (const timer of timers) clearTimeout(timer);
+  await sleep(1_000);
+  const wakeups = logpoints?.total() ?? NaN;
+  const hits = logpoints?.hits() ?? {};
+  const rssIdle = await settledRss(b);
+
+  // One real frame: did the object have to be constructed again to answer it?
+  logpoints?.reset();
+  const probe = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 10_000);
+    set.clients[0]!.onText = (text) => {
+      if (text.includes('"id":"probe"')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+  });
+  set.clients[0]!.ws.send('{"type":"monitor:request_topics","id":"probe"}');
+  const answered = await probe;
+  await sleep(500);
+  const rebuilt = (logpoints?.count("constructor") ?? 0) > 0;
+  if (!answered) b.fail("idle: the first real frame after the idle minute got no answer within 10 s");
+  if (set.unexpected.length) b.fail(`idle: ${set.unexpected.length} socket(s) failed: ${set.unexpected[0]}`);
+  await set.close();
+  const lost = logpoints?.lost();
+  if (lost) b.fail(`idle: ${lost}; the wake-up count is incomplete`);
+  await logpoints?.close();
+
+  if (wakeups > 0)
+    b.fail(`idle: the AccountRoom ran code ${wakeups} times during the heartbeat minute: ${JSON.stringify(hits)}`);
+  if (pongs !== sent) b.fail(`idle: ${sent - pongs} of ${sent} pings got no pong`);
+  if (other > 0) b.fail(`idle: ${other} frames other than pong arrived while idle`);
+  const rt = summarize(roundTrips);
+  rows.push(
+    {
+      section: IDLE,
+      name: `AccountRoom wake-ups in ${seconds} s`,
+      value: Number.isNaN(wakeups) ? "not measured" : String(wakeups),
+      notes: `constructor and method runs, counted by inspector logpoints (they saw all ${upgrades} upgrades); ${sent} pings, ${pongs} pongs`,
+    },
+    { section: IDLE, name: "heartbeat round trip (runtime auto-response)", median: rt.median, p99: rt.p99, n: rt.n },
+    {
+      section: IDLE,
+      name: "object hibernated while idle (local workerd)",
+      value: logpoints ? (rebuilt ? "yes" : "no") : "unknown",
+      notes: rebuilt
+        ? "the first real frame afterwards ran the constructor again: the object had been evicted, its sockets stayed open"
+        : "the first real frame afterwards found the object still in memory",
+    },
+    {
+      section: MEMORY,
+      name: "per 1,000 open sockets (object awake)",
+      value: mib(rssOpen - rssBefore),
+      notes: `${mib(rssBefore)} → ${mib(rssOpen)}`,
+    },
+    {
+      section: MEMORY,
+      name: `same sockets after ${seconds} s idle`,
+      value: mib(rssIdle - rssBefore),
+      notes: `${mib(rssIdle)} total${rebuilt ? "; object hibernated" : ""}`,
+    },
+  );
+  if (b.shared.floorRssPer1000KiB !== undefined) {
+    rows.push({
+      section: MEMORY,
+      name: "floor: Node ws server per 1,000 sockets",
+      value: mib(b.shared.floorRssPer1000KiB),
+      notes: "from the fan-out floor run",
+    });
+  }
+  b.progress(`idle: ${wakeups} wake-ups; heartbeat round trip median ${ms(rt.median)}; hibernated: ${rebuilt}`);
+  return rows;
+}

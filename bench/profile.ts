@@ -1,0 +1,116 @@
+/**
+ * `npx tsx bench/profile.ts [--items=10000] [--new=0|1|100] [--top=25]`
+ *
+ * Where a push spends its time: starts the backend like the bench does, seeds an account,
+ * then takes a V8 CPU profile of workerd (the inspector's `Profiler` domain) during a few
+ * pushes of the given size and share of new items, and prints the functions with the most
+ * self time. Worker and AccountRoom share one isolate locally, so both sides show.
+ */
+import WebSocket from "ws";
+import { startBackend } from "./backend";
+import { comments, pushBody } from "./snapshots";
+import { ms } from "./stats";
+
+type Node = {
+  id: number;
+  callFrame: { functionName: string; scriptId: string; url: string; lineNumber: number };
+  positionTicks?: { line: number; ticks: number }[];
+};
+type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.split("=")[1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const items = flag("items", 10_000);
+  const share = flag("new", 0);
+  const top = flag("top", 25);
+  const backend = await startBackend({});
+  try {
+    const account = "profile-1";
+    const tenant = "bench-profile";
+    const base = comments(account, 0, items);
+    let answer = await backend.push(tenant, account, pushBody(account, { comments: base }));
+    if (answer.status !== 200) throw new Error(`seed: ${answer.status} ${answer.text}`);
+
+    const socket = new WebSocket(backend.inspectorUrl);
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.on("close", (code) => console.error(`inspector closed (${code})`));
+    let nextId = 0;
+    const waiters = new Map<number, (result: unknown) => void>();
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
+      if (message.id !== undefined) waiters.get(message.id)?.(message.result);
+    });
+    const sources = new Map<string, string[]>();
+    const call = (method: string, params: object = {}) =>
+      new Promise<unknown>((resolve) => {
+        const id = ++nextId;
+        waiters.set(id, resolve);
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    await call("Debugger.enable");
+    await call("Profiler.enable");
+    await call("Profiler.setSamplingInterval", { interval: 200 });
+    await call("Profiler.start");
+    let offset = items;
+    for (let round = 0; round < 3; round++) {
+      const every = share === 0 ? Infinity : Math.round(100 / share);
+      const body = base.map((c, i) => (i % every === every - 1 ? comments(account, offset++, 1)[0]! : c));
+      answer = await backend.push(tenant, account, pushBody(account, { comments: body }));
+      console.log(`push ${round + 1}: ${answer.status} in ${ms(answer.ms)}`);
+    }
+    const { profile } = (await call("Profiler.stop")) as { profile: Profile };
+    for (const id of new Set(profile.nodes.map((n) => n.callFrame.scriptId))) {
+      if (id === "0") continue;
+      const { scriptSource } = (await call("Debugger.getScriptSource", { scriptId: id })) as { scriptSource?: string };
+      if (scriptSource) sources.set(id, scriptSource.split("\n"));
+    }
+    socket.close();
+    const lineText = (scriptId: string, line: number) => (sources.get(scriptId)?.[line - 1] ?? "").trim().slice(0, 90);
+
+    const self = new Map<number, number>();
+    profile.samples.forEach((node, i) => self.set(node, (self.get(node) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    for (const node of profile.nodes) {
+      const micros = self.get(node.id) ?? 0;
+      const { functionName, url: file, lineNumber } = node.callFrame;
+      if (functionName === "(idle)" || functionName === "(program)") continue;
+      const key = `${functionName || "(anonymous)"} ${file.split("/").pop()}:${lineNumber + 1}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
+      total += micros;
+    }
+    console.log(`\nself time, busy total ${ms(total / 1000)} over 3 pushes of ${items} items (${share} % new):`);
+    for (const [key, micros] of [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
+    }
+    // Hot lines: each node's ticks by source line, its self time shared out in proportion.
+    const byLine = new Map<string, number>();
+    for (const node of profile.nodes) {
+      const micros = self.get(node.id) ?? 0;
+      const ticks = node.positionTicks ?? [];
+      const sum = ticks.reduce((a, t) => a + t.ticks, 0);
+      for (const t of ticks) {
+        const key = `${node.callFrame.url.split("/").pop()}:${t.line}  ${lineText(node.callFrame.scriptId, t.line)}`;
+        byLine.set(key, (byLine.get(key) ?? 0) + (micros * t.ticks) / sum);
+      }
+    }
+    console.log("\nhot lines:");
+    for (const [key, micros] of [...byLine.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
+    }
+  } finally {
+    await backend.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

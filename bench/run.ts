@@ -1,0 +1,124 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained] [-- --ref=<git ref>] [-- --no-write]`
+ *
+ * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
+ * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
+ * the results block of docs/BENCHMARKS.md. Exits non-zero if anything failed (an error answer,
+ * a lost message, a wake-up), never because something is slow.
+ *
+ * --quick   fewer trials and 15 s idle / sustained runs, for trying changes; writes no doc
+ * --only    run some scenarios only (writes no doc)
+ * --ref     bench a committed version (git archive of src/ and wrangler.toml) instead of the working tree
+ * --no-write  print the table, leave docs/BENCHMARKS.md alone
+ */
+import { startBackend } from "./backend";
+import type { Backend } from "./backend";
+import { fanout } from "./fanout";
+import { history } from "./history";
+import { idle } from "./idle";
+import { ingest } from "./ingest";
+import { describeMachine, load } from "./machine";
+import { markdownResults, textTable, writeDoc, DOC } from "./report";
+import { sustained } from "./sustained";
+import type { Bench, Row } from "./types";
+
+const SCENARIOS = { fanout, ingest, history, idle, sustained } satisfies Record<string, (b: Bench) => Promise<Row[]>>;
+type Scenario = keyof typeof SCENARIOS;
+
+function parseArgs(argv: string[]): { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean } {
+  let quick = false;
+  let only: Scenario[] | null = null;
+  let ref: string | undefined;
+  let write = true;
+  for (const arg of argv) {
+    if (arg === "--quick") quick = true;
+    else if (arg === "--no-write") write = false;
+    else if (arg.startsWith("--only=")) {
+      const names = arg.slice("--only=".length).split(",");
+      for (const name of names)
+        if (!(name in SCENARIOS))
+          throw new Error(`--only: unknown scenario ${name} (${Object.keys(SCENARIOS).join(", ")})`);
+      only = names as Scenario[];
+    } else if (arg.startsWith("--ref=")) ref = arg.slice("--ref=".length);
+    else throw new Error(`unknown argument ${arg}; see the usage at the top of bench/run.ts`);
+  }
+  return { quick, only, ref, write: write && !quick && only === null };
+}
+
+function parametersOf(quick: boolean): string {
+  return quick
+    ? "--quick (reduced trials; 15 s idle and sustained runs)"
+    : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
+        "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients";
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const progress = (message: string) => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+    console.log(`[${seconds}s] ${message}`);
+  };
+  const failures: string[] = [];
+  progress(`starting wrangler dev (${args.ref ? `ref ${args.ref}` : "working tree"}); machine load ${load()}`);
+  let backend: Backend | null = null;
+  const stop = async () => {
+    await backend?.stop();
+    backend = null;
+  };
+  process.once("SIGINT", () => {
+    void stop().then(() => process.exit(130));
+  });
+  try {
+    backend = await startBackend({ ref: args.ref });
+    const machine = await describeMachine(backend);
+    progress(`backend on ${backend.url}: ${machine.source}; workerd ${machine.workerd}, wrangler ${machine.wrangler}`);
+    const bench: Bench = {
+      backend,
+      quick: args.quick,
+      progress,
+      fail: (message) => {
+        failures.push(message);
+        progress(`FAIL: ${message}`);
+      },
+      shared: {},
+    };
+    const rows: Row[] = [];
+    for (const name of args.only ?? (Object.keys(SCENARIOS) as Scenario[])) {
+      progress(`── ${name}`);
+      try {
+        rows.push(...(await SCENARIOS[name](bench)));
+      } catch (error) {
+        bench.fail(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`\n${textTable(rows)}\n`);
+    console.log(
+      `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; node ${machine.node}, wrangler ${machine.wrangler}, workerd ${machine.workerd}`,
+    );
+    console.log(`load average at start ${machine.loadAtStart}, at end ${load()}; ${seconds.toFixed(0)} s`);
+    if (args.write) {
+      await writeDoc(markdownResults(rows, machine, parametersOf(args.quick), failures, seconds));
+      console.log(`wrote ${DOC}`);
+    }
+  } catch (error) {
+    failures.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await stop();
+  }
+  if (failures.length) {
+    console.error(`\n${failures.length} failure(s):\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    return 1;
+  }
+  console.log("no failures");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,26 @@
+/** What every scenario gets and gives back. */
+import type { Backend } from "./backend";
+
+/** One line of the results table. Timing rows carry median and p99 (ms); others a value. */
+export type Row = {
+  section: string;
+  name: string;
+  median?: number;
+  p99?: number;
+  /** Trials (or samples) behind median and p99. */
+  n?: number;
+  /** A non-timing result (a count, a size, a rate), shown in place of the median. */
+  value?: string;
+  notes?: string;
+};
+
+export type Bench = {
+  backend: Backend;
+  quick: boolean;
+  /** Prints one progress line (with the time since the run started). */
+  progress(message: string): void;
+  /** Records a failure that must make the run exit non-zero; the run goes on. */
+  fail(message: string): void;
+  /** Values scenarios hand to each other (e.g. the edge frame size for the floor). */
+  shared: Record<string, number>;
+};
