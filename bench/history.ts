@@ -55,7 +55,7 @@ export async function history(b: Bench): Promise<Row[]> {
       body.messages?.length === Math.min(50, size) ? null : `expected ${Math.min(50, size)} messages`,
     );
     // Message seqs are event seqs: a little above the message count; half of it is mid-history.
-    const middle = await timed(b, TENANT, `${base}&before=${Math.floor(size / 2)}`, reads, (body) =>
+    const middle = await timed(b, TENANT, `${base}&before=${Math.max(51, Math.floor(size / 2))}`, reads, (body) =>
       body.messages?.length === 50 ? null : `expected 50 messages`,
     );
     for (const [name, times] of [
