@@ -3,12 +3,21 @@
  * envelope stores nothing); items one by one (a bad item is skipped and reported).
  */
 import { z } from "zod";
+import { ApiError } from "./errors";
 import { contentHash } from "./hash";
 import { accountIdSchema, toIssues } from "./protocol";
 import type { Issue } from "./protocol";
 
+/**
+ * Strings must be valid Unicode. A lone surrogate can only arrive as a `\uD800` escape (UTF-8
+ * cannot carry one), and SQLite would store it as U+FFFD: ids would merge and titles change.
+ */
+const wellFormed = (text: string) => text.isWellFormed();
+const WELL_FORMED = "must be valid Unicode text (it has a lone surrogate)";
+const string = () => z.string().refine(wellFormed, WELL_FORMED);
+
 /** Platform ids arrive as strings or as integers; both mean the same id. */
-const platformId = z.union([z.string().min(1).max(256), z.number().int().transform(String)]);
+const platformId = z.union([string().min(1).max(256), z.number().int().transform(String)]);
 const optionalId = platformId.nullish();
 /** Seconds or milliseconds (below 10^12 is seconds); numeric strings are accepted too. */
 const time = z
@@ -20,7 +29,7 @@ const time = z
       .transform(Number),
   ])
   .nullish();
-const text = (max: number) => z.string().max(max).nullish();
+const text = (max: number) => string().max(max).nullish();
 const count = z
   .union([
     z.number().int().nonnegative(),
@@ -44,7 +53,8 @@ const URL = 4_096;
 type Field<S extends z.ZodType = z.ZodType> = { schema: S; fast: (value: unknown) => unknown };
 const NOT_CANONICAL = Symbol("not canonical");
 const absent = (value: unknown) => value === null || value === undefined;
-const isId = (value: unknown) => typeof value === "string" && value.length >= 1 && value.length <= 256;
+const isId = (value: unknown) =>
+  typeof value === "string" && value.length >= 1 && value.length <= 256 && wellFormed(value);
 
 const F = {
   id: { schema: platformId, fast: (v) => (isId(v) ? v : NOT_CANONICAL) },
@@ -59,11 +69,11 @@ const F = {
   },
   text: (max: number): Field<ReturnType<typeof text>> => ({
     schema: text(max),
-    fast: (v) => (absent(v) || (typeof v === "string" && v.length <= max) ? v : NOT_CANONICAL),
+    fast: (v) => (absent(v) || (typeof v === "string" && v.length <= max && wellFormed(v)) ? v : NOT_CANONICAL),
   }),
   content: {
-    schema: z.string().max(MAX_CONTENT_CHARS),
-    fast: (v) => (typeof v === "string" && v.length <= MAX_CONTENT_CHARS ? v : NOT_CANONICAL),
+    schema: string().max(MAX_CONTENT_CHARS),
+    fast: (v) => (typeof v === "string" && v.length <= MAX_CONTENT_CHARS && wellFormed(v) ? v : NOT_CANONICAL),
   },
   direction: {
     schema: z.enum(["in", "out"]).nullish(),
@@ -269,8 +279,34 @@ function itemId(kind: ItemKind, item: Record<string, unknown>): string {
 }
 
 /**
+ * What one call from the Worker to a Durable Object may carry: the parsed push travels to
+ * its AccountRoom in one, and a larger one fails there as a 500, after the work of parsing.
+ */
+export const MAX_RPC_BYTES = 32 * 1024 * 1024;
+/** Room left for the rest of the push (rejected items, account fields) and for estimation error. */
+const RPC_MARGIN = 512 * 1024;
+
+/**
+ * About what V8's serializer makes of the valid items (within 1 % of it): a string costs a
+ * byte per character, or two once any character is above U+00FF, plus ~40 bytes per item.
+ * A 15 MiB body of short comments with some Chinese text is ~34 MB here.
+ */
+function serializedBytes(items: Record<ItemKind, ValidItem[]>): number {
+  let bytes = 0;
+  for (const kind of ITEM_KINDS) {
+    for (const item of items[kind]) {
+      bytes += (WIDE.test(item.json) ? 2 : 1) * item.json.length + (WIDE.test(item.id) ? 2 : 1) * item.id.length;
+      bytes += item.hash.length + 40;
+    }
+  }
+  return bytes;
+}
+const WIDE = /[\u0100-\uffff]/;
+
+/**
  * Validates every item of an already valid envelope. Items that repeat an id inside one
  * push are merged in order (later fields win), so a push never makes two events for one item.
+ * Throws `payload_too_large` (413) when the valid items are too large to hand to the object.
  */
 export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPush {
   const rejected: Rejected[] = [];
@@ -315,6 +351,15 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
       byId.set(id, { index, id, item: merged, json });
     });
     items[kind] = [...byId.values()].map(({ index, id, json }) => ({ index, id, json, hash: contentHash(json) }));
+  }
+  const bytes = serializedBytes(items);
+  if (bytes > MAX_RPC_BYTES - RPC_MARGIN) {
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    throw new ApiError(
+      "payload_too_large",
+      `the snapshot's valid items come to about ${mib(bytes)} MiB once validated, more than the ${mib(MAX_RPC_BYTES - RPC_MARGIN)} MiB ` +
+        "one push can hand to the account's object; split it into smaller pushes",
+    );
   }
   const account = envelope.account ?? {};
   return {

@@ -231,7 +231,7 @@ async function seedBaseline(accountId: string): Promise<Baseline> {
     contents: [work("base-w1", { title: "Base work'); DROP TABLE topics;--" })],
     comments: [
       comment("base-c1", "base-w1", { content: "'); DROP TABLE messages;--" }),
-      comment("base-c2", "base-w1", { content: "👨‍👩‍👧‍👦 مرحبا بالعالم \u200B\u200D x\uD800y \u202Eabc" }),
+      comment("base-c2", "base-w1", { content: "👨‍👩‍👧‍👦 مرحبا بالعالم \u200B\u200D x\uDBFF\uDFFFy \u202Eabc" }),
       comment("base-c3", "base-w1", { content: '" OR 1=1 -- ; SELECT * FROM account' }),
     ],
     conversations: [conversation("base-v1")],
@@ -370,7 +370,11 @@ const piece = (lone: boolean): fc.Arbitrary<string> =>
     { arbitrary: fc.constantFrom(...LONE), weight: lone ? 1 : 0 },
   );
 const textOf = (lone: boolean) => fc.array(piece(lone), { maxLength: 4 }).map((parts) => parts.join(""));
-/** Well-formed Unicode (what lands in SQL text columns); `anyText` may hold lone surrogates. */
+/**
+ * Well-formed Unicode: what every validated item field holds (the backend rejects lone
+ * surrogates there, naming the field; their own property below). `anyText` may hold lone
+ * surrogates: unknown fields keep them exactly, escaped in the stored JSON.
+ */
 const cleanText = textOf(false);
 const anyText = textOf(true);
 
@@ -443,10 +447,10 @@ const ID_MAX = 256;
 
 /** How a slot's id looks in one run: a string (with hostile text), a number, a negative number, exactly 256 units. */
 type IdForm = { form: "str" | "num" | "neg" | "long"; suffix: string; fill: string };
-const idForm = (lone: boolean): fc.Arbitrary<IdForm> =>
+const idForm = (): fc.Arbitrary<IdForm> =>
   fc.record({
     form: fc.constantFrom("str", "str", "str", "num", "neg", "long"),
-    suffix: textOf(lone).map((s) => clip(s, 160)),
+    suffix: cleanText.map((s) => clip(s, 160)),
     fill: fc.constantFrom(...FILL),
   });
 
@@ -508,7 +512,7 @@ const extras = fc.array(fc.tuple(extraKey, extraValue), { maxLength: 3 });
 
 // Valid values
 const optionalId = fc.oneof(
-  anyText.filter((s) => s.length >= 1 && s.length <= ID_MAX),
+  cleanText.filter((s) => s.length >= 1 && s.length <= ID_MAX),
   fc.integer({ min: -1e12, max: 1e12 }),
   fc.constantFrom(null, 0, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER),
 );
@@ -521,23 +525,23 @@ const time = fc.oneof(
 );
 const count = fc.oneof(fc.nat(), fc.constantFrom(Number.MAX_SAFE_INTEGER, null), fc.stringMatching(/^\d{1,15}$/));
 const atLimit = (max: number) => fc.constantFrom(...FILL).map((fill) => new Sized(max, fill));
-const text = (max: number, lone: boolean) =>
+const text = (max: number) =>
   fc.oneof(
-    { arbitrary: textOf(lone).map((s) => clip(s, max)), weight: 30 },
+    { arbitrary: cleanText.map((s) => clip(s, max)), weight: 30 },
     { arbitrary: fc.constantFrom(null, ""), weight: 5 },
     { arbitrary: atLimit(max), weight: 1 },
   );
-const requiredText = (max: number, lone: boolean) =>
+const requiredText = (max: number) =>
   fc.oneof(
-    { arbitrary: textOf(lone), weight: 30 },
+    { arbitrary: cleanText, weight: 30 },
     { arbitrary: fc.constant(""), weight: 2 },
     { arbitrary: atLimit(max), weight: 1 },
   );
-const user = (lone: boolean) =>
+const user = () =>
   fc.oneof(
     {
       arbitrary: fc.record(
-        { user_id: optionalId, user_name: text(NAME, lone), avatar: text(URL_MAX, lone) },
+        { user_id: optionalId, user_name: text(NAME), avatar: text(URL_MAX) },
         { requiredKeys: [] },
       ),
       weight: 5,
@@ -564,7 +568,7 @@ const msgType = fc
       "valueOf",
       null,
     ),
-    anyText.map((s) => clip(s, 32)),
+    cleanText.map((s) => clip(s, 32)),
   )
   .filter((t) => t === null || !(t.toLowerCase() in {}));
 
@@ -617,18 +621,15 @@ type KindSpec = {
   mutations: fc.Arbitrary<Mutation>[];
 };
 
-/**
- * Topic-level text (titles, avatars, participants) lands in SQL columns; it is generated
- * well-formed here, and lone surrogates in it have their own property below.
- */
+/** Text in validated fields is generated well-formed; lone surrogates have their own property below. */
 const SPECS: Record<Kind, KindSpec> = {
   contents: {
     tag: "w",
     idField: "work_id",
     required: {},
     optional: {
-      title: text(TITLE, false),
-      cover: text(URL_MAX, false),
+      title: text(TITLE),
+      cover: text(URL_MAX),
       publish_time: time,
       stats: fc.oneof(fc.record({ comment_count: count, like_count: count }, { requiredKeys: [] }), fc.constant(null)),
     },
@@ -647,11 +648,11 @@ const SPECS: Record<Kind, KindSpec> = {
     idField: "comment_id",
     topicField: "work_id",
     topicTag: "w",
-    required: { content: requiredText(MAX_CONTENT_CHARS, true) },
+    required: { content: requiredText(MAX_CONTENT_CHARS) },
     optional: {
       author_id: optionalId,
-      author_name: text(NAME, true),
-      author_avatar: text(URL_MAX, true),
+      author_name: text(NAME),
+      author_avatar: text(URL_MAX),
       create_time: time,
       parent_comment_id: optionalId,
       like_count: count,
@@ -677,7 +678,7 @@ const SPECS: Record<Kind, KindSpec> = {
     tag: "v",
     idField: "conversation_id",
     required: {},
-    optional: { participant: user(false), unread_count: count, update_time: time },
+    optional: { participant: user(), unread_count: count, update_time: time },
     mutations: [
       drop(["conversation_id"]),
       set("conversation_id", badRequiredId),
@@ -692,14 +693,14 @@ const SPECS: Record<Kind, KindSpec> = {
     idField: "msg_id",
     topicField: "conversation_id",
     topicTag: "v",
-    required: { content: requiredText(MAX_CONTENT_CHARS, true) },
+    required: { content: requiredText(MAX_CONTENT_CHARS) },
     optional: {
       msg_type: msgType,
-      sender: user(true),
+      sender: user(),
       direction: fc.constantFrom("in", "out", null),
       create_time: time,
-      file_url: text(URL_MAX, true),
-      file_name: text(NAME, true),
+      file_url: text(URL_MAX),
+      file_name: text(NAME),
     },
     mutations: [
       drop(["msg_id"]),
@@ -722,9 +723,9 @@ const SPECS: Record<Kind, KindSpec> = {
     idField: "notification_id",
     required: {},
     optional: {
-      type: text(64, true),
-      title: text(TITLE, true),
-      content: text(MAX_CONTENT_CHARS, true),
+      type: text(64),
+      title: text(TITLE),
+      content: text(MAX_CONTENT_CHARS),
       create_time: time,
       related_id: optionalId,
     },
@@ -767,11 +768,11 @@ const recipe = (kind: Kind): fc.Arbitrary<Recipe> => {
 
 type Names = Record<Tag, IdForm[]>;
 const names: fc.Arbitrary<Names> = fc.record({
-  w: fc.array(idForm(false), { minLength: TOPIC_SLOTS, maxLength: TOPIC_SLOTS }),
-  v: fc.array(idForm(false), { minLength: TOPIC_SLOTS, maxLength: TOPIC_SLOTS }),
-  c: fc.array(idForm(true), { minLength: SLOTS, maxLength: SLOTS }),
-  m: fc.array(idForm(true), { minLength: SLOTS, maxLength: SLOTS }),
-  n: fc.array(idForm(true), { minLength: SLOTS, maxLength: SLOTS }),
+  w: fc.array(idForm(), { minLength: TOPIC_SLOTS, maxLength: TOPIC_SLOTS }),
+  v: fc.array(idForm(), { minLength: TOPIC_SLOTS, maxLength: TOPIC_SLOTS }),
+  c: fc.array(idForm(), { minLength: SLOTS, maxLength: SLOTS }),
+  m: fc.array(idForm(), { minLength: SLOTS, maxLength: SLOTS }),
+  n: fc.array(idForm(), { minLength: SLOTS, maxLength: SLOTS }),
 });
 
 type PushCase = { names: Names; items: Partial<Record<Kind, Recipe[]>>; repeat: boolean };
@@ -1368,7 +1369,7 @@ const envelopeCase: fc.Arbitrary<EnvelopeCase> = fc.oneof(
         fc.constant(undefined),
         fc.constant(null),
         fc.record(
-          { name: text(NAME, false), avatar: text(URL_MAX, false), platform_user_id: optionalId },
+          { name: text(NAME), avatar: text(URL_MAX), platform_user_id: optionalId },
           { requiredKeys: [] },
         ),
       ),
@@ -1573,7 +1574,7 @@ describe("generated envelopes", () => {
 
 type SharedItem = { id: number; topic: number; content: string };
 type SharedCase = { comments: SharedItem[]; messages: SharedItem[]; contents: number[]; conversations: number[] };
-const sharedItem = fc.record({ id: fc.nat({ max: 2 }), topic: fc.nat({ max: 2 }), content: anyText });
+const sharedItem = fc.record({ id: fc.nat({ max: 2 }), topic: fc.nat({ max: 2 }), content: cleanText });
 const sharedCase: fc.Arbitrary<SharedCase> = fc.record({
   comments: fc.array(sharedItem, { minLength: 1, maxLength: 4 }),
   messages: fc.array(sharedItem, { minLength: 1, maxLength: 4 }),

@@ -634,6 +634,9 @@ class PushRun {
   private readonly selfId: string | undefined;
   /** Topic kinds looked up in this push (null: no such topic yet); kinds never change. */
   private readonly topicKinds = new Map<string, TopicKind | null>();
+  /** What this push's new messages will create: placeholder topics, and message ids by kind. */
+  private readonly placeholders = new Map<string, TopicKind>();
+  private readonly freshIds = new Map<string, string>();
   private readonly eventRows: RowBuffer;
   private readonly messageRows: RowBuffer;
 
@@ -817,9 +820,11 @@ class PushRun {
         // Not a candidate: stored, of this kind, with this very hash.
         if (!brief) continue;
         const [storedKind, storedHash, storedTs, hasRaw] = brief;
-        if (storedKind !== null && storedKind !== expected && storedKind !== "reply") {
+        // Another kind with this id: stored before, or new earlier in this very push.
+        const otherKind = storedKind ?? this.freshIds.get(item.id) ?? null;
+        if (otherKind !== null && otherKind !== expected && otherKind !== "reply") {
           const field = kind === "comments" ? "comment_id" : "msg_id";
-          this.reject(kind, item, field, `${item.id} is already a ${storedKind} of this account`);
+          this.reject(kind, item, field, `${item.id} is already a ${otherKind} of this account`);
           continue;
         }
         if (storedKind !== null && this.unchangedBrief(storedHash, storedTs!, hasRaw === 1, item)) continue;
@@ -848,7 +853,7 @@ class PushRun {
         const mapped =
           kind === "comments" ? commentMessage(value as CommentItem, ctx) : dmMessage(value as MessageItem, ctx);
         const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
-        const topic = this.topicKind(mapped.topicId);
+        const topic = this.topicKind(mapped.topicId) ?? this.placeholders.get(mapped.topicId) ?? null;
         if (topic && topic !== topicKind) {
           const field = kind === "comments" ? "work_id" : "conversation_id";
           this.reject(kind, item, field, `${mapped.topicId} is a ${topic} of this account, not a ${topicKind}`);
@@ -857,6 +862,8 @@ class PushRun {
         if (stored) {
           this.updateMessage(kind, stored, mapped, json, item);
         } else {
+          if (!topic) this.placeholders.set(mapped.topicId, topicKind);
+          this.freshIds.set(item.id, expected);
           fresh.push({ message: mapped, raw: json, hash: item.hash, item, kind });
         }
       }
