@@ -126,7 +126,11 @@ export class AccountConnection {
   sendReply(reply: QueuedReply): Promise<IncomingFrame> {
     const existing = this.#replies.get(reply.clientMsgId);
     if (existing) return existing;
-    const payload: Record<string, string> = { topicId: reply.topicId, content: reply.content, clientMsgId: reply.clientMsgId };
+    const payload: Record<string, string> = {
+      topicId: reply.topicId,
+      content: reply.content,
+      clientMsgId: reply.clientMsgId,
+    };
     if (reply.replyToId) payload.replyToId = reply.replyToId;
     const request = this.#requests.create("monitor:reply", payload, {
       answers: ["monitor:reply:accepted"],
@@ -157,7 +161,10 @@ export class AccountConnection {
   }
 
   markRead(topicId: string, seq?: number): void {
-    const text = JSON.stringify({ type: "monitor:mark_read", payload: seq === undefined ? { topicId } : { topicId, seq } });
+    const text = JSON.stringify({
+      type: "monitor:mark_read",
+      payload: seq === undefined ? { topicId } : { topicId, seq },
+    });
     if (!this.#socket.send(text)) this.#marks.set(topicId, text);
   }
 
@@ -214,7 +221,8 @@ export class AccountConnection {
     }, this.#options.requestTimeout);
     for (const text of this.#requests.texts()) this.#socket.send(text);
     for (const [topicId, text] of [...this.#marks]) if (this.#socket.send(text)) this.#marks.delete(topicId);
-    while (this.#notificationAcks.length > 0 && this.#socket.send(this.#notificationAcks[0]!)) this.#notificationAcks.shift();
+    while (this.#notificationAcks.length > 0 && this.#socket.send(this.#notificationAcks[0]!))
+      this.#notificationAcks.shift();
   }
 
   #onFrame(frame: IncomingFrame): void {
@@ -224,7 +232,8 @@ export class AccountConnection {
       case "batch": {
         const frames = (frame.payload as { frames?: unknown } | undefined)?.frames;
         if (Array.isArray(frames)) {
-          for (const inner of frames as IncomingFrame[]) if (isSequenced(inner)) this.#apply(this.#sequencer.event(inner));
+          for (const inner of frames as IncomingFrame[])
+            if (isSequenced(inner)) this.#apply(this.#sequencer.event(inner));
         }
         break;
       }

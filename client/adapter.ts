@@ -58,7 +58,8 @@ type Config = {
 function tokenGetter(source: ConnectOptions["token"]): () => Promise<string> {
   return async function readToken() {
     const token = typeof source === "function" ? await source() : source;
-    if (typeof token !== "string" || token === "") throw new AdapterError("unauthorized", "the token getter returned no token");
+    if (typeof token !== "string" || token === "")
+      throw new AdapterError("unauthorized", "the token getter returned no token");
     return token;
   };
 }
@@ -142,7 +143,8 @@ export class WebSocketService {
 
   /** The crm-pc-im handshake (`client:register`); `deviceId` becomes the client id. */
   async registerClient(deviceId?: string, deviceType?: string): Promise<void> {
-    if (!this.#directory?.socket.isOpen) throw new AdapterError("disconnected", "registerClient: the client is not connected");
+    if (!this.#directory?.socket.isOpen)
+      throw new AdapterError("disconnected", "registerClient: the client is not connected");
     if (deviceId) this.#clientId = deviceId;
     if (deviceType) this.#deviceType = deviceType;
     await this.#directory.register(this.#registration());
@@ -355,7 +357,8 @@ export class WebSocketService {
     if (existing) return existing;
     const config = this.#config;
     if (!config) throw new AdapterError("disconnected", "the client is not connected");
-    if (!ACCOUNT_ID_RE.test(accountId)) throw new AdapterError("invalid_argument", `"${accountId}" is not an account id`);
+    if (!ACCOUNT_ID_RE.test(accountId))
+      throw new AdapterError("invalid_argument", `"${accountId}" is not an account id`);
     const key = `${config.options.storageKey ?? "hiscrm-im"}:${config.claims.tid ?? "default"}:${accountId}`;
     const room = new AccountConnection(
       {
@@ -409,7 +412,10 @@ export class WebSocketService {
     if (!this.#config) throw new AdapterError("disconnected", `${what}: the client is not connected`);
     const accountId = explicit ?? this.#on.topicAccounts.get(topicId) ?? this.#onlyAccount();
     if (accountId === undefined) {
-      throw new AdapterError("unknown_account", `${what}: no account is known for topic "${topicId}"; pass { accountId }`);
+      throw new AdapterError(
+        "unknown_account",
+        `${what}: no account is known for topic "${topicId}"; pass { accountId }`,
+      );
     }
     return accountId;
   }

@@ -36,9 +36,7 @@ export type DirectoryOptions = {
 
 /** Pinned first, then the newest message first (the server's order, kept after updates). */
 function sortChannels(channels: Iterable<Channel>): Channel[] {
-  return [...channels].sort(
-    (a, b) => Number(b.isPinned) - Number(a.isPinned) || b.lastMessageTime - a.lastMessageTime,
-  );
+  return [...channels].sort((a, b) => Number(b.isPinned) - Number(a.isPinned) || b.lastMessageTime - a.lastMessageTime);
 }
 
 /**

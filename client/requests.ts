@@ -74,7 +74,11 @@ export class PendingRequests {
 
   constructor(private readonly prefix: string) {}
 
-  create(type: string, payload: object, options: RequestOptions): { id: string; text: string; answer: Promise<IncomingFrame> } {
+  create(
+    type: string,
+    payload: object,
+    options: RequestOptions,
+  ): { id: string; text: string; answer: Promise<IncomingFrame> } {
     const id = options.id ?? `${this.prefix}${++this.#counter}`;
     const text = JSON.stringify({ type, id, payload });
     const answer = new Promise<IncomingFrame>((resolve, reject) => {

@@ -64,7 +64,8 @@ export function readTokenClaims(token: string): TokenClaims {
     const claims = JSON.parse(json) as { tid?: unknown; accounts?: unknown };
     const result: TokenClaims = {};
     if (typeof claims.tid === "string") result.tid = claims.tid;
-    if (Array.isArray(claims.accounts)) result.accounts = claims.accounts.filter((a): a is string => typeof a === "string");
+    if (Array.isArray(claims.accounts))
+      result.accounts = claims.accounts.filter((a): a is string => typeof a === "string");
     return result;
   } catch {
     return {};

@@ -23,7 +23,11 @@ export type Parsed<S extends FlagSpec> = { flags: Flags<S>; positionals: string[
  * @example
  * parseFlags(["--role", "agent"], { role: "string" }) // { flags: { role: "agent" }, positionals: [], help: false }
  */
-export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S, { maxPositionals = 0 } = {}): Parsed<S> {
+export function parseFlags<S extends FlagSpec>(
+  argv: readonly string[],
+  spec: S,
+  { maxPositionals = 0 } = {},
+): Parsed<S> {
   const flags: Record<string, string | boolean> = {};
   const positionals: string[] = [];
   let help = false;
@@ -35,7 +39,9 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S,
     }
     if (!arg.startsWith("-") || arg === "-") {
       if (positionals.length >= maxPositionals) {
-        throw new UsageError(`unexpected argument ${JSON.stringify(arg)}${maxPositionals ? "" : " (every option is a --flag)"}`);
+        throw new UsageError(
+          `unexpected argument ${JSON.stringify(arg)}${maxPositionals ? "" : " (every option is a --flag)"}`,
+        );
       }
       positionals.push(arg);
       continue;
@@ -44,7 +50,9 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S,
     const name = (eq === -1 ? arg : arg.slice(0, eq)).replace(/^--?/, "");
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!kind || !arg.startsWith("--")) {
-      const known = Object.keys(spec).map((flag) => `--${flag}`).join(", ");
+      const known = Object.keys(spec)
+        .map((flag) => `--${flag}`)
+        .join(", ");
       throw new UsageError(`unknown flag ${eq === -1 ? arg : arg.slice(0, eq)} (known flags: ${known})`);
     }
     if (Object.hasOwn(flags, name)) throw new UsageError(`--${name} is given more than once`);

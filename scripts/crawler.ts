@@ -146,15 +146,52 @@ const THEMES: Theme[] = [
 ];
 
 const FAN_NAMES = [
-  "小明", "Lily🌸", "阿杰 Jay", "奶茶不加糖", "Kevin Zhang", "🐼熊猫阿宝", "Momo", "旅行的猫",
-  "Sarah Lee", "一只小胖橘🍊", "夏天的风", "Chloe ✨", "王大锤", "追光的人", "Tom", "糖糖 Candy",
-  "深夜食堂", "Vivian Wu", "橘子汽水", "David Chen", "早睡早起", "Mia💄", "阿宝今天也要加油", "Jason",
+  "小明",
+  "Lily🌸",
+  "阿杰 Jay",
+  "奶茶不加糖",
+  "Kevin Zhang",
+  "🐼熊猫阿宝",
+  "Momo",
+  "旅行的猫",
+  "Sarah Lee",
+  "一只小胖橘🍊",
+  "夏天的风",
+  "Chloe ✨",
+  "王大锤",
+  "追光的人",
+  "Tom",
+  "糖糖 Candy",
+  "深夜食堂",
+  "Vivian Wu",
+  "橘子汽水",
+  "David Chen",
+  "早睡早起",
+  "Mia💄",
+  "阿宝今天也要加油",
+  "Jason",
 ];
-const FAN_REPLIES = ["同问！", "+1", "我也想知道 🤔", "哈哈哈真的", "楼上说得对", "Same here!", "蹲一个回复", "真的假的 😮"];
+const FAN_REPLIES = [
+  "同问！",
+  "+1",
+  "我也想知道 🤔",
+  "哈哈哈真的",
+  "楼上说得对",
+  "Same here!",
+  "蹲一个回复",
+  "真的假的 😮",
+];
 const EMOJI = ["😍", "😂", "👍", "🔥", "💕", "✨", "🙏", "🥰", "👏", "🤩"];
 
 /** One simulated account: who it is on the platform and what it posts about. */
-export type SimAccount = { id: string; name: string; platformUserId: string; avatar: string; theme: number; pace: number };
+export type SimAccount = {
+  id: string;
+  name: string;
+  platformUserId: string;
+  avatar: string;
+  theme: number;
+  pace: number;
+};
 
 const KNOWN: Record<string, Omit<SimAccount, "id" | "avatar">> = {
   "douyin-1001": { name: "Brand A", platformUserId: "1001", theme: 0, pace: 1 },
@@ -362,12 +399,26 @@ class World {
     const title = this.title(work);
     const r = this.rand("notification-type", n);
     const base = { notification_id: `n${n}`, create_time: seconds(arrived) };
-    if (r < 0.5) return { ...base, type: "like", title: `${fan.user_name} 赞了你的作品`, content: title, related_id: `w${work}` };
-    if (r < 0.75) return { ...base, type: "follow", title: `${fan.user_name} 关注了你`, content: "", related_id: fan.user_id };
+    if (r < 0.5)
+      return { ...base, type: "like", title: `${fan.user_name} 赞了你的作品`, content: title, related_id: `w${work}` };
+    if (r < 0.75)
+      return { ...base, type: "follow", title: `${fan.user_name} 关注了你`, content: "", related_id: fan.user_id };
     if (r < 0.9) {
-      return { ...base, type: "mention", title: `${fan.user_name} 在评论中提到了你`, content: this.pick(GENERIC_COMMENTS, "mention", n), related_id: `w${work}` };
+      return {
+        ...base,
+        type: "mention",
+        title: `${fan.user_name} 在评论中提到了你`,
+        content: this.pick(GENERIC_COMMENTS, "mention", n),
+        related_id: `w${work}`,
+      };
     }
-    return { ...base, type: "system", title: "创作者小助手", content: `你的作品《${title}》播放量突破 1 万 🎉`, related_id: `w${work}` };
+    return {
+      ...base,
+      type: "system",
+      title: "创作者小助手",
+      content: `你的作品《${title}》播放量突破 1 万 🎉`,
+      related_id: `w${work}`,
+    };
   }
 }
 
@@ -435,10 +486,17 @@ export function generateSnapshot(account: SimAccount, at: number, seed = DEFAULT
   const conversations = [...threads.entries()]
     .sort(([, a], [, b]) => b.updated - a.updated)
     .slice(0, WINDOW.conversations)
-    .map(([id, t]) => ({ conversation_id: id, participant: t.participant, unread_count: t.unread, update_time: t.updated }));
+    .map(([id, t]) => ({
+      conversation_id: id,
+      participant: t.participant,
+      unread_count: t.unread,
+      update_time: t.updated,
+    }));
 
   const lastNotification = world.last("notification", at);
-  const notifications = range(lastNotification - WINDOW.notifications + 1, lastNotification).map((n) => world.notification(n));
+  const notifications = range(lastNotification - WINDOW.notifications + 1, lastNotification).map((n) =>
+    world.notification(n),
+  );
 
   return {
     type: "worker:data:sync",
@@ -453,9 +511,23 @@ export function generateSnapshot(account: SimAccount, at: number, seed = DEFAULT
 // ---------------------------------------------------------------------------
 // Pushing (I/O)
 
-export type CrawlerOptions = { url: string; tenant: string; intervalMs: number; once: boolean; accounts: string[]; seed: string };
+export type CrawlerOptions = {
+  url: string;
+  tenant: string;
+  intervalMs: number;
+  once: boolean;
+  accounts: string[];
+  seed: string;
+};
 
-const CRAWLER_FLAGS = { url: "string", tenant: "string", interval: "string", once: "boolean", accounts: "string", seed: "string" } as const;
+const CRAWLER_FLAGS = {
+  url: "string",
+  tenant: "string",
+  interval: "string",
+  once: "boolean",
+  accounts: "string",
+  seed: "string",
+} as const;
 
 /** Parses and checks a base URL flag (http or https; no trailing slash kept). */
 export function parseBaseUrl(text: string, flag = "--url"): string {
@@ -475,10 +547,13 @@ export function parseBaseUrl(text: string, flag = "--url"): string {
 export function parseCrawlerArgs(argv: readonly string[]): CrawlerOptions {
   const { flags } = parseFlags(argv, CRAWLER_FLAGS);
   const tenant = flags.tenant ?? "demo";
-  if (!ACCOUNT_ID_RE.test(tenant)) throw new UsageError(`--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(tenant)})`);
+  if (!ACCOUNT_ID_RE.test(tenant))
+    throw new UsageError(`--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(tenant)})`);
   const interval = flags.interval === undefined ? 3 : Number(flags.interval);
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
-    throw new UsageError(`--interval must be a number of seconds from 0.1 to 3600 (got ${JSON.stringify(flags.interval)})`);
+    throw new UsageError(
+      `--interval must be a number of seconds from 0.1 to 3600 (got ${JSON.stringify(flags.interval)})`,
+    );
   }
   return {
     url: parseBaseUrl(flags.url ?? "http://127.0.0.1:8787"),
@@ -523,7 +598,9 @@ export function describePush(account: SimAccount, response: PushResponse): strin
   if (response.rejected.length) {
     const first = response.rejected[0]!;
     const issue = first.issues[0];
-    parts.push(`⚠ ${response.rejected.length} rejected (${first.kind}[${first.index}]${issue ? `.${issue.path}: ${issue.message}` : ""})`);
+    parts.push(
+      `⚠ ${response.rejected.length} rejected (${first.kind}[${first.index}]${issue ? `.${issue.path}: ${issue.message}` : ""})`,
+    );
   }
   return parts.join("   ");
 }
@@ -571,7 +648,8 @@ async function pushOnce(url: string, token: string, body: SnapshotBody, signal?:
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
     let message = `HTTP ${response.status} ${error?.code ?? ""}: ${error?.message ?? text.slice(0, 200)}`;
-    if (response.status === 401) message += " (does the crawler sign with the backend's AUTH_SECRET? see docs/RUNNING.md)";
+    if (response.status === 401)
+      message += " (does the crawler sign with the backend's AUTH_SECRET? see docs/RUNNING.md)";
     throw new PushError(message);
   }
   return json as PushResponse;
@@ -593,7 +671,12 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
     for (const account of accounts) {
       if (signal?.aborted) break;
       try {
-        const response = await pushOnce(options.url, token, generateSnapshot(account, Date.now(), options.seed), signal);
+        const response = await pushOnce(
+          options.url,
+          token,
+          generateSnapshot(account, Date.now(), options.seed),
+          signal,
+        );
         if (unreachableSince !== null) log(`${timeOfDay()}  backend is up`);
         unreachableSince = null;
         log(`${timeOfDay()}  ${describePush(account, response)}`);
@@ -608,7 +691,9 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
         // No answer at all: the backend is not up (yet). Say so once, then keep trying.
         if (unreachableSince === null) {
           unreachableSince = Date.now();
-          log(`${timeOfDay()}  waiting for the backend at ${options.url} (${unreachableReason(error)}); retrying every 2 s…`);
+          log(
+            `${timeOfDay()}  waiting for the backend at ${options.url} (${unreachableReason(error)}); retrying every 2 s…`,
+          );
         }
         if (options.once && Date.now() - unreachableSince > waitMs) {
           log(`${timeOfDay()}  gave up: no backend at ${options.url} after ${Math.round(waitMs / 1000)} s`);

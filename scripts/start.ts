@@ -79,7 +79,11 @@ function pipeLines(stream: NodeJS.ReadableStream, prefix: string, filter: (line:
   });
 }
 
-async function waitForStatus(base: string, child: ChildProcess, signal: AbortSignal): Promise<"ready" | "exited" | "timeout"> {
+async function waitForStatus(
+  base: string,
+  child: ChildProcess,
+  signal: AbortSignal,
+): Promise<"ready" | "exited" | "timeout"> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && !signal.aborted) {
     if (child.exitCode !== null || child.signalCode !== null) return "exited";
@@ -95,7 +99,14 @@ async function waitForStatus(base: string, child: ChildProcess, signal: AbortSig
 }
 
 /** The banner: where the backend is, tokens, and commands to paste. */
-export function banner(options: { base: string; port: number; agentToken: string; adminToken: string; accounts: string[]; crawling: string | null }): string {
+export function banner(options: {
+  base: string;
+  port: number;
+  agentToken: string;
+  adminToken: string;
+  accounts: string[];
+  crawling: string | null;
+}): string {
   const { base, port, agentToken, adminToken } = options;
   const wsBase = base.replace(/^http/, "ws");
   const account = options.accounts[0] ?? "douyin-1001";
@@ -144,7 +155,9 @@ async function main(): Promise<number> {
     return 1;
   }
   if (await portInUse(port)) {
-    console.error(`port ${port} is already in use (another \`npm start\`?). Stop it, or pick another port: PORT=${port + 1} npm start`);
+    console.error(
+      `port ${port} is already in use (another \`npm start\`?). Stop it, or pick another port: PORT=${port + 1} npm start`,
+    );
     return 1;
   }
 
@@ -165,7 +178,9 @@ async function main(): Promise<number> {
   const filter = flags.verbose ? (line: string) => [line] : wranglerFilter();
   pipeLines(child.stdout!, "wrangler │ ", filter);
   pipeLines(child.stderr!, "wrangler │ ", filter);
-  const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
 
   const controller = new AbortController();
   let stopping = false;
@@ -243,7 +258,14 @@ async function main(): Promise<number> {
     mintToken({ role: "agent", tenant: "demo", sub: "agent-local", ttl: 24 * 3600 }, secret),
     mintToken({ role: "admin", tenant: "demo", sub: "admin-local", ttl: 24 * 3600 }, secret),
   ]);
-  const options: CrawlerOptions = { url: base, tenant: "demo", intervalMs: 3_000, once: false, accounts: DEFAULT_ACCOUNTS, seed: "hiscrm" };
+  const options: CrawlerOptions = {
+    url: base,
+    tenant: "demo",
+    intervalMs: 3_000,
+    once: false,
+    accounts: DEFAULT_ACCOUNTS,
+    seed: "hiscrm",
+  };
   const show = () =>
     console.log(
       banner({
@@ -252,7 +274,9 @@ async function main(): Promise<number> {
         agentToken,
         adminToken,
         accounts: options.accounts,
-        crawling: flags["no-crawler"] ? null : `${options.accounts.join(", ")} every ${options.intervalMs / 1000} s (npm run crawler -- --help)`,
+        crawling: flags["no-crawler"]
+          ? null
+          : `${options.accounts.join(", ")} every ${options.intervalMs / 1000} s (npm run crawler -- --help)`,
       }),
     );
 

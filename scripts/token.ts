@@ -38,7 +38,9 @@ export function parseTtl(text: string): number {
   const match = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
   const seconds = match ? Number(match[1]) * UNITS[match[2]!]! : NaN;
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new UsageError(`--ttl must be a whole number of seconds above 0, or like 90m, 12h, 7d (got ${JSON.stringify(text)})`);
+    throw new UsageError(
+      `--ttl must be a whole number of seconds above 0, or like 90m, 12h, 7d (got ${JSON.stringify(text)})`,
+    );
   }
   if (seconds > 366 * DAY) throw new UsageError(`--ttl must be at most 366 days (got ${JSON.stringify(text)})`);
   return seconds;
@@ -68,7 +70,10 @@ export function parseTokenArgs(argv: readonly string[]): TokenArgs {
 
 /** A comma-separated list of account ids, each checked. */
 export function parseAccountList(text: string, flag: string): string[] {
-  const ids = text.split(",").map((id) => id.trim()).filter(Boolean);
+  const ids = text
+    .split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
   if (!ids.length) throw new UsageError(`${flag} needs at least one account id`);
   if (ids.length > 200) throw new UsageError(`${flag} takes at most 200 account ids`);
   const bad = ids.find((id) => !ACCOUNT_ID_RE.test(id));
@@ -105,7 +110,9 @@ export type DevSecret = { secret: string; source: string };
 export function devSecret(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): DevSecret {
   if (env.AUTH_SECRET) return { secret: env.AUTH_SECRET, source: "AUTH_SECRET in the environment" };
   const devVars = join(root, ".dev.vars");
-  const files = existsSync(devVars) ? [devVars] : [join(root, ".env"), join(root, ".env.local")].filter((f) => existsSync(f));
+  const files = existsSync(devVars)
+    ? [devVars]
+    : [join(root, ".env"), join(root, ".env.local")].filter((f) => existsSync(f));
   let found: DevSecret | null = null;
   for (const file of files) {
     const secret = parseDotenv(readFileSync(file, "utf8")).AUTH_SECRET;
@@ -115,8 +122,18 @@ export function devSecret(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT
 }
 
 /** Signs a token for the given arguments, valid from now for `ttl` seconds. */
-export async function mintToken(args: TokenArgs, secret: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
-  const claims: Claims = { sub: args.sub, tid: args.tenant, role: args.role, iat: nowSeconds, exp: nowSeconds + args.ttl };
+export async function mintToken(
+  args: TokenArgs,
+  secret: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  const claims: Claims = {
+    sub: args.sub,
+    tid: args.tenant,
+    role: args.role,
+    iat: nowSeconds,
+    exp: nowSeconds + args.ttl,
+  };
   if (args.accounts) claims.accounts = args.accounts;
   return signToken(claims, secret);
 }

@@ -32,12 +32,16 @@ export function parseWatchArgs(argv: readonly string[]): WatchOptions {
   const { flags, positionals } = parseFlags(argv, WATCH_FLAGS, { maxPositionals: 1 });
   const accountId = positionals[0] ?? null;
   if (flags.directory && accountId !== null) throw new UsageError("give either an accountId or --directory, not both");
-  if (!flags.directory && accountId === null) throw new UsageError("give the accountId to watch (e.g. douyin-1001), or --directory");
+  if (!flags.directory && accountId === null)
+    throw new UsageError("give the accountId to watch (e.g. douyin-1001), or --directory");
   if (accountId !== null && !ACCOUNT_ID_RE.test(accountId)) {
-    throw new UsageError(`accountId must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(accountId)})`);
+    throw new UsageError(
+      `accountId must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(accountId)})`,
+    );
   }
   const tenant = flags.tenant ?? "demo";
-  if (!ACCOUNT_ID_RE.test(tenant)) throw new UsageError(`--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(tenant)})`);
+  if (!ACCOUNT_ID_RE.test(tenant))
+    throw new UsageError(`--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got ${JSON.stringify(tenant)})`);
   let since: number | null = null;
   if (flags.since !== undefined) {
     if (flags.directory) throw new UsageError("--since is for an account, not --directory");
@@ -50,10 +54,15 @@ export function parseWatchArgs(argv: readonly string[]): WatchOptions {
 }
 
 /** The socket URL: `ws(s)://…/api/v1/ws` or `…/accounts/:id/ws`, with the token and resume point. */
-export function socketUrl(options: WatchOptions, token: string, resume: { clientId?: string; since?: number; epoch?: string } = {}): string {
+export function socketUrl(
+  options: WatchOptions,
+  token: string,
+  resume: { clientId?: string; since?: number; epoch?: string } = {},
+): string {
   const url = new URL(options.url);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.pathname = options.accountId === null ? "/api/v1/ws" : `/api/v1/accounts/${encodeURIComponent(options.accountId)}/ws`;
+  url.pathname =
+    options.accountId === null ? "/api/v1/ws" : `/api/v1/accounts/${encodeURIComponent(options.accountId)}/ws`;
   url.searchParams.set("token", token);
   if (resume.clientId) url.searchParams.set("clientId", resume.clientId);
   if (resume.since !== undefined) url.searchParams.set("since", String(resume.since));
@@ -143,20 +152,30 @@ export function formatFrame(input: ServerFrame | AnyFrame): string[] {
       ];
     case "monitor:registered": {
       const { clientId, seq, epoch } = frame.payload;
-      return [`registered as ${clientId}${seq !== undefined ? ` · account at seq ${seq}` : ""}${epoch ? ` · epoch ${epoch}` : ""}`];
+      return [
+        `registered as ${clientId}${seq !== undefined ? ` · account at seq ${seq}` : ""}${epoch ? ` · epoch ${epoch}` : ""}`,
+      ];
     }
     case "monitor:channels":
-      return [`channels (${frame.payload.channels.length}):`, ...frame.payload.channels.map((c) => `  ${describeChannel(c)}`)];
+      return [
+        `channels (${frame.payload.channels.length}):`,
+        ...frame.payload.channels.map((c) => `  ${describeChannel(c)}`),
+      ];
     case "channel:updated":
       return [`channel:updated ${describeChannel(frame.payload.channel)}`];
     case "monitor:topics":
-      return [`topics (${frame.payload.topics.length}):`, ...frame.payload.topics.map((t) => `  [${t.id}] ${t.kind} ${clip(t.title, 60)} · ${t.unreadCount} unread`)];
+      return [
+        `topics (${frame.payload.topics.length}):`,
+        ...frame.payload.topics.map((t) => `  [${t.id}] ${t.kind} ${clip(t.title, 60)} · ${t.unreadCount} unread`),
+      ];
     case "sync:progress":
       return [`sync:progress ${frame.payload.sent}/${frame.payload.total}`];
     case "sync:complete":
       return [`sync:complete · caught up at seq ${frame.payload.seq}`];
     case "sync:reset":
-      return [`sync:reset · history not available from there; the account is at seq ${frame.payload.seq} (epoch ${frame.payload.epoch})`];
+      return [
+        `sync:reset · history not available from there; the account is at seq ${frame.payload.seq} (epoch ${frame.payload.epoch})`,
+      ];
     case "status_change":
       return [`status_change ${frame.payload.userId} (${frame.payload.clientId}) ${frame.payload.status}`];
     case "error": {
@@ -198,7 +217,10 @@ async function main(): Promise<number> {
   const options = parseWatchArgs(argv);
   const { secret } = devSecret();
   const clientId = `watch-${randomUUID().slice(0, 8)}`;
-  const target = options.accountId === null ? `the channel list of tenant ${options.tenant}` : `${options.accountId} (tenant ${options.tenant})`;
+  const target =
+    options.accountId === null
+      ? `the channel list of tenant ${options.tenant}`
+      : `${options.accountId} (tenant ${options.tenant})`;
   console.log(`watching ${target} at ${options.url} — Ctrl-C to stop`);
 
   let lastSeq: number | null = options.since;
@@ -222,7 +244,10 @@ async function main(): Promise<number> {
 
     const connect = async () => {
       if (stopping) return;
-      const token = await mintToken({ role: "agent", tenant: options.tenant, sub: "watch-local", ttl: 24 * 3600 }, secret);
+      const token = await mintToken(
+        { role: "agent", tenant: options.tenant, sub: "watch-local", ttl: 24 * 3600 },
+        secret,
+      );
       const resume = options.accountId === null ? {} : { clientId, since: lastSeq ?? undefined, epoch };
       const ws = new WebSocket(socketUrl(options, token, resume), { handshakeTimeout: 10_000 });
       socket = ws;
@@ -245,9 +270,12 @@ async function main(): Promise<number> {
           }
           console.error(`the backend refused the socket: HTTP ${response.statusCode} ${message}`);
           if (response.statusCode === 403 && options.accountId !== null) {
-            console.error(`(an account exists once a crawler has pushed it; is \`npm start\` or \`npm run crawler\` running for tenant ${options.tenant}?)`);
+            console.error(
+              `(an account exists once a crawler has pushed it; is \`npm start\` or \`npm run crawler\` running for tenant ${options.tenant}?)`,
+            );
           }
-          if (response.statusCode === 401) console.error("(does the backend use another AUTH_SECRET? see docs/RUNNING.md)");
+          if (response.statusCode === 401)
+            console.error("(does the backend use another AUTH_SECRET? see docs/RUNNING.md)");
           ws.terminate();
           stop(1);
         });
@@ -256,7 +284,13 @@ async function main(): Promise<number> {
       ws.on("open", () => {
         opened = true;
         waitingSaid = false;
-        ws.send(JSON.stringify({ type: "monitor:register", id: "register", payload: { clientId, clientType: "monitor", deviceType: "terminal" } }));
+        ws.send(
+          JSON.stringify({
+            type: "monitor:register",
+            id: "register",
+            payload: { clientId, clientType: "monitor", deviceType: "terminal" },
+          }),
+        );
         heartbeat = setInterval(() => ws.send('{"type":"ping"}'), HEARTBEAT_MS);
       });
 
@@ -268,7 +302,8 @@ async function main(): Promise<number> {
           console.log(`(not JSON) ${clip(String(data))}`);
           return;
         }
-        if (frame.type === "monitor:registered" && typeof frame.payload?.epoch === "string") epoch = frame.payload.epoch;
+        if (frame.type === "monitor:registered" && typeof frame.payload?.epoch === "string")
+          epoch = frame.payload.epoch;
         if (frame.type === "sync:reset" && typeof frame.payload?.seq === "number") {
           lastSeq = frame.payload.seq;
           epoch = frame.payload.epoch as string;
@@ -292,7 +327,9 @@ async function main(): Promise<number> {
         if (!waitingSaid) {
           waitingSaid = true;
           const reason = error.code === "ECONNREFUSED" ? "connection refused" : error.message;
-          console.error(`cannot reach ${options.url} (${reason}); is \`npm start\` running? retrying every ${RECONNECT_MS / 1000} s…`);
+          console.error(
+            `cannot reach ${options.url} (${reason}); is \`npm start\` running? retrying every ${RECONNECT_MS / 1000} s…`,
+          );
         }
       });
 
@@ -300,7 +337,10 @@ async function main(): Promise<number> {
         clearInterval(heartbeat);
         if (stopping || refused) return;
         // A connect that never opened was already explained by the error handler.
-        if (opened) console.error(`socket closed (${code}${reason.length ? ` ${String(reason)}` : ""}); reconnecting in ${RECONNECT_MS / 1000} s…`);
+        if (opened)
+          console.error(
+            `socket closed (${code}${reason.length ? ` ${String(reason)}` : ""}); reconnecting in ${RECONNECT_MS / 1000} s…`,
+          );
         setTimeout(() => void connect(), RECONNECT_MS);
       });
     };

@@ -38,7 +38,9 @@ export class ApiError extends Error {
   }
 
   get payload(): ErrorPayload {
-    return this.issues ? { code: this.code, message: this.message, issues: this.issues } : { code: this.code, message: this.message };
+    return this.issues
+      ? { code: this.code, message: this.message, issues: this.issues }
+      : { code: this.code, message: this.message };
   }
 
   /** A validation failure whose message names the failing fields. */

@@ -6,9 +6,7 @@
 import { z } from "zod";
 
 export const ACCOUNT_ID_RE = /^[A-Za-z0-9:_.-]{1,128}$/;
-export const accountIdSchema = z
-  .string()
-  .regex(ACCOUNT_ID_RE, "must be 1–128 characters of A–Z a–z 0–9 : _ . -");
+export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, "must be 1–128 characters of A–Z a–z 0–9 : _ . -");
 
 /** The heartbeat, answered by the runtime without waking the object. */
 export const PING = '{"type":"ping"}';
@@ -180,7 +178,10 @@ export type RoomClientFrame = z.infer<typeof roomClientFrame>;
 export type EventFrame =
   | { type: "channel:message"; payload: { seq: number; channelId: string; topicId: string; message: Message } }
   | { type: "message:updated"; payload: { seq: number; message: Message } }
-  | { type: "message:status"; payload: { seq: number; messageId: string; status: MessageStatus; error?: string; stale?: boolean } }
+  | {
+      type: "message:status";
+      payload: { seq: number; messageId: string; status: MessageStatus; error?: string; stale?: boolean };
+    }
   | { type: "topic:updated"; payload: { seq: number; topic: Topic } }
   | { type: "notification:new"; payload: { seq: number; notification: Notification } }
   | { type: "account:qrcode"; payload: { seq: number; image: string; expiresAt: number } }
@@ -206,12 +207,24 @@ export type ServerFrame =
   | EventFrame
   | { type: "batch"; payload: { frames: EventFrame[] } }
   | { type: "error"; id?: string; payload: ErrorPayload }
-  | { type: "monitor:registered"; id?: string; payload: { clientId: string; serverTime: number; seq?: number; epoch?: string } }
-  | { type: "client:register:success"; id?: string; payload: { client_id: string; server_time: number; heartbeat_interval: number } }
+  | {
+      type: "monitor:registered";
+      id?: string;
+      payload: { clientId: string; serverTime: number; seq?: number; epoch?: string };
+    }
+  | {
+      type: "client:register:success";
+      id?: string;
+      payload: { client_id: string; server_time: number; heartbeat_interval: number };
+    }
   | { type: "monitor:channels"; id?: string; payload: { channels: Channel[] } }
   | { type: "channel:updated"; id?: string; payload: { channel: Channel } }
   | { type: "monitor:topics"; id?: string; payload: { channelId: string; topics: Topic[] } }
-  | { type: "monitor:messages"; id?: string; payload: { channelId: string; topicId: string; messages: Message[]; hasMore: boolean } }
+  | {
+      type: "monitor:messages";
+      id?: string;
+      payload: { channelId: string; topicId: string; messages: Message[]; hasMore: boolean };
+    }
   | { type: "sync:progress"; id?: string; payload: { sent: number; total: number } }
   | { type: "sync:complete"; id?: string; payload: { seq: number; epoch: string } }
   | { type: "sync:reset"; id?: string; payload: { seq: number; epoch: string } }

@@ -19,7 +19,9 @@ export type TokenOptions = {
 };
 
 /** The §4 snapshot; every list is optional. */
-export type Snapshot = Partial<Record<"contents" | "comments" | "conversations" | "messages" | "notifications", object[]>>;
+export type Snapshot = Partial<
+  Record<"contents" | "comments" | "conversations" | "messages" | "notifications", object[]>
+>;
 
 export type PushAnswer = { ok: true; seq: number; counts: Record<string, unknown>; rejected: unknown[] };
 
@@ -79,10 +81,17 @@ export async function startBackend(options: { tenant?: string } = {}): Promise<B
     return fetch(`${url}${path}`, { ...init, headers });
   }
 
-  async function push(accountId: string, snapshot: Snapshot, opts: { tenant?: string; timestamp?: number } = {}): Promise<PushAnswer> {
+  async function push(
+    accountId: string,
+    snapshot: Snapshot,
+    opts: { tenant?: string; timestamp?: number } = {},
+  ): Promise<PushAnswer> {
     const response = await fetch(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${await token("crawler", { tenant: opts.tenant })}`, "Content-Type": "application/json" },
+      headers: {
+        Authorization: `Bearer ${await token("crawler", { tenant: opts.tenant })}`,
+        "Content-Type": "application/json",
+      },
       body: JSON.stringify({
         type: "worker:data:sync",
         accountId,
@@ -91,7 +100,8 @@ export async function startBackend(options: { tenant?: string } = {}): Promise<B
         snapshot,
       }),
     });
-    if (response.status !== 200) throw new Error(`push to ${accountId} answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`push to ${accountId} answered ${response.status}: ${await response.text()}`);
     return (await response.json()) as PushAnswer;
   }
 

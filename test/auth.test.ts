@@ -49,7 +49,11 @@ type Call = { status: number; json: any; socket?: TestSocket };
 /** An agent of the fixture's tenant replies to c1; returns the command the crawler will see. */
 async function requestReply(fx: Fixture): Promise<string> {
   const agent = await token("agent", { tenant: fx.tenant });
-  await api(`/api/v1/accounts/${fx.account}/topics/w1/replies`, { method: "POST", token: agent, body: { content: "reply to c1", clientMsgId: "k-fixture" } });
+  await api(`/api/v1/accounts/${fx.account}/topics/w1/replies`, {
+    method: "POST",
+    token: agent,
+    body: { content: "reply to c1", clientMsgId: "k-fixture" },
+  });
   const crawler = await token("crawler", { tenant: fx.tenant, sub: "fixture-crawler" });
   const list = await api(`/api/v1/accounts/${fx.account}/commands`, { token: crawler });
   return list.json.commands[0].id;
@@ -129,7 +133,11 @@ const ROUTES: Route[] = [
     denied: ["agent", "crawler"],
     mutates: true,
     call: (fx, bearer) =>
-      api(`/api/v1/accounts/${fx.account}`, { method: "PATCH", body: { name: "Renamed", isPinned: true }, ...(bearer === undefined ? {} : { token: bearer }) }),
+      api(`/api/v1/accounts/${fx.account}`, {
+        method: "PATCH",
+        body: { name: "Renamed", isPinned: true },
+        ...(bearer === undefined ? {} : { token: bearer }),
+      }),
     async served(call, fx) {
       expect(call.status).toBe(200);
       expect(call.json.channel).toMatchObject({ id: fx.account, name: "Renamed", isPinned: true });
@@ -169,13 +177,18 @@ const ROUTES: Route[] = [
     call: (fx, bearer) =>
       api(`/api/v1/accounts/${fx.account}/sync`, {
         method: "POST",
-        body: { accountId: fx.account, snapshot: { comments: [comment("intruder", "w1", { content: "pushed by the caller" })] } },
+        body: {
+          accountId: fx.account,
+          snapshot: { comments: [comment("intruder", "w1", { content: "pushed by the caller" })] },
+        },
         ...(bearer === undefined ? {} : { token: bearer }),
       }),
     async served(call, fx) {
       expect(call.status).toBe(200);
       expect(call.json).toMatchObject({ ok: true, counts: { comments: { received: 1, new: 1, updated: 0 } } });
-      const page = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, { token: await token("agent", { tenant: fx.tenant }) });
+      const page = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, {
+        token: await token("agent", { tenant: fx.tenant }),
+      });
       expect(page.json.messages.map((m: any) => m.id)).toEqual(["c1", "intruder"]);
     },
   },
@@ -237,7 +250,11 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["admin"],
     denied: ["agent", "crawler"],
-    call: (fx, bearer) => api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", ...(bearer === undefined ? {} : { token: bearer }) }),
+    call: (fx, bearer) =>
+      api(`/api/v1/accounts/${fx.account}/login`, {
+        method: "POST",
+        ...(bearer === undefined ? {} : { token: bearer }),
+      }),
     async served(call) {
       expect(call.status).toBe(202);
       expect(call.json.command).toMatchObject({ type: "login", status: "pending" });
@@ -250,7 +267,10 @@ const ROUTES: Route[] = [
     allowed: ["crawler"],
     denied: ["agent", "admin"],
     call: async (fx, bearer) => {
-      await api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", token: await token("admin", { tenant: fx.tenant }) });
+      await api(`/api/v1/accounts/${fx.account}/login`, {
+        method: "POST",
+        token: await token("admin", { tenant: fx.tenant }),
+      });
       return api(`/api/v1/accounts/${fx.account}/qrcode`, {
         method: "POST",
         body: { image: "data:image/png;base64,AAAA", expiresAt: Date.now() + 60_000 },
@@ -269,7 +289,10 @@ const ROUTES: Route[] = [
     allowed: ["crawler"],
     denied: ["agent", "admin"],
     call: async (fx, bearer) => {
-      await api(`/api/v1/accounts/${fx.account}/login`, { method: "POST", token: await token("admin", { tenant: fx.tenant }) });
+      await api(`/api/v1/accounts/${fx.account}/login`, {
+        method: "POST",
+        token: await token("admin", { tenant: fx.tenant }),
+      });
       return api(`/api/v1/accounts/${fx.account}/login/status`, {
         method: "POST",
         body: { status: "scanned" },
@@ -383,7 +406,12 @@ function expectRefusal(route: Route, call: Call, status: 401 | 403, fx: Fixture)
     expect(call.json.status_code).not.toBe(0);
     expect(call.json.status_msg).not.toBe("");
   } else {
-    expect(call.json).toEqual({ error: expect.objectContaining({ code: status === 401 ? "unauthorized" : "forbidden", message: expect.any(String) }) });
+    expect(call.json).toEqual({
+      error: expect.objectContaining({
+        code: status === 401 ? "unauthorized" : "forbidden",
+        message: expect.any(String),
+      }),
+    });
     expect(call.json.error.message).not.toBe("");
   }
   expect(JSON.stringify(call.json)).not.toContain(fx.marker);
@@ -395,7 +423,10 @@ const UNAUTHENTICATED: BadToken[] = [
   { name: "no token", make: () => undefined },
   { name: "a malformed token", make: () => "this-is-not-a-jwt" },
   { name: "a token of three parts that are not JSON", make: () => "abc.def.ghi" },
-  { name: "a token signed with another secret", make: (role, fx) => token(role, { tenant: fx.tenant, secret: "some-other-secret" }) },
+  {
+    name: "a token signed with another secret",
+    make: (role, fx) => token(role, { tenant: fx.tenant, secret: "some-other-secret" }),
+  },
   { name: 'an "alg: none" token with an empty signature', make: (role, fx) => unsignedToken(role, fx.tenant) },
   { name: "an expired token", make: (role, fx) => token(role, { tenant: fx.tenant, ttl: -60 }) },
   { name: "a signed token without a tenant claim", make: (role) => tokenWithoutTenant(role) },
@@ -452,7 +483,10 @@ for (const route of ROUTES) {
 
       it(`an account inside the token's accounts claim gets ${success}`, async () => {
         const fx = await fixture();
-        await route.served(await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc"), fx.account] })), fx);
+        await route.served(
+          await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc"), fx.account] })),
+          fx,
+        );
       });
     }
 
@@ -484,7 +518,9 @@ for (const route of ROUTES) {
         expect(call.status).toBe(200);
         expect(JSON.stringify(call.json)).not.toContain(fx.marker);
         expect(await stateOf(fx)).toEqual(before);
-        const theirs = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, { token: await token("agent", { tenant: other }) });
+        const theirs = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, {
+          token: await token("agent", { tenant: other }),
+        });
         expect(theirs.json.messages.map((m: any) => m.id)).toEqual(["intruder"]);
       });
 
@@ -512,7 +548,11 @@ describe("a crawler on the AccountRoom socket", () => {
     expect(messages.type).toBe("error");
     expect(messages.payload.code).toBe("forbidden");
     // A later push by the crawler itself is not echoed back to it either.
-    await push(fx.account, { comments: [comment("c2", "w1", { content: `Later ${fx.marker}` })] }, { tenant: fx.tenant });
+    await push(
+      fx.account,
+      { comments: [comment("c2", "w1", { content: `Later ${fx.marker}` })] },
+      { tenant: fx.tenant },
+    );
     const after = await socket.request("monitor:request_topics", {}, "monitor:topics");
     expect(after.type).toBe("error");
     expect(socket.raw.join("\n")).not.toContain(fx.marker);
@@ -595,7 +635,11 @@ describe("tenants whose account ids collide", () => {
     for (const t of tenants) {
       const agent = await token("agent", { tenant: t.tenant });
       const topics = await api(`/api/v1/accounts/${account}/topics`, { token: agent });
-      expect(topics.json.topics.map((x: any) => x.title).sort()).toEqual([`Buyer ${t.own}`, `Only ${t.own}`, `Video ${t.own}`]);
+      expect(topics.json.topics.map((x: any) => x.title).sort()).toEqual([
+        `Buyer ${t.own}`,
+        `Only ${t.own}`,
+        `Video ${t.own}`,
+      ]);
       const comments = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: agent });
       expect(comments.json.messages.map((m: any) => m.content)).toEqual([`Comment ${t.own}`]);
       const dms = await api(`/api/v1/accounts/${account}/topics/cv1/messages`, { token: agent });
@@ -609,7 +653,11 @@ describe("tenants whose account ids collide", () => {
     for (const t of tenants) {
       const call = await open(`/api/v1/accounts/${account}/ws`, await token("agent", { tenant: t.tenant }));
       const answer = await call.socket!.request("monitor:request_topics", {}, "monitor:topics");
-      expect(answer.payload.topics.map((x: any) => x.title).sort()).toEqual([`Buyer ${t.own}`, `Only ${t.own}`, `Video ${t.own}`]);
+      expect(answer.payload.topics.map((x: any) => x.title).sort()).toEqual([
+        `Buyer ${t.own}`,
+        `Only ${t.own}`,
+        `Video ${t.own}`,
+      ]);
     }
   });
 
@@ -627,7 +675,10 @@ describe("tenants whose account ids collide", () => {
       expect(lists.conversations.json.data.conversations.map((c: any) => c.user.nickname)).toEqual([`Buyer ${t.own}`]);
       expect(lists.messages.json.data.messages.map((m: any) => m.content)).toEqual([`DM ${t.own}`]);
       expect(lists.discussions.json.data.discussions.map((d: any) => d.text)).toEqual([`Comment ${t.own}`]);
-      expect(lists.contents.json.data.contents.map((c: any) => c.desc).sort()).toEqual([`Only ${t.own}`, `Video ${t.own}`]);
+      expect(lists.contents.json.data.contents.map((c: any) => c.desc).sort()).toEqual([
+        `Only ${t.own}`,
+        `Video ${t.own}`,
+      ]);
       expect(lists.unified.json.data.messages.map((m: any) => m.id).sort()).toEqual([`c-${t.own}`, `m-${t.own}`]);
       expect(JSON.stringify(Object.values(lists).map((l) => l.json))).not.toContain(t.other);
     }
@@ -652,8 +703,16 @@ describe("the accounts claim", () => {
     const tenant = uid("tenant");
     const visible = uid("acc-visible");
     const hidden = uid("acc-hidden");
-    await push(hidden, { comments: [comment("c1", "w1", { content: "hidden text" })] }, { tenant, account: { name: "Hidden brand" } });
-    await push(visible, { comments: [comment("c1", "w1", { content: "visible text" })] }, { tenant, account: { name: "Visible brand" } });
+    await push(
+      hidden,
+      { comments: [comment("c1", "w1", { content: "hidden text" })] },
+      { tenant, account: { name: "Hidden brand" } },
+    );
+    await push(
+      visible,
+      { comments: [comment("c1", "w1", { content: "visible text" })] },
+      { tenant, account: { name: "Visible brand" } },
+    );
     return { tenant, visible, hidden };
   }
 
@@ -680,7 +739,10 @@ describe("the accounts claim", () => {
     await channelsOnSocket(socket);
     await push(hidden, { comments: [comment("c2", "w1", { content: "more hidden text" })] }, { tenant });
     await push(visible, { comments: [comment("c2", "w1", { content: "more visible text" })] }, { tenant });
-    await socket.until((frames) => frames.some((f) => f.type === "channel:updated" && f.payload.channel.id === visible), "visible update");
+    await socket.until(
+      (frames) => frames.some((f) => f.type === "channel:updated" && f.payload.channel.id === visible),
+      "visible update",
+    );
     const updated = socket.frames.filter((f) => f.type === "channel:updated").map((f) => f.payload.channel.id);
     expect(updated).not.toContain(hidden);
     expect(socket.raw.join("\n")).not.toContain("hidden");

@@ -4,13 +4,18 @@ import { describe, expect, it } from "vitest";
 import { api, comment, connect, conversation, dm, push, roomSocket, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";
 
-const stubOf = (account: string, tenant = "t1") => env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`${tenant}/${account}`));
+const stubOf = (account: string, tenant = "t1") =>
+  env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`${tenant}/${account}`));
 
 async function setup() {
   const account = uid("acc");
-  await push(account, { comments: [comment("c1", "w1")], conversations: [conversation("cv1")], messages: [dm("m1", "cv1")] }, {
-    account: { name: "Brand A", platform_user_id: "self-1" },
-  });
+  await push(
+    account,
+    { comments: [comment("c1", "w1")], conversations: [conversation("cv1")], messages: [dm("m1", "cv1")] },
+    {
+      account: { name: "Brand A", platform_user_id: "self-1" },
+    },
+  );
   return account;
 }
 
@@ -21,7 +26,11 @@ async function pending(account: string) {
 }
 
 async function report(account: string, id: string, body: unknown) {
-  return api(`/api/v1/accounts/${account}/commands/${id}/result`, { method: "POST", token: await token("crawler"), body });
+  return api(`/api/v1/accounts/${account}/commands/${id}/result`, {
+    method: "POST",
+    token: await token("crawler"),
+    body,
+  });
 }
 
 async function crawlerSocket(account: string): Promise<TestSocket> {
@@ -33,7 +42,11 @@ describe("monitor:reply", () => {
     const account = await setup();
     const me = await roomSocket(account);
     const colleague = await roomSocket(account);
-    const accepted = await me.request("monitor:reply", { topicId: "w1", content: "Thanks!", replyToId: "c1", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const accepted = await me.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", replyToId: "c1", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     expect(accepted.payload.message).toMatchObject({
       kind: "reply",
       direction: "out",
@@ -49,7 +62,17 @@ describe("monitor:reply", () => {
     expect(seen.payload.message).toEqual(accepted.payload.message);
     const commands = await pending(account);
     expect(commands).toEqual([
-      { id: expect.any(String), type: "reply", topicId: "w1", topicKind: "work", replyToId: "c1", content: "Thanks!", createdAt: expect.any(Number), attempts: 0, status: "pending" },
+      {
+        id: expect.any(String),
+        type: "reply",
+        topicId: "w1",
+        topicKind: "work",
+        replyToId: "c1",
+        content: "Thanks!",
+        createdAt: expect.any(Number),
+        attempts: 0,
+        status: "pending",
+      },
     ]);
     me.close();
     colleague.close();
@@ -58,12 +81,24 @@ describe("monitor:reply", () => {
   it("the same clientMsgId twice gives the same message and one command", async () => {
     const account = await setup();
     const me = await roomSocket(account);
-    const first = await me.request("monitor:reply", { topicId: "cv1", content: "Hello", clientMsgId: "k1" }, "monitor:reply:accepted");
-    const second = await me.request("monitor:reply", { topicId: "cv1", content: "Hello", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const first = await me.request(
+      "monitor:reply",
+      { topicId: "cv1", content: "Hello", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
+    const second = await me.request(
+      "monitor:reply",
+      { topicId: "cv1", content: "Hello", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     expect(second.payload.message).toEqual(first.payload.message);
     expect(me.events("channel:message")).toHaveLength(1);
     expect(await pending(account)).toHaveLength(1);
-    const clash = await me.request("monitor:reply", { topicId: "cv1", content: "Other text", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const clash = await me.request(
+      "monitor:reply",
+      { topicId: "cv1", content: "Other text", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     expect(clash.payload).toMatchObject({ code: "conflict", issues: [{ path: "clientMsgId" }] });
     me.close();
   });
@@ -74,7 +109,11 @@ describe("monitor:reply", () => {
   ])("%s content is an error frame naming the field, and nothing is stored", async (_name, content, message) => {
     const account = await setup();
     const me = await roomSocket(account);
-    const error = await me.request("monitor:reply", { topicId: "w1", content, clientMsgId: "k1" }, "monitor:reply:accepted");
+    const error = await me.request(
+      "monitor:reply",
+      { topicId: "w1", content, clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     expect(error.type).toBe("error");
     expect(error.payload.message).toMatch(message);
     expect(await pending(account)).toEqual([]);
@@ -84,8 +123,14 @@ describe("monitor:reply", () => {
   it("a reply to an unknown topic or message is not_found", async () => {
     const account = await setup();
     const me = await roomSocket(account);
-    expect((await me.request("monitor:reply", { topicId: "nope", content: "hi", clientMsgId: "k1" }, "x")).payload.code).toBe("not_found");
-    const wrongParent = await me.request("monitor:reply", { topicId: "w1", content: "hi", replyToId: "m1", clientMsgId: "k2" }, "x");
+    expect(
+      (await me.request("monitor:reply", { topicId: "nope", content: "hi", clientMsgId: "k1" }, "x")).payload.code,
+    ).toBe("not_found");
+    const wrongParent = await me.request(
+      "monitor:reply",
+      { topicId: "w1", content: "hi", replyToId: "m1", clientMsgId: "k2" },
+      "x",
+    );
     expect(wrongParent.payload).toMatchObject({ code: "not_found", issues: [{ path: "replyToId" }] });
     me.close();
   });
@@ -103,7 +148,11 @@ describe("POST /api/v1/accounts/:id/topics/:topicId/replies", () => {
     expect(again.status).toBe(200);
     expect(again.json.message).toEqual(first.json.message);
     expect(await pending(account)).toHaveLength(1);
-    const bad = await api(`/api/v1/accounts/${account}/topics/cv1/replies`, { method: "POST", token: agent, body: { content: "", clientMsgId: "x" } });
+    const bad = await api(`/api/v1/accounts/${account}/topics/cv1/replies`, {
+      method: "POST",
+      token: agent,
+      body: { content: "", clientMsgId: "x" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ code: "invalid_body", issues: [{ path: "content" }] });
   });
@@ -113,12 +162,19 @@ describe("the crawler carries out commands", () => {
   it("gets command:new live on its socket, and every pending command when it connects", async () => {
     const account = await setup();
     const agent = await roomSocket(account);
-    await agent.request("monitor:reply", { topicId: "w1", content: "before", clientMsgId: "k0" }, "monitor:reply:accepted");
+    await agent.request(
+      "monitor:reply",
+      { topicId: "w1", content: "before", clientMsgId: "k0" },
+      "monitor:reply:accepted",
+    );
     const crawler = await crawlerSocket(account);
     expect((await crawler.next("command:new")).payload.command.content).toBe("before");
     agent.send({ type: "monitor:reply", payload: { topicId: "w1", content: "live", clientMsgId: "k1" } });
     await crawler.until((f) => f.filter((x) => x.type === "command:new").length === 2, "second command");
-    expect(crawler.frames.filter((f) => f.type === "command:new").map((f) => f.payload.command.content)).toEqual(["before", "live"]);
+    expect(crawler.frames.filter((f) => f.type === "command:new").map((f) => f.payload.command.content)).toEqual([
+      "before",
+      "live",
+    ]);
     // The crawler's socket carries commands, not the account's messages.
     expect(crawler.events()).toEqual([]);
     const refused = await crawler.request("monitor:request_topics", {}, "monitor:topics");
@@ -130,7 +186,11 @@ describe("the crawler carries out commands", () => {
   it("sent: records the platform id and flips the message to sent for everyone, once", async () => {
     const account = await setup();
     const agent = await roomSocket(account);
-    const accepted = await agent.request("monitor:reply", { topicId: "w1", content: "Thanks!", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const accepted = await agent.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     const [command] = await pending(account);
     const res = await report(account, command.id, { status: "sent", platformMessageId: "plat-77" });
     expect(res.json.command).toMatchObject({ id: command.id, status: "sent" });
@@ -148,10 +208,16 @@ describe("the crawler carries out commands", () => {
   it("the crawler's copy of a sent reply in a later snapshot is the same message, not a new one", async () => {
     const account = await setup();
     const agent = await roomSocket(account);
-    const accepted = await agent.request("monitor:reply", { topicId: "w1", content: "Thanks!", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const accepted = await agent.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     const [command] = await pending(account);
     await report(account, command.id, { status: "sent", platformMessageId: "plat-77" });
-    const res = await push(account, { comments: [comment("plat-77", "w1", { content: "Thanks!", author_id: "self-1", author_name: "Brand A" })] });
+    const res = await push(account, {
+      comments: [comment("plat-77", "w1", { content: "Thanks!", author_id: "self-1", author_name: "Brand A" })],
+    });
     expect(res.json.counts.comments.new).toBe(0);
     const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
     expect(page.json.messages.map((m: any) => m.id)).toEqual(["c1", accepted.payload.message.id]);
@@ -163,7 +229,11 @@ describe("the crawler carries out commands", () => {
   it("failed: counts attempts, stays retryable up to the limit, then fails for good", async () => {
     const account = await setup();
     const agent = await roomSocket(account);
-    await agent.request("monitor:reply", { topicId: "w1", content: "Thanks!", clientMsgId: "k1" }, "monitor:reply:accepted");
+    await agent.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     let [command] = await pending(account);
     const first = await report(account, command.id, { status: "failed", error: "captcha" });
     expect(first.json.command).toMatchObject({ status: "pending", attempts: 1 });
@@ -176,7 +246,10 @@ describe("the crawler carries out commands", () => {
     await pending(account);
     const last = await report(account, command.id, { status: "failed", error: "blocked" });
     expect(last.json.command).toMatchObject({ status: "failed", attempts: 3 });
-    await agent.until((f) => f.some((x) => x.type === "message:status" && x.payload.status === "failed"), "failed status");
+    await agent.until(
+      (f) => f.some((x) => x.type === "message:status" && x.payload.status === "failed"),
+      "failed status",
+    );
     expect(await pending(account)).toEqual([]);
     expect((await report(account, command.id, { status: "sent" })).status).toBe(409);
     expect((await report(account, "no-such-command", { status: "sent" })).status).toBe(404);
@@ -188,7 +261,11 @@ describe("the crawler carries out commands", () => {
   it("a command nobody took in time is shown as stale, by an alarm", async () => {
     const account = await setup();
     const agent = await roomSocket(account);
-    const accepted = await agent.request("monitor:reply", { topicId: "w1", content: "Thanks!", clientMsgId: "k1" }, "monitor:reply:accepted");
+    const accepted = await agent.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", clientMsgId: "k1" },
+      "monitor:reply:accepted",
+    );
     const stub = stubOf(account);
     const alarm = await runInDurableObject(stub, (_room, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now() + 9 * 60_000);
@@ -223,11 +300,22 @@ describe("QR login", () => {
     const crawlerToken = await token("crawler");
     const image = "data:image/png;base64,iVBORw0KGgo=";
     const expiresAt = Date.now() + 120_000;
-    const qr = await api(`/api/v1/accounts/${account}/qrcode`, { method: "POST", token: crawlerToken, body: { image, expiresAt } });
+    const qr = await api(`/api/v1/accounts/${account}/qrcode`, {
+      method: "POST",
+      token: crawlerToken,
+      body: { image, expiresAt },
+    });
     expect(qr.status).toBe(200);
     expect((await admin.next("account:qrcode")).payload).toEqual({ seq: qr.json.seq, image, expiresAt });
-    await api(`/api/v1/accounts/${account}/login/status`, { method: "POST", token: crawlerToken, body: { status: "success" } });
-    await admin.until((f) => f.some((x) => x.type === "account:login:status" && x.payload.status === "success"), "success");
+    await api(`/api/v1/accounts/${account}/login/status`, {
+      method: "POST",
+      token: crawlerToken,
+      body: { status: "success" },
+    });
+    await admin.until(
+      (f) => f.some((x) => x.type === "account:login:status" && x.payload.status === "success"),
+      "success",
+    );
     await agent.settle();
     expect(agent.frames.some((f) => f.type.startsWith("account:"))).toBe(false);
     // Nor does an agent's replay include them.
@@ -236,7 +324,11 @@ describe("QR login", () => {
     expect(late.frames.some((f) => f.type.startsWith("account:"))).toBe(false);
     // The image is not kept once the login ended.
     const stored = await runInDurableObject(stubOf(account), (_room, state) =>
-      state.storage.sql.exec<{ frame: string }>("SELECT frame FROM events").toArray().map((r) => r.frame).join(""),
+      state.storage.sql
+        .exec<{ frame: string }>("SELECT frame FROM events")
+        .toArray()
+        .map((r) => r.frame)
+        .join(""),
     );
     expect(stored).not.toContain("iVBORw0KGgo");
     for (const s of [admin, agent, crawler, late]) s.close();
@@ -247,14 +339,21 @@ describe("QR login", () => {
     const admin = await token("admin");
     expect((await api(`/api/v1/accounts/${account}/login`, { method: "POST", token: admin })).status).toBe(202);
     const image = "data:image/png;base64,SECRETQR";
-    await api(`/api/v1/accounts/${account}/qrcode`, { method: "POST", token: await token("crawler"), body: { image, expiresAt: Date.now() + 60_000 } });
+    await api(`/api/v1/accounts/${account}/qrcode`, {
+      method: "POST",
+      token: await token("crawler"),
+      body: { image, expiresAt: Date.now() + 60_000 },
+    });
     const stub = stubOf(account);
     await runInDurableObject(stub, (_room, state) => {
       state.storage.sql.exec("UPDATE login SET expires_at = ?", Date.now() - 1);
     });
     await runDurableObjectAlarm(stub);
     const stored = await runInDurableObject(stub, (_room, state) =>
-      JSON.stringify([state.storage.sql.exec("SELECT * FROM login").toArray(), state.storage.sql.exec("SELECT frame FROM events").toArray()]),
+      JSON.stringify([
+        state.storage.sql.exec("SELECT * FROM login").toArray(),
+        state.storage.sql.exec("SELECT frame FROM events").toArray(),
+      ]),
     );
     expect(stored).not.toContain("SECRETQR");
   });
@@ -277,7 +376,11 @@ describe("roles", () => {
     expect(crawlerRead.status).toBe(403);
     const agentTake = await api(`/api/v1/accounts/${account}/commands`, { token: await token("agent") });
     expect(agentTake.status).toBe(403);
-    const agentReport = await api(`/api/v1/accounts/${account}/commands/x/result`, { method: "POST", token: await token("agent"), body: { status: "sent" } });
+    const agentReport = await api(`/api/v1/accounts/${account}/commands/x/result`, {
+      method: "POST",
+      token: await token("agent"),
+      body: { status: "sent" },
+    });
     expect(agentReport.status).toBe(403);
     const agentLogin = await api(`/api/v1/accounts/${account}/login`, { method: "POST", token: await token("agent") });
     expect(agentLogin.status).toBe(403);

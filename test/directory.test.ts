@@ -10,7 +10,11 @@ describe("Directory socket", () => {
   it("monitor:register answers monitor:registered then the channel list", async () => {
     const tenant = uid("tn");
     const a = uid("acc");
-    await push(a, { comments: [comment("c1", "w1")] }, { tenant, account: { name: "Brand A", avatar: "https://a.png" } });
+    await push(
+      a,
+      { comments: [comment("c1", "w1")] },
+      { tenant, account: { name: "Brand A", avatar: "https://a.png" } },
+    );
     const socket = await directorySocket("agent", tenant);
     socket.send({ type: "monitor:register", id: "r1", payload: { clientId: "desk-1", clientType: "monitor" } });
     const channels = await socket.next("monitor:channels");
@@ -37,8 +41,16 @@ describe("Directory socket", () => {
 
   it("client:register (the crm-pc-im name) answers client:register:success", async () => {
     const socket = await directorySocket();
-    const answer = await socket.request("client:register", { client_id: "crm-pc-im_1", device_type: "desktop" }, "client:register:success");
-    expect(answer.payload).toEqual({ client_id: "crm-pc-im_1", server_time: expect.any(Number), heartbeat_interval: 25000 });
+    const answer = await socket.request(
+      "client:register",
+      { client_id: "crm-pc-im_1", device_type: "desktop" },
+      "client:register:success",
+    );
+    expect(answer.payload).toEqual({
+      client_id: "crm-pc-im_1",
+      server_time: expect.any(Number),
+      heartbeat_interval: 25000,
+    });
     socket.close();
   });
 
@@ -49,7 +61,13 @@ describe("Directory socket", () => {
     const socket = await directorySocket("agent", tenant);
     await push(a, { comments: [comment("c2", "w1", { content: "latest words" })] }, { tenant });
     const updated = await socket.next("channel:updated");
-    expect(updated.payload.channel).toMatchObject({ id: a, lastMessage: "latest words", messageCount: 2, unreadCount: 2, seq: 4 });
+    expect(updated.payload.channel).toMatchObject({
+      id: a,
+      lastMessage: "latest words",
+      messageCount: 2,
+      unreadCount: 2,
+      seq: 4,
+    });
     socket.close();
   });
 
@@ -60,7 +78,9 @@ describe("Directory socket", () => {
     await push(b, { comments: [comment("c1", "w1", { create_time: 1_730_000_003 })] }, { tenant });
     await push(c, { comments: [comment("c1", "w1", { create_time: 1_730_000_002 })] }, { tenant });
     const admin = await token("admin", { tenant });
-    expect((await api(`/api/v1/accounts/${a}`, { method: "PATCH", token: admin, body: { isPinned: true } })).status).toBe(200);
+    expect(
+      (await api(`/api/v1/accounts/${a}`, { method: "PATCH", token: admin, body: { isPinned: true } })).status,
+    ).toBe(200);
     const socket = await directorySocket("agent", tenant);
     const list = await socket.request("monitor:request_channels", {}, "monitor:channels");
     expect(list.payload.channels.map((ch: any) => ch.id)).toEqual([a, b, c]);
@@ -115,8 +135,28 @@ describe("topics, messages and unread", () => {
     });
     const res = await api(`/api/v1/accounts/${a}/topics`, { token: await token("agent") });
     expect(res.json.topics).toEqual([
-      { id: "cv1", channelId: a, kind: "conversation", title: "Buyer cv1", avatar: "https://cdn.example/cv1.png", lastMessage: "dm m1", lastMessageTime: 1_730_000_200_000, messageCount: 1, unreadCount: 1 },
-      { id: "w1", channelId: a, kind: "work", title: "Untitled work", avatar: "https://cdn.example/w1.jpg", lastMessage: "comment c1", lastMessageTime: 1_730_000_100_000, messageCount: 1, unreadCount: 1 },
+      {
+        id: "cv1",
+        channelId: a,
+        kind: "conversation",
+        title: "Buyer cv1",
+        avatar: "https://cdn.example/cv1.png",
+        lastMessage: "dm m1",
+        lastMessageTime: 1_730_000_200_000,
+        messageCount: 1,
+        unreadCount: 1,
+      },
+      {
+        id: "w1",
+        channelId: a,
+        kind: "work",
+        title: "Untitled work",
+        avatar: "https://cdn.example/w1.jpg",
+        lastMessage: "comment c1",
+        lastMessageTime: 1_730_000_100_000,
+        messageCount: 1,
+        unreadCount: 1,
+      },
     ]);
   });
 
@@ -131,7 +171,11 @@ describe("topics, messages and unread", () => {
     const second = await api(`/api/v1/accounts/${a}/topics/w1/messages?limit=3&before=${before}`, { token: agent });
     expect(second.json.messages.map((m: any) => m.id)).toEqual(["c1", "c2", "c3"]);
     const socket = await roomSocket(a);
-    const last = await socket.request("monitor:request_messages", { topicId: "w1", before: second.json.messages[0].seq, limit: 3 }, "monitor:messages");
+    const last = await socket.request(
+      "monitor:request_messages",
+      { topicId: "w1", before: second.json.messages[0].seq, limit: 3 },
+      "monitor:messages",
+    );
     expect(last.payload).toMatchObject({ channelId: a, topicId: "w1", hasMore: false });
     expect(last.payload.messages.map((m: any) => m.id)).toEqual(["c0"]);
     const bad = await api(`/api/v1/accounts/${a}/topics/w1/messages?limit=0`, { token: agent });
@@ -160,7 +204,11 @@ describe("topics, messages and unread", () => {
 
   it("the account's own comments are outbound and never unread", async () => {
     const a = uid("acc");
-    await push(a, { comments: [comment("c1", "w1", { author_id: "self-1" }), comment("c2", "w1")] }, { account: { platform_user_id: "self-1" } });
+    await push(
+      a,
+      { comments: [comment("c1", "w1", { author_id: "self-1" }), comment("c2", "w1")] },
+      { account: { platform_user_id: "self-1" } },
+    );
     const page = await api(`/api/v1/accounts/${a}/topics/w1/messages`, { token: await token("agent") });
     expect(page.json.messages.map((m: any) => m.direction)).toEqual(["out", "in"]);
     const topics = await api(`/api/v1/accounts/${a}/topics`, { token: await token("agent") });
@@ -171,9 +219,27 @@ describe("topics, messages and unread", () => {
     const a = uid("acc");
     await push(a, { comments: [comment("c1", "w1")] });
     const socket = await roomSocket(a);
-    await push(a, { notifications: [{ notification_id: "n1", type: "follow", title: "New follower", content: "小明 followed you", create_time: 1_730_000_000, related_id: null }] });
+    await push(a, {
+      notifications: [
+        {
+          notification_id: "n1",
+          type: "follow",
+          title: "New follower",
+          content: "小明 followed you",
+          create_time: 1_730_000_000,
+          related_id: null,
+        },
+      ],
+    });
     const frame = await socket.next("notification:new");
-    expect(frame.payload.notification).toEqual({ id: "n1", channelId: a, type: "follow", title: "New follower", content: "小明 followed you", timestamp: 1_730_000_000_000 });
+    expect(frame.payload.notification).toEqual({
+      id: "n1",
+      channelId: a,
+      type: "follow",
+      title: "New follower",
+      content: "小明 followed you",
+      timestamp: 1_730_000_000_000,
+    });
     socket.close();
   });
 });

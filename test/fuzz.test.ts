@@ -540,10 +540,7 @@ const requiredText = (max: number) =>
 const user = () =>
   fc.oneof(
     {
-      arbitrary: fc.record(
-        { user_id: optionalId, user_name: text(NAME), avatar: text(URL_MAX) },
-        { requiredKeys: [] },
-      ),
+      arbitrary: fc.record({ user_id: optionalId, user_name: text(NAME), avatar: text(URL_MAX) }, { requiredKeys: [] }),
       weight: 5,
     },
     { arbitrary: fc.constant(null), weight: 1 },
@@ -1368,10 +1365,7 @@ const envelopeCase: fc.Arbitrary<EnvelopeCase> = fc.oneof(
       account: fc.oneof(
         fc.constant(undefined),
         fc.constant(null),
-        fc.record(
-          { name: text(NAME), avatar: text(URL_MAX), platform_user_id: optionalId },
-          { requiredKeys: [] },
-        ),
+        fc.record({ name: text(NAME), avatar: text(URL_MAX), platform_user_id: optionalId }, { requiredKeys: [] }),
       ),
       timestamp: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
       extras: fc.array(fc.tuple(extraKey, extraValue), { maxLength: 3 }),

@@ -9,7 +9,10 @@ export const uid = (prefix: string): string => `${prefix}-${crypto.randomUUID().
 
 export type TokenOptions = { tenant?: string; sub?: string; accounts?: string[]; ttl?: number; secret?: string };
 
-export function token(role: Role, { tenant = "t1", sub = `${role}-1`, accounts, ttl = 3600, secret = DEV_AUTH_SECRET }: TokenOptions = {}) {
+export function token(
+  role: Role,
+  { tenant = "t1", sub = `${role}-1`, accounts, ttl = 3600, secret = DEV_AUTH_SECRET }: TokenOptions = {},
+) {
   const exp = Math.floor(Date.now() / 1000) + ttl;
   return signToken({ sub, tid: tenant, role, exp, ...(accounts ? { accounts } : {}) }, secret);
 }
@@ -45,7 +48,11 @@ export type Snapshot = {
 export type PushOptions = { tenant?: string; timestamp?: number; account?: Record<string, unknown>; platform?: string };
 
 /** Pushes a snapshot as the tenant's crawler. */
-export async function push(accountId: string, snapshot: Snapshot, { tenant = "t1", timestamp = Date.now(), account, platform = "douyin" }: PushOptions = {}) {
+export async function push(
+  accountId: string,
+  snapshot: Snapshot,
+  { tenant = "t1", timestamp = Date.now(), account, platform = "douyin" }: PushOptions = {},
+) {
   return api(`/api/v1/accounts/${accountId}/sync`, {
     method: "POST",
     token: await token("crawler", { tenant }),
@@ -147,7 +154,8 @@ export class TestSocket {
     const deadline = Date.now() + timeout;
     while (!predicate(this.frames)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

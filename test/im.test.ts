@@ -71,14 +71,20 @@ describe("GET /api/im/conversations", () => {
 
   it("lists only conversations, never works", async () => {
     const account = uid("acc");
-    await push(account, { contents: [work("w1")], comments: [comment("c1", "w1")], conversations: [conversation("cv1")] });
+    await push(account, {
+      contents: [work("w1")],
+      comments: [comment("c1", "w1")],
+      conversations: [conversation("cv1")],
+    });
     const res = await im(`/api/im/conversations?account_id=${account}`);
     expect(res.json.data.conversations.map((c: any) => c.conversation_id)).toEqual(["cv1"]);
   });
 
   it("pages with count and cursor", async () => {
     const account = uid("acc");
-    const conversations = Array.from({ length: 5 }, (_, i) => conversation(`cv${i}`, { update_time: 1_731_000_000 + i }));
+    const conversations = Array.from({ length: 5 }, (_, i) =>
+      conversation(`cv${i}`, { update_time: 1_731_000_000 + i }),
+    );
     await push(account, { conversations });
     const first = await im(`/api/im/conversations?account_id=${account}&count=2`);
     expect(first.json.data.conversations.map((c: any) => c.conversation_id)).toEqual(["cv4", "cv3"]);
@@ -139,7 +145,11 @@ describe("GET /api/im/messages", () => {
       conversations: [conversation("cv1")],
       messages: [
         dm("m1", "cv1", { create_time: 1_731_000_100 }),
-        dm("m2", "cv1", { create_time: 1_731_000_200, direction: "out", sender: { user_id: "brand", user_name: "Brand A" } }),
+        dm("m2", "cv1", {
+          create_time: 1_731_000_200,
+          direction: "out",
+          sender: { user_id: "brand", user_name: "Brand A" },
+        }),
       ],
     });
     const res = await im(`/api/im/messages?account_id=${account}&conversation_id=cv1`);
@@ -189,8 +199,20 @@ describe("GET /api/im/discussions", () => {
     expect(res.json).toEqual({
       data: {
         discussions: [
-          { cid: "c2", text: "how much?", user: { uid: "u-c2", nickname: "Fan c2" }, aweme_id: "w2", create_time: 1_731_000_200 },
-          { cid: "c1", text: "first!", user: { uid: "u-c1", nickname: "Fan c1" }, aweme_id: "w1", create_time: 1_731_000_100 },
+          {
+            cid: "c2",
+            text: "how much?",
+            user: { uid: "u-c2", nickname: "Fan c2" },
+            aweme_id: "w2",
+            create_time: 1_731_000_200,
+          },
+          {
+            cid: "c1",
+            text: "first!",
+            user: { uid: "u-c1", nickname: "Fan c1" },
+            aweme_id: "w1",
+            create_time: 1_731_000_100,
+          },
         ],
         cursor: 2,
         has_more: false,
@@ -203,7 +225,10 @@ describe("GET /api/im/discussions", () => {
     const account = uid("acc");
     await push(account, { comments: [comment("c-mid", "w1", { create_time: 1_731_000_500 })] });
     await push(account, {
-      comments: [comment("c-old", "w1", { create_time: 1_731_000_000_000 }), comment("c-new", "w1", { create_time: 1_731_000_900 })],
+      comments: [
+        comment("c-old", "w1", { create_time: 1_731_000_000_000 }),
+        comment("c-new", "w1", { create_time: 1_731_000_900 }),
+      ],
     });
     const res = await im(`/api/im/discussions?account_id=${account}`);
     expect(res.json.data.discussions.map((d: any) => d.cid)).toEqual(["c-new", "c-mid", "c-old"]);
@@ -292,7 +317,11 @@ describe("GET /api/im/contents", () => {
     await push(account, {
       contents: [
         work("w-old", { title: "Old video", publish_time: 1_730_000_000, stats: { comment_count: 3, like_count: 10 } }),
-        work("w-new", { title: "New video", publish_time: 1_730_500_000_250, stats: { comment_count: 0, like_count: 2 } }),
+        work("w-new", {
+          title: "New video",
+          publish_time: 1_730_500_000_250,
+          stats: { comment_count: 0, like_count: 2 },
+        }),
       ],
     });
     const res = await im(`/api/im/contents?account_id=${account}`);
@@ -300,8 +329,18 @@ describe("GET /api/im/contents", () => {
     expect(res.json).toEqual({
       data: {
         contents: [
-          { aweme_id: "w-new", desc: "New video", statistics: { comment_count: 0, digg_count: 2 }, create_time: 1_730_500_000 },
-          { aweme_id: "w-old", desc: "Old video", statistics: { comment_count: 3, digg_count: 10 }, create_time: 1_730_000_000 },
+          {
+            aweme_id: "w-new",
+            desc: "New video",
+            statistics: { comment_count: 0, digg_count: 2 },
+            create_time: 1_730_500_000,
+          },
+          {
+            aweme_id: "w-old",
+            desc: "Old video",
+            statistics: { comment_count: 3, digg_count: 10 },
+            create_time: 1_730_000_000,
+          },
         ],
         cursor: 2,
         has_more: false,
@@ -377,7 +416,13 @@ describe("GET /api/im/unified-messages", () => {
           {
             id: "c2",
             type: "comment",
-            data: { cid: "c2", text: "comment two", user: { uid: "u-c2", nickname: "Fan c2" }, aweme_id: "w1", create_time: 1_731_000_300 },
+            data: {
+              cid: "c2",
+              text: "comment two",
+              user: { uid: "u-c2", nickname: "Fan c2" },
+              aweme_id: "w1",
+              create_time: 1_731_000_300,
+            },
             create_time: 1_731_000_300,
           },
           expect.objectContaining({ id: "m1", type: "message", create_time: 1_731_000_200 }),

@@ -23,7 +23,12 @@ import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/snapshot";
 import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "../src/snapshot";
 
 const FALLBACK = 1_700_000_000_000;
-const ctx = (extra: Partial<MessageContext> = {}): MessageContext => ({ channelId: "acc-1", seq: 7, fallbackTime: FALLBACK, ...extra });
+const ctx = (extra: Partial<MessageContext> = {}): MessageContext => ({
+  channelId: "acc-1",
+  seq: 7,
+  fallbackTime: FALLBACK,
+  ...extra,
+});
 
 const commentItem = (extra: Partial<CommentItem> = {}): CommentItem => ({
   comment_id: "c1",
@@ -114,7 +119,12 @@ describe("seconds", () => {
 
 describe("workHead", () => {
   it("takes the work's title, cover and publish time (seconds → ms)", () => {
-    const item: ContentItem = { work_id: "w1", title: "Spring sale", cover: "https://cdn.example/w1.jpg", publish_time: 1_729_990_000 };
+    const item: ContentItem = {
+      work_id: "w1",
+      title: "Spring sale",
+      cover: "https://cdn.example/w1.jpg",
+      publish_time: 1_729_990_000,
+    };
     expect(workHead(item, FALLBACK)).toEqual({
       kind: "work",
       title: "Spring sale",
@@ -171,16 +181,28 @@ describe("conversationHead", () => {
 
 describe("placeholderHead", () => {
   it('titles a work known only from a comment "Untitled work"', () => {
-    expect(placeholderHead("work", message())).toEqual({ kind: "work", title: "Untitled work", baseTime: 1_730_000_000_999 });
+    expect(placeholderHead("work", message())).toEqual({
+      kind: "work",
+      title: "Untitled work",
+      baseTime: 1_730_000_000_999,
+    });
   });
 
   it("titles a conversation known only from an inbound DM after its sender", () => {
     const dm = message({ kind: "dm", fromName: "Buyer One", fromAvatar: "https://cdn.example/b.png" });
-    expect(placeholderHead("conversation", dm)).toMatchObject({ title: "Buyer One", avatar: "https://cdn.example/b.png" });
+    expect(placeholderHead("conversation", dm)).toMatchObject({
+      title: "Buyer One",
+      avatar: "https://cdn.example/b.png",
+    });
   });
 
   it('titles a conversation known only from the account\'s own DM "Unknown user", not after the account', () => {
-    const own = message({ kind: "dm", fromName: "Brand A", fromAvatar: "https://cdn.example/brand.png", direction: "out" });
+    const own = message({
+      kind: "dm",
+      fromName: "Brand A",
+      fromAvatar: "https://cdn.example/brand.png",
+      direction: "out",
+    });
     const head = placeholderHead("conversation", own);
     expect(head.title).toBe("Unknown user");
     expect(head.avatar).toBeUndefined();
@@ -238,7 +260,10 @@ describe("commentMessage", () => {
   });
 
   it('names an author without a name "Unknown user" and leaves absent fields out', () => {
-    const m = commentMessage(commentItem({ author_id: null, author_name: null, author_avatar: null, create_time: null }), ctx());
+    const m = commentMessage(
+      commentItem({ author_id: null, author_name: null, author_avatar: null, create_time: null }),
+      ctx(),
+    );
     expect(m.fromName).toBe("Unknown user");
     expect(m.fromId).toBe("unknown");
     expect(m.timestamp).toBe(FALLBACK);
@@ -407,7 +432,15 @@ describe("imConversation", () => {
 
 describe("imMessage", () => {
   it("gives the Douyin message shape with the time in seconds", () => {
-    const dm = message({ id: "m1", topicId: "cv1", kind: "dm", fromId: "buyer-1", fromName: "Buyer One", content: "hello", type: "image" });
+    const dm = message({
+      id: "m1",
+      topicId: "cv1",
+      kind: "dm",
+      fromId: "buyer-1",
+      fromName: "Buyer One",
+      content: "hello",
+      type: "image",
+    });
     expect(imMessage(dm)).toEqual({
       msg_id: "m1",
       conversation_id: "cv1",
@@ -433,7 +466,12 @@ describe("imDiscussion", () => {
 
 describe("imContent", () => {
   it("gives the Douyin work shape: title as desc, like_count as digg_count, publish time in seconds", () => {
-    const item: ContentItem = { work_id: "w1", title: "Spring sale", publish_time: 1_729_990_000_750, stats: { comment_count: 3, like_count: 10 } };
+    const item: ContentItem = {
+      work_id: "w1",
+      title: "Spring sale",
+      publish_time: 1_729_990_000_750,
+      stats: { comment_count: 3, like_count: 10 },
+    };
     expect(imContent(item, FALLBACK)).toEqual({
       aweme_id: "w1",
       desc: "Spring sale",
@@ -464,7 +502,12 @@ describe("imUnified", () => {
   });
 
   it('wraps a comment as type "comment" with the comment shape', () => {
-    expect(imUnified(message())).toEqual({ id: "c1", type: "comment", data: imDiscussion(message()), create_time: 1_730_000_000 });
+    expect(imUnified(message())).toEqual({
+      id: "c1",
+      type: "comment",
+      data: imDiscussion(message()),
+      create_time: 1_730_000_000,
+    });
     expect(imUnified(message()).data).toHaveProperty("cid", "c1");
   });
 });
@@ -493,7 +536,11 @@ describe("parseItems", () => {
       author_id: "7",
       parent_comment_id: "1000",
     });
-    expect(JSON.parse(parsed.items.messages[0]!.json)).toMatchObject({ msg_id: "5", conversation_id: "9", sender: { user_id: "3" } });
+    expect(JSON.parse(parsed.items.messages[0]!.json)).toMatchObject({
+      msg_id: "5",
+      conversation_id: "9",
+      sender: { user_id: "3" },
+    });
   });
 
   it("accepts times given as numeric strings, as numbers", () => {
@@ -510,9 +557,14 @@ describe("parseItems", () => {
   });
 
   it("rejects a time that is not a number", () => {
-    const parsed = parseItems(envelope({ comments: [{ comment_id: "c1", work_id: "w1", content: "hi", create_time: "yesterday" }] }), FALLBACK);
+    const parsed = parseItems(
+      envelope({ comments: [{ comment_id: "c1", work_id: "w1", content: "hi", create_time: "yesterday" }] }),
+      FALLBACK,
+    );
     expect(parsed.items.comments).toEqual([]);
-    expect(parsed.rejected).toEqual([{ kind: "comments", index: 0, issues: [expect.objectContaining({ path: "create_time" })] }]);
+    expect(parsed.rejected).toEqual([
+      { kind: "comments", index: 0, issues: [expect.objectContaining({ path: "create_time" })] },
+    ]);
   });
 
   it("merges items repeated inside one push: later fields win, earlier ones are kept", () => {
@@ -528,7 +580,11 @@ describe("parseItems", () => {
     );
     expect(parsed.received.comments).toBe(3);
     expect(parsed.items.comments.map((i) => i.id)).toEqual(["c1", "c2"]);
-    expect(JSON.parse(parsed.items.comments[0]!.json)).toMatchObject({ content: "second", author_name: "Fan", like_count: 4 });
+    expect(JSON.parse(parsed.items.comments[0]!.json)).toMatchObject({
+      content: "second",
+      author_name: "Fan",
+      like_count: 4,
+    });
   });
 
   it("keeps unknown fields", () => {
@@ -540,7 +596,9 @@ describe("parseItems", () => {
     const big = { work_id: "w-big", blob: "x".repeat(MAX_ITEM_BYTES + 1) };
     const parsed = parseItems(envelope({ contents: [{ work_id: "w1" }, big, { work_id: "w2" }] }), FALLBACK);
     expect(parsed.items.contents.map((i) => i.id)).toEqual(["w1", "w2"]);
-    expect(parsed.rejected).toEqual([{ kind: "contents", index: 1, issues: [{ path: "", message: expect.stringMatching(/larger than 256 KiB/) }] }]);
+    expect(parsed.rejected).toEqual([
+      { kind: "contents", index: 1, issues: [{ path: "", message: expect.stringMatching(/larger than 256 KiB/) }] },
+    ]);
   });
 
   it("requires comment_id or platform_comment_id", () => {
@@ -556,8 +614,16 @@ describe("parseItems", () => {
     );
     expect(parsed.items.comments.map((i) => i.id)).toEqual(["pc-1"]);
     expect(parsed.rejected).toEqual([
-      { kind: "comments", index: 0, issues: [{ path: "comment_id", message: expect.stringMatching(/comment_id or platform_comment_id/) }] },
-      { kind: "comments", index: 2, issues: [{ path: "comment_id", message: expect.stringMatching(/comment_id or platform_comment_id/) }] },
+      {
+        kind: "comments",
+        index: 0,
+        issues: [{ path: "comment_id", message: expect.stringMatching(/comment_id or platform_comment_id/) }],
+      },
+      {
+        kind: "comments",
+        index: 2,
+        issues: [{ path: "comment_id", message: expect.stringMatching(/comment_id or platform_comment_id/) }],
+      },
     ]);
   });
 

@@ -30,14 +30,26 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     const account = uid("acc");
     await push(account, { contents: [work("w1")] });
     const socket = await roomSocket(account);
-    await push(account, { comments: [comment("c1", "w1")], conversations: [conversation("cv1")], messages: [dm("m1", "cv1")] });
+    await push(account, {
+      comments: [comment("c1", "w1")],
+      conversations: [conversation("cv1")],
+      messages: [dm("m1", "cv1")],
+    });
     const frames = await socket.until((f) => f.filter((x) => x.type === "topic:updated").length >= 2, "topic updates");
     const messages = frames.filter((f) => f.type === "channel:message");
     expect(messages.map((f) => f.payload.message.id)).toEqual(["c1", "m1"]);
     expect(messages[0]!.payload).toMatchObject({
       channelId: account,
       topicId: "w1",
-      message: { id: "c1", kind: "comment", channelId: account, topicId: "w1", fromName: "Fan c1", direction: "in", type: "text" },
+      message: {
+        id: "c1",
+        kind: "comment",
+        channelId: account,
+        topicId: "w1",
+        fromName: "Fan c1",
+        direction: "in",
+        type: "text",
+      },
     });
     expect(messages[1]!.payload.message).toMatchObject({ kind: "dm", topicId: "cv1", fromId: "p-cv1" });
     const seqs = socket.events().map((f) => f.payload.seq);
@@ -63,7 +75,8 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     const account = uid("acc");
     const c1 = comment("c1", "w1");
     const first = await push(account, { comments: [c1] });
-    const original = (await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") })).json.messages[0];
+    const original = (await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") })).json
+      .messages[0];
     const socket = await roomSocket(account);
     const res = await push(account, { comments: [{ ...c1, content: "edited", like_count: 3 }] });
     expect(res.json.counts.comments).toEqual({ received: 1, new: 0, updated: 1 });
@@ -77,7 +90,11 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
   it("an older snapshot never overwrites newer values but still adds unseen items", async () => {
     const account = uid("acc");
     const now = Date.now();
-    await push(account, { comments: [comment("c1", "w1", { content: "new text" })] }, { timestamp: now, account: { name: "New name" } });
+    await push(
+      account,
+      { comments: [comment("c1", "w1", { content: "new text" })] },
+      { timestamp: now, account: { name: "New name" } },
+    );
     const old = await push(
       account,
       { comments: [comment("c1", "w1", { content: "old text" }), comment("c0", "w1")] },
@@ -111,12 +128,18 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     await push(account, { contents: [work("w1", { title: "First title", extra_field: { a: 1 } })] });
     await push(account, { contents: [{ work_id: "w1", stats: { comment_count: 5, like_count: 9 } }] });
     const contents = await api(`/api/im/contents?account_id=${account}`, { token: await token("agent") });
-    expect(contents.json.data.contents[0]).toMatchObject({ aweme_id: "w1", desc: "First title", statistics: { comment_count: 5, digg_count: 9 } });
+    expect(contents.json.data.contents[0]).toMatchObject({
+      aweme_id: "w1",
+      desc: "First title",
+      statistics: { comment_count: 5, digg_count: 9 },
+    });
   });
 
   it("treats ids repeated inside one push as one item", async () => {
     const account = uid("acc");
-    const res = await push(account, { comments: [comment("c1", "w1"), comment("c1", "w1", { content: "second copy" })] });
+    const res = await push(account, {
+      comments: [comment("c1", "w1"), comment("c1", "w1", { content: "second copy" })],
+    });
     expect(res.json.counts.comments).toEqual({ received: 2, new: 1, updated: 0 });
     const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
     expect(page.json.messages.map((m: any) => m.content)).toEqual(["second copy"]);
@@ -131,7 +154,11 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     ])("%s → 400 naming the field", async (_name, body, message) => {
       const account = uid("acc");
       const text = typeof body === "string" ? body : JSON.stringify(body).replace("ACC", account);
-      const res = await api(`/api/v1/accounts/${account}/sync`, { method: "POST", token: await token("crawler"), body: text });
+      const res = await api(`/api/v1/accounts/${account}/sync`, {
+        method: "POST",
+        token: await token("crawler"),
+        body: text,
+      });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_body");
       expect(res.json.error.message).toMatch(message);
@@ -144,7 +171,11 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
   it("refuses a body over 16 MiB with 413", async () => {
     const account = uid("acc");
     const big = JSON.stringify({ accountId: account, snapshot: { comments: [] }, pad: "x".repeat(16 * 1024 * 1024) });
-    const res = await api(`/api/v1/accounts/${account}/sync`, { method: "POST", token: await token("crawler"), body: big });
+    const res = await api(`/api/v1/accounts/${account}/sync`, {
+      method: "POST",
+      token: await token("crawler"),
+      body: big,
+    });
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe("payload_too_large");
   });

@@ -6,7 +6,10 @@ import { token } from "./helpers";
 
 /** Calls the Worker with other settings than wrangler.toml's, as a production deploy would have. */
 async function call(path: string, vars: Record<string, string | undefined>, bearer?: string) {
-  const request = new Request(`http://edge.test${path}`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {});
+  const request = new Request(
+    `http://edge.test${path}`,
+    bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {},
+  );
   const response = await app.fetch(request, { ...env, ...vars } as Env, createExecutionContext());
   return { status: response.status, json: (await response.json()) as any };
 }
@@ -19,7 +22,10 @@ describe("the signing secret in production", () => {
     for (const path of ["/api/v1/status", "/api/v1/accounts"]) {
       const res = await call(path, { ENVIRONMENT: "production", AUTH_SECRET: secret }, await token("agent"));
       expect(res.status).toBe(500);
-      expect(res.json.error).toEqual({ code: "internal", message: expect.stringMatching(/AUTH_SECRET is not configured for production/) });
+      expect(res.json.error).toEqual({
+        code: "internal",
+        message: expect.stringMatching(/AUTH_SECRET is not configured for production/),
+      });
     }
   });
 
@@ -32,6 +38,9 @@ describe("the signing secret in production", () => {
   });
 
   it("outside production a missing secret falls back to the development default", async () => {
-    expect((await call("/api/v1/accounts", { ENVIRONMENT: "development", AUTH_SECRET: undefined }, await token("agent"))).status).toBe(200);
+    expect(
+      (await call("/api/v1/accounts", { ENVIRONMENT: "development", AUTH_SECRET: undefined }, await token("agent")))
+        .status,
+    ).toBe(200);
   });
 });

@@ -26,10 +26,28 @@ describe("bad frames get an error frame and the socket stays open", () => {
   it.each([
     ["not JSON", "{nope", /not valid JSON/, undefined, undefined],
     ["a JSON array", "[1,2]", /JSON object/, undefined, undefined],
-    ["an unknown type", JSON.stringify({ type: "monitor:explode", id: "r1" }), /unknown frame type "monitor:explode"/, "type", "r1"],
+    [
+      "an unknown type",
+      JSON.stringify({ type: "monitor:explode", id: "r1" }),
+      /unknown frame type "monitor:explode"/,
+      "type",
+      "r1",
+    ],
     ["a missing type", JSON.stringify({ payload: {} }), /unknown frame type missing/, "type", undefined],
-    ["a wrong payload", JSON.stringify({ type: "monitor:request_messages", id: "r2", payload: { topicId: 5 } }), /payload\.topicId/, "payload.topicId", "r2"],
-    ["a limit out of range", JSON.stringify({ type: "monitor:request_messages", id: "r3", payload: { topicId: "w1", limit: 500 } }), /payload\.limit/, "payload.limit", "r3"],
+    [
+      "a wrong payload",
+      JSON.stringify({ type: "monitor:request_messages", id: "r2", payload: { topicId: 5 } }),
+      /payload\.topicId/,
+      "payload.topicId",
+      "r2",
+    ],
+    [
+      "a limit out of range",
+      JSON.stringify({ type: "monitor:request_messages", id: "r3", payload: { topicId: "w1", limit: 500 } }),
+      /payload\.limit/,
+      "payload.limit",
+      "r3",
+    ],
   ])("%s", async (_name, text, message, path, id) => {
     const socket = await roomSocket(await account());
     socket.send(text);

@@ -15,14 +15,28 @@ describe("sync:start", () => {
     const account = uid("acc");
     const seenUpTo = await pushComments(account, 0, 2);
     const socket = await roomSocket(account);
-    const registered = await socket.request("monitor:register", { clientId: "desk-1", clientType: "monitor" }, "monitor:registered");
+    const registered = await socket.request(
+      "monitor:register",
+      { clientId: "desk-1", clientType: "monitor" },
+      "monitor:registered",
+    );
     socket.close();
     const latest = await pushComments(account, 2, 3); // missed while away
     const again = await roomSocket(account);
-    const complete = await again.request("sync:start", { since: seenUpTo, epoch: registered.payload.epoch }, "sync:complete");
+    const complete = await again.request(
+      "sync:start",
+      { since: seenUpTo, epoch: registered.payload.epoch },
+      "sync:complete",
+    );
     const replayed = again.events();
-    expect(replayed.map((f) => f.payload.seq)).toEqual(Array.from({ length: latest - seenUpTo }, (_, i) => seenUpTo + 1 + i));
-    expect(replayed.filter((f) => f.type === "channel:message").map((f) => f.payload.message.id)).toEqual(["c2", "c3", "c4"]);
+    expect(replayed.map((f) => f.payload.seq)).toEqual(
+      Array.from({ length: latest - seenUpTo }, (_, i) => seenUpTo + 1 + i),
+    );
+    expect(replayed.filter((f) => f.type === "channel:message").map((f) => f.payload.message.id)).toEqual([
+      "c2",
+      "c3",
+      "c4",
+    ]);
     expect(complete.payload).toEqual({ seq: latest, epoch: registered.payload.epoch });
     again.close();
   });
@@ -80,7 +94,7 @@ describe("sync:start", () => {
     const account = uid("acc");
     await pushComments(account, 0, 3);
     const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${account}`));
-    
+
     await runInDurableObject(stub, (_room, state) => {
       state.storage.sql.exec("DELETE FROM events WHERE seq <= 4");
     });
@@ -119,7 +133,9 @@ describe("connecting with ?since= and with a clientId cursor", () => {
   it("client:notification:ack moves the cursor to that notification", async () => {
     const account = uid("acc");
     await pushComments(account, 0, 1); // seq 2
-    await push(account, { notifications: [{ notification_id: "n1", type: "like", title: "New like", create_time: 1_730_000_000 }] }); // seq 3
+    await push(account, {
+      notifications: [{ notification_id: "n1", type: "like", title: "New like", create_time: 1_730_000_000 }],
+    }); // seq 3
     await pushComments(account, 1, 1); // seq 5
     const socket = await roomSocket(account);
     await socket.request("monitor:register", { clientId: "desk-9", clientType: "monitor" }, "monitor:registered");

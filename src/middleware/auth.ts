@@ -17,7 +17,10 @@ export function authSecret(env: Env): string {
   const vars = env as unknown as { AUTH_SECRET?: string; ENVIRONMENT?: string };
   const secret = vars.AUTH_SECRET;
   if (vars.ENVIRONMENT === "production" && (!secret || secret === DEV_AUTH_SECRET)) {
-    throw new ApiError("internal", "AUTH_SECRET is not configured for production (set it with `wrangler secret put AUTH_SECRET`)");
+    throw new ApiError(
+      "internal",
+      "AUTH_SECRET is not configured for production (set it with `wrangler secret put AUTH_SECRET`)",
+    );
   }
   return secret || DEV_AUTH_SECRET;
 }
@@ -53,7 +56,10 @@ export const authenticate = (roles: readonly Role[], { fromQuery = false } = {})
   return async function authenticate(c, next) {
     const token = tokenOf(c, fromQuery);
     if (!token) {
-      throw new ApiError("unauthorized", fromQuery ? "missing token (?token= or Authorization: Bearer)" : "missing Authorization: Bearer token");
+      throw new ApiError(
+        "unauthorized",
+        fromQuery ? "missing token (?token= or Authorization: Bearer)" : "missing Authorization: Bearer token",
+      );
     }
     const check = await verifyToken(token, authSecret(c.env));
     if (!check.ok) throw new ApiError("unauthorized", check.reason);
@@ -66,7 +72,10 @@ export const authenticate = (roles: readonly Role[], { fromQuery = false } = {})
 };
 
 /** The `:accountId` of the path, validated and checked against the token's `accounts`. */
-export function accountParam(c: Context<AppEnv>, value = c.req.param("accountId")): { claims: Claims; accountId: string } {
+export function accountParam(
+  c: Context<AppEnv>,
+  value = c.req.param("accountId"),
+): { claims: Claims; accountId: string } {
   const parsed = accountIdSchema.safeParse(value);
   if (!parsed.success) {
     throw new ApiError("invalid_query", `accountId: ${parsed.error.issues[0]!.message}`, [

@@ -60,11 +60,20 @@ export class AccountRoom extends DurableObject<Env> {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      return { ok: false, error: { code: "rate_limited", message: `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s` } };
+      return {
+        ok: false,
+        error: {
+          code: "rate_limited",
+          message: `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`,
+        },
+      };
     }
     const account = this.store.account();
     if (account && account.tenant !== tenant) {
-      return { ok: false, error: { code: "forbidden", message: `account ${push.accountId} is not an account of tenant ${tenant}` } };
+      return {
+        ok: false,
+        error: { code: "forbidden", message: `account ${push.accountId} is not an account of tenant ${tenant}` },
+      };
     }
     const now = Date.now();
     const result = this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now));
@@ -141,7 +150,13 @@ export class AccountRoom extends DurableObject<Env> {
     });
   }
 
-  async messages(tenant: string, accountId: string, topicId: string, before: number | undefined, limit: number): Promise<Result<MessagePage>> {
+  async messages(
+    tenant: string,
+    accountId: string,
+    topicId: string,
+    before: number | undefined,
+    limit: number,
+  ): Promise<Result<MessagePage>> {
     return attempt(() => {
       this.store.requireAccount(tenant, accountId);
       return this.store.messages(topicId, before, limit);
@@ -162,7 +177,11 @@ export class AccountRoom extends DurableObject<Env> {
       switch (query.list) {
         case "conversations":
         case "contents": {
-          const page = this.store.topicsByKind(query.list === "contents" ? "work" : "conversation", query.offset, query.count);
+          const page = this.store.topicsByKind(
+            query.list === "contents" ? "work" : "conversation",
+            query.offset,
+            query.count,
+          );
           return { items: page.topics, hasMore: page.hasMore };
         }
         case "messages": {
@@ -195,7 +214,10 @@ export class AccountRoom extends DurableObject<Env> {
     if (refused) return refused;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const tags = [...(identity.role === "crawler" ? ["crawler"] : ["reader", identity.role]), SocketGuard.tag(identity)];
+    const tags = [
+      ...(identity.role === "crawler" ? ["crawler"] : ["reader", identity.role]),
+      SocketGuard.tag(identity),
+    ];
     this.ctx.acceptWebSocket(server, tags);
     const clientId = url.searchParams.get("clientId") || undefined;
     const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, clientId };
@@ -208,7 +230,8 @@ export class AccountRoom extends DurableObject<Env> {
     } else {
       const since = url.searchParams.get("since");
       const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(clientId) : null;
-      if (resumeFrom !== null) this.replay(server, resumeFrom, url.searchParams.get("epoch") ?? undefined, identity.role === "admin");
+      if (resumeFrom !== null)
+        this.replay(server, resumeFrom, url.searchParams.get("epoch") ?? undefined, identity.role === "admin");
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -218,7 +241,8 @@ export class AccountRoom extends DurableObject<Env> {
     const attachment = attachmentOf(ws);
     const incoming = readFrame(message, roomClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
     // A dropped request still gets its id back, so the client can tell which one to retry.
-    if (limited && (incoming.ok || !incoming.close)) return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
+    if (limited && (incoming.ok || !incoming.close))
+      return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
     if (!incoming.ok) {
       sendError(ws, incoming.error, incoming.id);
       if (incoming.close) ws.close(incoming.close, incoming.error.message);
@@ -242,7 +266,10 @@ export class AccountRoom extends DurableObject<Env> {
     if (attachment.registered && attachment.clientId) {
       const stillHere = this.ctx
         .getWebSockets("reader")
-        .some((other) => other !== ws && other.readyState === WebSocket.OPEN && attachmentOf(other).clientId === attachment.clientId);
+        .some(
+          (other) =>
+            other !== ws && other.readyState === WebSocket.OPEN && attachmentOf(other).clientId === attachment.clientId,
+        );
       if (!stillHere) this.presence(ws, attachment, "offline");
     }
     try {
@@ -273,16 +300,26 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       }
       case "monitor:request_topics":
-        send(ws, { type: "monitor:topics", id: frame.id, payload: { channelId: account.account_id, topics: this.store.topics() } });
+        send(ws, {
+          type: "monitor:topics",
+          id: frame.id,
+          payload: { channelId: account.account_id, topics: this.store.topics() },
+        });
         return;
       case "monitor:request_messages": {
         const { topicId, before, limit } = frame.payload;
         const page = this.store.messages(topicId, before, limit);
-        send(ws, { type: "monitor:messages", id: frame.id, payload: { channelId: account.account_id, topicId, ...page } });
+        send(ws, {
+          type: "monitor:messages",
+          id: frame.id,
+          payload: { channelId: account.account_id, topicId, ...page },
+        });
         return;
       }
       case "monitor:mark_read": {
-        const event = this.ctx.storage.transactionSync(() => this.store.markRead(frame.payload.topicId, frame.payload.seq));
+        const event = this.ctx.storage.transactionSync(() =>
+          this.store.markRead(frame.payload.topicId, frame.payload.seq),
+        );
         if (event) {
           this.broadcast([event]);
           await this.sendSummary();
@@ -328,7 +365,13 @@ export class AccountRoom extends DurableObject<Env> {
     const account = this.store.account()!;
     const first = this.store.firstEventSeq();
     const gone = since < account.seq && (first === null || since < first - 1);
-    if ((epoch !== undefined && epoch !== account.epoch) || since > account.seq || gone || !Number.isInteger(since) || since < 0) {
+    if (
+      (epoch !== undefined && epoch !== account.epoch) ||
+      since > account.seq ||
+      gone ||
+      !Number.isInteger(since) ||
+      since < 0
+    ) {
       send(ws, { type: "sync:reset", id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
@@ -434,7 +477,9 @@ export class AccountRoom extends DurableObject<Env> {
     const oldest = this.store.oldestEventAt();
     const tooMany = first !== null && this.store.seq() - first + 1 > this.config.eventRetentionCount * 1.1;
     const tooOld = oldest !== null && oldest < now - this.config.eventRetentionMs;
-    const deadlines = [this.commands.nextDeadline(), tooMany || tooOld ? now + 1_000 : null].filter((t): t is number => t !== null);
+    const deadlines = [this.commands.nextDeadline(), tooMany || tooOld ? now + 1_000 : null].filter(
+      (t): t is number => t !== null,
+    );
     if (deadlines.length) await this.alarmAtMost(Math.min(...deadlines));
   }
 

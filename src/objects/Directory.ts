@@ -135,7 +135,12 @@ export class Directory extends DurableObject<Env> {
     const refused = this.guard.admit(identity);
     if (refused) return refused;
     const pair = new WebSocketPair();
-    const attachment: Attachment = { sub: identity.sub, role: identity.role, exp: identity.exp, accounts: identity.accounts };
+    const attachment: Attachment = {
+      sub: identity.sub,
+      role: identity.role,
+      exp: identity.exp,
+      accounts: identity.accounts,
+    };
     // Sockets that may see every account are found by tag, without reading attachments.
     const scope = identity.accounts ? RESTRICTED : UNRESTRICTED;
     this.ctx.acceptWebSocket(pair[1], [identity.role, scope, SocketGuard.tag(identity)]);
@@ -148,7 +153,8 @@ export class Directory extends DurableObject<Env> {
     const attachment = attachmentOf(ws);
     const incoming = readFrame(message, directoryClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
     // A dropped request still gets its id back, so the client can tell which one to retry.
-    if (limited && (incoming.ok || !incoming.close)) return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
+    if (limited && (incoming.ok || !incoming.close))
+      return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
     if (!incoming.ok) {
       sendError(ws, incoming.error, incoming.id);
       if (incoming.close) ws.close(incoming.close, incoming.error.message);
@@ -176,7 +182,11 @@ export class Directory extends DurableObject<Env> {
       case "monitor:register":
         attachment.clientId = frame.payload.clientId;
         ws.serializeAttachment(attachment);
-        send(ws, { type: "monitor:registered", id: frame.id, payload: { clientId: frame.payload.clientId, serverTime: Date.now() } });
+        send(ws, {
+          type: "monitor:registered",
+          id: frame.id,
+          payload: { clientId: frame.payload.clientId, serverTime: Date.now() },
+        });
         send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(attachment.accounts) } });
         return;
       case "client:register":
@@ -185,7 +195,11 @@ export class Directory extends DurableObject<Env> {
         send(ws, {
           type: "client:register:success",
           id: frame.id,
-          payload: { client_id: frame.payload.client_id, server_time: Date.now(), heartbeat_interval: this.config.heartbeatIntervalMs },
+          payload: {
+            client_id: frame.payload.client_id,
+            server_time: Date.now(),
+            heartbeat_interval: this.config.heartbeatIntervalMs,
+          },
         });
         return;
       case "monitor:request_channels":
@@ -194,7 +208,8 @@ export class Directory extends DurableObject<Env> {
       case "channel:update": {
         if (attachment.role !== "admin") throw new ApiError("forbidden", "channel:update needs the admin role");
         const { channelId, ...patch } = frame.payload;
-        if (!visibleTo(attachment, channelId)) throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
+        if (!visibleTo(attachment, channelId))
+          throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
         this.patch(channelId, patch);
         return;
       }

@@ -69,15 +69,23 @@ export class CommandStore {
   }
 
   private message(id: string): Message {
-    return JSON.parse(this.sql.exec<{ body: string }>("SELECT body FROM messages WHERE id = ?", id).one().body) as Message;
+    return JSON.parse(
+      this.sql.exec<{ body: string }>("SELECT body FROM messages WHERE id = ?", id).one().body,
+    ) as Message;
   }
 
   /**
    * Stores an agent's reply as a pending message and a command. The same `clientMsgId`
    * again gives back the same message and makes nothing new.
    */
-  reply(input: ReplyInput, agent: string, now: number): { message: Message; command: Command; created: boolean; events: EventFrame[] } {
-    const existing = this.sql.exec<CommandRow>("SELECT * FROM commands WHERE client_msg_id = ?", input.clientMsgId).toArray()[0];
+  reply(
+    input: ReplyInput,
+    agent: string,
+    now: number,
+  ): { message: Message; command: Command; created: boolean; events: EventFrame[] } {
+    const existing = this.sql
+      .exec<CommandRow>("SELECT * FROM commands WHERE client_msg_id = ?", input.clientMsgId)
+      .toArray()[0];
     if (existing) {
       if (existing.topic_id !== input.topicId || existing.content !== input.content) {
         throw new ApiError("conflict", `clientMsgId ${input.clientMsgId} was already used for a different reply`, [
@@ -89,7 +97,10 @@ export class CommandStore {
     const topic = this.sql
       .exec<{ kind: TopicKind; raw: string | null }>("SELECT kind, raw FROM topics WHERE id = ?", input.topicId)
       .toArray()[0];
-    if (!topic) throw new ApiError("not_found", `topic ${input.topicId} does not exist`, [{ path: "topicId", message: "no such topic" }]);
+    if (!topic)
+      throw new ApiError("not_found", `topic ${input.topicId} does not exist`, [
+        { path: "topicId", message: "no such topic" },
+      ]);
     let replyTo: { platform_id: string | null; id: string; body: string } | undefined;
     if (input.replyToId !== undefined) {
       replyTo = this.sql
@@ -106,8 +117,14 @@ export class CommandStore {
       }
     }
     const account = this.room.account()!;
-    const participant = topic.raw ? (JSON.parse(topic.raw) as { participant?: { user_id?: string } }).participant?.user_id : undefined;
-    const toId = replyTo ? (JSON.parse(replyTo.body) as Message).fromId : topic.kind === "conversation" ? participant : undefined;
+    const participant = topic.raw
+      ? (JSON.parse(topic.raw) as { participant?: { user_id?: string } }).participant?.user_id
+      : undefined;
+    const toId = replyTo
+      ? (JSON.parse(replyTo.body) as Message).fromId
+      : topic.kind === "conversation"
+        ? participant
+        : undefined;
     const seq = account.seq + 1;
     const message: Message = compact({
       id: `reply-${crypto.randomUUID()}`,
@@ -266,7 +283,9 @@ export class CommandStore {
       throw new ApiError("conflict", "no login is under way; an admin starts one with account:login:start");
     }
     if (expiresAt <= now) {
-      throw new ApiError("invalid_body", "expiresAt: must be in the future", [{ path: "expiresAt", message: "must be in the future" }]);
+      throw new ApiError("invalid_body", "expiresAt: must be in the future", [
+        { path: "expiresAt", message: "must be in the future" },
+      ]);
     }
     const event = this.room.emit((seq) => ({ type: "account:qrcode", payload: { seq, image, expiresAt } }));
     this.sql.exec(
@@ -308,7 +327,10 @@ export class CommandStore {
     const login = this.loginRow();
     if (!login?.image) return;
     if (login.qrcode_seq !== null) {
-      const frame = { type: "account:qrcode", payload: { seq: login.qrcode_seq, image: "", expiresAt: login.expires_at } };
+      const frame = {
+        type: "account:qrcode",
+        payload: { seq: login.qrcode_seq, image: "", expiresAt: login.expires_at },
+      };
       this.sql.exec("UPDATE events SET frame = ? WHERE seq = ?", JSON.stringify(frame), login.qrcode_seq);
     }
     this.sql.exec("UPDATE login SET image = NULL WHERE id = 1");
@@ -327,7 +349,8 @@ export class CommandStore {
       .toArray();
     for (const row of overdue) {
       this.sql.exec("UPDATE commands SET stale = 1 WHERE id = ?", row.id);
-      if (row.message_id) events.push(this.status(row.message_id, "pending", "no crawler has taken this reply yet", true));
+      if (row.message_id)
+        events.push(this.status(row.message_id, "pending", "no crawler has taken this reply yet", true));
       else {
         events.push(
           this.room.emit((seq) => ({
@@ -348,7 +371,10 @@ export class CommandStore {
       )
       .one().t;
     const login = this.loginRow();
-    const candidates = [oldest === null ? null : oldest + this.settings.staleAfterMs, login?.image ? login.expires_at : null];
+    const candidates = [
+      oldest === null ? null : oldest + this.settings.staleAfterMs,
+      login?.image ? login.expires_at : null,
+    ];
     const times = candidates.filter((t): t is number => t !== null);
     return times.length ? Math.min(...times) : null;
   }

@@ -44,7 +44,10 @@ export function send(ws: WebSocket, frame: ServerFrame | string): void {
 }
 
 export function sendError(ws: WebSocket, error: ApiError, id?: string): void {
-  send(ws, id === undefined ? { type: "error", payload: error.payload } : { type: "error", id, payload: error.payload });
+  send(
+    ws,
+    id === undefined ? { type: "error", payload: error.payload } : { type: "error", id, payload: error.payload },
+  );
 }
 
 /** Frames as one `batch` frame (PROTOCOL §6), built from their JSON text without re-parsing. */
@@ -74,10 +77,18 @@ export function readFrame<S extends z.ZodType>(
         : message.length
       : message.byteLength;
   if (size > maxBytes) {
-    return { ok: false, error: new ApiError("payload_too_large", `frame is larger than ${maxBytes} bytes`), close: CLOSE_TOO_BIG };
+    return {
+      ok: false,
+      error: new ApiError("payload_too_large", `frame is larger than ${maxBytes} bytes`),
+      close: CLOSE_TOO_BIG,
+    };
   }
   if (attachment.exp * 1000 <= Date.now()) {
-    return { ok: false, error: new ApiError("unauthorized", "token has expired; reconnect with a fresh token"), close: CLOSE_TOKEN_EXPIRED };
+    return {
+      ok: false,
+      error: new ApiError("unauthorized", "token has expired; reconnect with a fresh token"),
+      close: CLOSE_TOKEN_EXPIRED,
+    };
   }
   if (typeof message !== "string") {
     return { ok: false, error: new ApiError("invalid_frame", "frames must be JSON text, not binary") };
@@ -88,7 +99,7 @@ export function readFrame<S extends z.ZodType>(
   } catch {
     return { ok: false, error: new ApiError("invalid_frame", "frame is not valid JSON") };
   }
-  const id = typeof (json as { id?: unknown })?.id === "string" ? ((json as { id: string }).id) : undefined;
+  const id = typeof (json as { id?: unknown })?.id === "string" ? (json as { id: string }).id : undefined;
   const type = (json as { type?: unknown } | null)?.type;
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return { ok: false, error: new ApiError("invalid_frame", "frame must be a JSON object {type, id?, payload?}") };
@@ -98,7 +109,9 @@ export function readFrame<S extends z.ZodType>(
     return {
       ok: false,
       id,
-      error: new ApiError("invalid_frame", `type: unknown frame type ${shown}`, [{ path: "type", message: `unknown frame type ${shown}` }]),
+      error: new ApiError("invalid_frame", `type: unknown frame type ${shown}`, [
+        { path: "type", message: `unknown frame type ${shown}` },
+      ]),
     };
   }
   const parsed = schema.safeParse({ payload: {}, ...json });
@@ -136,7 +149,10 @@ export class SocketGuard {
   admit(identity: Identity): Response | null {
     const verdict = this.connects.take(identity.sub);
     if (!verdict.ok) {
-      return tooMany(`too many connection attempts for this token; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, verdict.retryAfterMs);
+      return tooMany(
+        `too many connection attempts for this token; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+        verdict.retryAfterMs,
+      );
     }
     if (this.ctx.getWebSockets().length >= this.config.maxSocketsPerObject) {
       return tooMany(`this object already holds ${this.config.maxSocketsPerObject} sockets`, 5_000);
@@ -150,11 +166,16 @@ export class SocketGuard {
   /** Whether this socket may send one more frame now. */
   allowFrame(ws: WebSocket): ApiError | null {
     const verdict = this.frames.take(ws);
-    return verdict.ok ? null : new ApiError("rate_limited", `more than ${this.config.framesPerSecond} frames per second; frame dropped`);
+    return verdict.ok
+      ? null
+      : new ApiError("rate_limited", `more than ${this.config.framesPerSecond} frames per second; frame dropped`);
   }
 }
 
 function tooMany(message: string, retryAfterMs: number): Response {
   const error = new ApiError("rate_limited", message);
-  return Response.json({ error: error.payload }, { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } });
+  return Response.json(
+    { error: error.payload },
+    { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } },
+  );
 }

@@ -9,19 +9,22 @@ import { parseBody, parseQuery } from "../validate";
 
 const replyBody = z.object(replyFields);
 const listQuery = z.object({ status: z.enum(["pending", "sent", "failed"]).default("pending") });
-const resultBody = z
-  .object({
-    status: z.enum(["sent", "failed"]),
-    platformMessageId: z.union([z.string().min(1).max(256), z.number().int().transform(String)]).optional(),
-    error: z.string().max(2_000).optional(),
-  });
+const resultBody = z.object({
+  status: z.enum(["sent", "failed"]),
+  platformMessageId: z.union([z.string().min(1).max(256), z.number().int().transform(String)]).optional(),
+  error: z.string().max(2_000).optional(),
+});
 /** A QR code as a data: URL or an https URL; at most 512 KiB. */
 const qrcodeBody = z.object({
   image: z
     .string()
     .max(512 * 1024, "must be at most 512 KiB")
     .regex(/^(data:image\/[a-z+.-]+;base64,|https?:\/\/)/, "must be a data:image/…;base64, or an http(s) URL"),
-  expiresAt: z.number().int().positive().transform((t) => (t < 1e12 ? t * 1000 : t)),
+  expiresAt: z
+    .number()
+    .int()
+    .positive()
+    .transform((t) => (t < 1e12 ? t * 1000 : t)),
 });
 const loginStatusBody = z.object({
   status: z.enum(LOGIN_STATUSES).exclude(["pending"]),
@@ -46,7 +49,9 @@ export const commands = new Hono<AppEnv>()
   .get("/:accountId/commands", authenticate(["crawler"]), async function listCommands(c) {
     const { claims, accountId } = accountParam(c);
     const { status } = parseQuery(listQuery, c.req.query());
-    return c.json({ commands: unwrap(await roomStub(c.env, claims.tid, accountId).listCommands(claims.tid, accountId, status)) });
+    return c.json({
+      commands: unwrap(await roomStub(c.env, claims.tid, accountId).listCommands(claims.tid, accountId, status)),
+    });
   })
   .post("/:accountId/commands/:id/result", authenticate(["crawler"]), async function postResult(c) {
     const { claims, accountId } = accountParam(c);
@@ -57,17 +62,24 @@ export const commands = new Hono<AppEnv>()
   })
   .post("/:accountId/login", authenticate(["admin"]), async function startLogin(c) {
     const { claims, accountId } = accountParam(c);
-    return c.json({ command: unwrap(await roomStub(c.env, claims.tid, accountId).startLogin(claims.tid, accountId)) }, 202);
+    return c.json(
+      { command: unwrap(await roomStub(c.env, claims.tid, accountId).startLogin(claims.tid, accountId)) },
+      202,
+    );
   })
   .post("/:accountId/qrcode", authenticate(["crawler"]), async function postQrcode(c) {
     const { claims, accountId } = accountParam(c);
     const body = parseBody(qrcodeBody, await c.req.text());
-    const seq = unwrap(await roomStub(c.env, claims.tid, accountId).qrcode(claims.tid, accountId, body.image, body.expiresAt));
+    const seq = unwrap(
+      await roomStub(c.env, claims.tid, accountId).qrcode(claims.tid, accountId, body.image, body.expiresAt),
+    );
     return c.json({ ok: true, seq });
   })
   .post("/:accountId/login/status", authenticate(["crawler"]), async function postLoginStatus(c) {
     const { claims, accountId } = accountParam(c);
     const body = parseBody(loginStatusBody, await c.req.text());
-    const seq = unwrap(await roomStub(c.env, claims.tid, accountId).loginStatus(claims.tid, accountId, body.status, body.error));
+    const seq = unwrap(
+      await roomStub(c.env, claims.tid, accountId).loginStatus(claims.tid, accountId, body.status, body.error),
+    );
     return c.json({ ok: true, seq });
   });

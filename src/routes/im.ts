@@ -22,7 +22,12 @@ const unifiedQuery = page.extend({
   types: z
     .string()
     .default("comment,message")
-    .transform((text) => text.split(",").map((t) => t.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(["comment", "message"])).min(1, "give comment, message or both")),
 });
 
@@ -75,12 +80,17 @@ export const im = new Hono<AppEnv>()
     return list(c, q, "contents", { list: "contents", offset: q.cursor, count: q.count }, (entry) => {
       const { topic, raw } = entry as TopicEntry;
       // A work known only from its comments has no item yet: show what the topic knows.
-      const item = (raw ?? { work_id: topic.id, title: topic.title === "Untitled work" ? "" : topic.title }) as ContentItem;
+      const item = (raw ?? {
+        work_id: topic.id,
+        title: topic.title === "Untitled work" ? "" : topic.title,
+      }) as ContentItem;
       return imContent(item, topic.lastMessageTime);
     });
   })
   .get("/unified-messages", agents, async (c) => {
     const q = parseQuery(unifiedQuery, c.req.query());
     const kinds = q.types.map((t) => TYPE_KINDS[t]);
-    return list(c, q, "messages", { list: "unified", kinds, offset: q.cursor, count: q.count }, (m) => imUnified(m as Message));
+    return list(c, q, "messages", { list: "unified", kinds, offset: q.cursor, count: q.count }, (m) =>
+      imUnified(m as Message),
+    );
   });

@@ -18,7 +18,10 @@ export const sync = new Hono<AppEnv>().post(
       maxSize,
       onError: () => {
         const mib = Math.round((maxSize / 1024 / 1024) * 10) / 10;
-        throw new ApiError("payload_too_large", `body is larger than ${mib} MiB; split the snapshot into several pushes`);
+        throw new ApiError(
+          "payload_too_large",
+          `body is larger than ${mib} MiB; split the snapshot into several pushes`,
+        );
       },
     });
     return limit(c, next);

@@ -28,7 +28,13 @@ function requireUpgrade(c: Context<AppEnv>): void {
  */
 function forward(c: Context<AppEnv>, params: Record<string, string | undefined>): Request {
   const claims = c.get("claims");
-  const identity: Identity = { sub: claims.sub, tid: claims.tid, role: claims.role, exp: claims.exp, accounts: claims.accounts };
+  const identity: Identity = {
+    sub: claims.sub,
+    tid: claims.tid,
+    role: claims.role,
+    exp: claims.exp,
+    accounts: claims.accounts,
+  };
   const url = new URL("https://object.internal/ws");
   for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
   return new Request(url, { headers: { Upgrade: "websocket", [IDENTITY_HEADER]: JSON.stringify(identity) } });
@@ -40,11 +46,15 @@ export const ws = new Hono<AppEnv>()
     requireUpgrade(c);
     return directoryStub(c.env, c.get("claims").tid).fetch(forward(c, {}));
   })
-  .get("/accounts/:accountId/ws", authenticate(["agent", "admin", "crawler"], { fromQuery: true }), async function roomSocket(c) {
-    const { claims, accountId } = accountParam(c);
-    const query = parseQuery(roomQuery, c.req.query());
-    requireUpgrade(c);
-    return roomStub(c.env, claims.tid, accountId).fetch(
-      forward(c, { accountId, since: query.since?.toString(), clientId: query.clientId, epoch: query.epoch }),
-    );
-  });
+  .get(
+    "/accounts/:accountId/ws",
+    authenticate(["agent", "admin", "crawler"], { fromQuery: true }),
+    async function roomSocket(c) {
+      const { claims, accountId } = accountParam(c);
+      const query = parseQuery(roomQuery, c.req.query());
+      requireUpgrade(c);
+      return roomStub(c.env, claims.tid, accountId).fetch(
+        forward(c, { accountId, since: query.since?.toString(), clientId: query.clientId, epoch: query.epoch }),
+      );
+    },
+  );

@@ -109,10 +109,31 @@ describe("live messages", () => {
     await waitFor(() => received.length === 2, "two messages");
 
     expect(received.map((r) => r.message)).toEqual([
-      { id: "c1", fromId: "u9", fromName: "Lin", toId: "", topic: "w1", content: "when does it ship?", type: "TEXT", timestamp: 1_730_000_000_000 },
-      expect.objectContaining({ id: "m1", fromId: "u7", fromName: "Wang", topic: "cv1", type: "IMAGE", timestamp: 1_730_000_100_000 }),
+      {
+        id: "c1",
+        fromId: "u9",
+        fromName: "Lin",
+        toId: "",
+        topic: "w1",
+        content: "when does it ship?",
+        type: "TEXT",
+        timestamp: 1_730_000_000_000,
+      },
+      expect.objectContaining({
+        id: "m1",
+        fromId: "u7",
+        fromName: "Wang",
+        topic: "cv1",
+        type: "IMAGE",
+        timestamp: 1_730_000_100_000,
+      }),
     ]);
-    expect(received[0]!.context).toMatchObject({ channelId: accountId, topicId: "w1", kind: "comment", direction: "in" });
+    expect(received[0]!.context).toMatchObject({
+      channelId: accountId,
+      topicId: "w1",
+      kind: "comment",
+      direction: "in",
+    });
     expect(received[1]!.context).toMatchObject({ channelId: accountId, kind: "dm" });
     expect(received[1]!.context.seq).toBeGreaterThan(received[0]!.context.seq);
     expect(second.map((m) => m.id)).toEqual(["c1", "m1"]);
@@ -190,7 +211,10 @@ describe("exactly once", () => {
   it("surfaces sync:reset when the stored position belongs to another epoch, then carries on", async () => {
     const accountId = await newAccount();
     const storage = memoryStorage();
-    storage.setItem(`hiscrm-im:${backend.tenant}:${accountId}:position`, JSON.stringify({ seq: 1, epoch: "a-lost-epoch" }));
+    storage.setItem(
+      `hiscrm-im:${backend.tenant}:${accountId}:position`,
+      JSON.stringify({ seq: 1, epoch: "a-lost-epoch" }),
+    );
     const net = network();
     const client = createClient({ WebSocket: net.WebSocket, storage, reconnect: FAST_RECONNECT });
     clients.push(client);
@@ -216,7 +240,9 @@ describe("requests", () => {
     const accountId = await newAccount();
     await backend.push(accountId, {
       comments: [comment("c1", "w0"), comment("c2", "w0")],
-      conversations: [{ conversation_id: "cv1", participant: { user_id: "u7", user_name: "Wang" }, update_time: 1_730_000_000 }],
+      conversations: [
+        { conversation_id: "cv1", participant: { user_id: "u7", user_name: "Wang" }, update_time: 1_730_000_000 },
+      ],
     });
     const { client } = await connect({ accounts: [accountId] });
 
@@ -237,7 +263,11 @@ describe("requests", () => {
     const accountId = await newAccount();
     const { client } = await connect({ accounts: [accountId] });
     const error = await client.requestMessages(accountId, "w0", { limit: 1000 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: "AdapterError", code: "invalid_frame", requestType: "monitor:request_messages" });
+    expect(error).toMatchObject({
+      name: "AdapterError",
+      code: "invalid_frame",
+      requestType: "monitor:request_messages",
+    });
     expect((error as Error).message).toMatch(/limit/);
   });
 
@@ -307,7 +337,11 @@ describe("the seeds/000 WebSocketService calls", () => {
     await expect(client.registerClient("d")).rejects.toMatchObject({ code: "disconnected" });
     const net = network();
     await expect(
-      client.connect(backend.url, { token: "not-a-token", WebSocket: net.WebSocket, reconnect: { ...FAST_RECONNECT, maxRetries: 0 } }),
+      client.connect(backend.url, {
+        token: "not-a-token",
+        WebSocket: net.WebSocket,
+        reconnect: { ...FAST_RECONNECT, maxRetries: 0 },
+      }),
     ).rejects.toThrow(/401/);
   });
 
@@ -324,7 +358,10 @@ describe("the seeds/000 WebSocketService calls", () => {
     await ready(client, accountId);
     const before = calls;
     net.drop();
-    await waitFor(() => calls >= before + 2 && client.getIsConnected() && client.getAccountState(accountId)!.open, "both sockets to reconnect");
+    await waitFor(
+      () => calls >= before + 2 && client.getIsConnected() && client.getAccountState(accountId)!.open,
+      "both sockets to reconnect",
+    );
   });
 
   it("replaces a socket that stops answering the heartbeat, and says so in connection-state events", async () => {
@@ -355,7 +392,9 @@ describe("the seeds/000 WebSocketService calls", () => {
     await ready(first.client, accountId);
     const notifications: string[] = [];
     first.client.onNotification((event) => notifications.push(event.notification.id));
-    await backend.push(accountId, { notifications: [{ notification_id: "n1", type: "like", title: "New like", create_time: 1_730_000_000 }] });
+    await backend.push(accountId, {
+      notifications: [{ notification_id: "n1", type: "like", title: "New like", create_time: 1_730_000_000 }],
+    });
     await waitFor(() => notifications.length === 1, "the notification");
     expect(first.client.sendNotificationAck("n1")).toBe(true);
     await sleep(200);
@@ -372,7 +411,9 @@ describe("the seeds/000 WebSocketService calls", () => {
     const { client } = await connect({ accounts: [accountId] });
     await ready(client, accountId);
     const updates: Array<{ unread: number; flashing: boolean }> = [];
-    client.onTopicUpdated((event) => updates.push({ unread: event.topic.unreadCount, flashing: event.conversation.isFlashing }));
+    client.onTopicUpdated((event) =>
+      updates.push({ unread: event.topic.unreadCount, flashing: event.conversation.isFlashing }),
+    );
     await backend.push(accountId, { comments: [comment("c1", "w0")] });
     await waitFor(() => updates.some((u) => u.unread > 0), "an unread topic");
     client.markRead("w0");
@@ -392,7 +433,9 @@ describe("replies", () => {
 
     const sent = await client.sendMessage({ topicId: "w-second", content: "Noted" });
     expect(sent.context.channelId).toBe(second);
-    await expect(client.sendMessage({ topicId: "w-nowhere", content: "Hello?" })).rejects.toMatchObject({ code: "unknown_account" });
+    await expect(client.sendMessage({ topicId: "w-nowhere", content: "Hello?" })).rejects.toMatchObject({
+      code: "unknown_account",
+    });
   });
 
   it("a reply typed offline, or whose answer was lost, is posted once however often it is sent", async () => {
@@ -404,7 +447,16 @@ describe("replies", () => {
     net.setOffline(true);
     net.drop();
     await waitFor(() => !client.getAccountState(accountId)!.open, "the socket to be down");
-    const reply: Message = { id: "local-1", fromId: "agent-1", fromName: "Agent", toId: "", topic: "w0", content: "Thanks!", type: "TEXT", timestamp: Date.now() };
+    const reply: Message = {
+      id: "local-1",
+      fromId: "agent-1",
+      fromName: "Agent",
+      toId: "",
+      topic: "w0",
+      content: "Thanks!",
+      type: "TEXT",
+      timestamp: Date.now(),
+    };
     const first = client.sendMessage(reply, { accountId, replyToId: "c1" });
     const again = client.sendMessage(reply, { accountId, replyToId: "c1" });
     expect(client.getAccountState(accountId)!.queuedReplies).toHaveLength(1);
@@ -419,7 +471,10 @@ describe("replies", () => {
     // Sent once more after the answer, as a retrying app would: still one reply.
     await client.sendMessage(reply, { accountId });
     // A reply whose socket dies before the answer comes is sent again on the next one.
-    const second = client.sendMessage({ topicId: "w0", content: "Anything else?", clientMsgId: "local-2" }, { accountId });
+    const second = client.sendMessage(
+      { topicId: "w0", content: "Anything else?", clientMsgId: "local-2" },
+      { accountId },
+    );
     net.drop();
     await expect(second).resolves.toMatchObject({ message: { content: "Anything else?" } });
 
@@ -428,6 +483,9 @@ describe("replies", () => {
     expect(commands.map((c) => c.content).sort()).toEqual(["Anything else?", "Thanks!"]);
     await waitFor(() => received.filter((r) => r.context.kind === "reply").length >= 2, "the replies as messages");
     await sleep(200);
-    expect(received.filter((r) => r.context.kind === "reply").map((r) => r.message.content)).toEqual(["Thanks!", "Anything else?"]);
+    expect(received.filter((r) => r.context.kind === "reply").map((r) => r.message.content)).toEqual([
+      "Thanks!",
+      "Anything else?",
+    ]);
   });
 });

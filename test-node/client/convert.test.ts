@@ -73,14 +73,33 @@ describe("convertMasterToCrm", () => {
   });
 
   it("reads the alternative field names (from_id, from_name, topic, fileUrl)", () => {
-    const crm = convertMasterToCrm({ from_id: "u1", from_name: "Ann", topic: "t-1", fileUrl: "https://f/x.pdf", fileName: "x.pdf" });
-    expect(crm).toMatchObject({ fromId: "u1", fromName: "Ann", topic: "t-1", fileUrl: "https://f/x.pdf", fileName: "x.pdf" });
+    const crm = convertMasterToCrm({
+      from_id: "u1",
+      from_name: "Ann",
+      topic: "t-1",
+      fileUrl: "https://f/x.pdf",
+      fileName: "x.pdf",
+    });
+    expect(crm).toMatchObject({
+      fromId: "u1",
+      fromName: "Ann",
+      topic: "t-1",
+      fileUrl: "https://f/x.pdf",
+      fileName: "x.pdf",
+    });
   });
 
   it("fills every missing field with a default", () => {
     const before = Date.now();
     const crm = convertMasterToCrm({});
-    expect(crm).toMatchObject({ fromId: "unknown", fromName: "Unknown User", toId: "", topic: "default", content: "", type: "TEXT" });
+    expect(crm).toMatchObject({
+      fromId: "unknown",
+      fromName: "Unknown User",
+      toId: "",
+      topic: "default",
+      content: "",
+      type: "TEXT",
+    });
     expect(crm.id).toMatch(/^master_\d+_[a-z0-9]{9}$/);
     expect(crm.timestamp).toBeGreaterThanOrEqual(before);
     expect(crm).not.toHaveProperty("fileUrl");
@@ -182,7 +201,18 @@ describe("round trips", () => {
   });
 
   it("crm → Master → crm is the identity for whole-second timestamps", () => {
-    const crm: Message = { id: "x", fromId: "a", fromName: "A", toId: "", topic: "t", content: "c", type: "FILE", timestamp: 1_730_000_000_000, fileUrl: "u", fileName: "n" };
+    const crm: Message = {
+      id: "x",
+      fromId: "a",
+      fromName: "A",
+      toId: "",
+      topic: "t",
+      content: "c",
+      type: "FILE",
+      timestamp: 1_730_000_000_000,
+      fileUrl: "u",
+      fileName: "n",
+    };
     expect(convertMasterToCrm(convertCrmToMaster(crm))).toEqual(crm);
   });
 });

@@ -11,7 +11,11 @@ afterEach(() => void vi.useRealTimers());
 describe("PendingRequests", () => {
   it("settles a request with the answer carrying its id", async () => {
     const requests = new PendingRequests("q");
-    const { id, text, answer } = requests.create("monitor:request_topics", {}, { answers: ["monitor:topics"], timeoutMs: 1000 });
+    const { id, text, answer } = requests.create(
+      "monitor:request_topics",
+      {},
+      { answers: ["monitor:topics"], timeoutMs: 1000 },
+    );
     expect(JSON.parse(text)).toEqual({ type: "monitor:request_topics", id, payload: {} });
     expect(requests.settle({ type: "monitor:topics", id: "other" })).toBe(false);
     expect(requests.settle({ type: "monitor:topics", id, payload: { topics: [] } })).toBe(true);
@@ -21,11 +25,27 @@ describe("PendingRequests", () => {
 
   it("rejects on an error frame with its id, keeping code and issues", async () => {
     const requests = new PendingRequests("q");
-    const { id, answer } = requests.create("monitor:request_messages", {}, { answers: ["monitor:messages"], timeoutMs: 1000 });
-    requests.settle({ type: "error", id, payload: { code: "invalid_frame", message: "payload.topicId: Required", issues: [{ path: "payload.topicId", message: "Required" }] } });
+    const { id, answer } = requests.create(
+      "monitor:request_messages",
+      {},
+      { answers: ["monitor:messages"], timeoutMs: 1000 },
+    );
+    requests.settle({
+      type: "error",
+      id,
+      payload: {
+        code: "invalid_frame",
+        message: "payload.topicId: Required",
+        issues: [{ path: "payload.topicId", message: "Required" }],
+      },
+    });
     const error = await answer.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AdapterError);
-    expect(error).toMatchObject({ code: "invalid_frame", message: "payload.topicId: Required", requestType: "monitor:request_messages" });
+    expect(error).toMatchObject({
+      code: "invalid_frame",
+      message: "payload.topicId: Required",
+      requestType: "monitor:request_messages",
+    });
     expect((error as AdapterError).issues).toHaveLength(1);
   });
 
@@ -43,7 +63,11 @@ describe("PendingRequests", () => {
   it("lets a broadcast settle a request only when allowed", async () => {
     const requests = new PendingRequests("d");
     const strict = requests.create("monitor:request_topics", {}, { answers: ["monitor:topics"], timeoutMs: 1000 });
-    const loose = requests.create("client:register", {}, { answers: ["client:register:success"], timeoutMs: 1000, acceptBroadcast: true });
+    const loose = requests.create(
+      "client:register",
+      {},
+      { answers: ["client:register:success"], timeoutMs: 1000, acceptBroadcast: true },
+    );
     expect(requests.settle({ type: "monitor:topics" })).toBe(false);
     expect(requests.settle({ type: "client:register:success" })).toBe(true);
     await expect(loose.answer).resolves.toMatchObject({ type: "client:register:success" });
@@ -75,7 +99,15 @@ describe("AccountStore", () => {
   });
 
   it("keeps delivering when the storage throws", () => {
-    const broken = { getItem: () => { throw new Error("denied"); }, setItem: () => { throw new Error("full"); }, removeItem: () => undefined };
+    const broken = {
+      getItem: () => {
+        throw new Error("denied");
+      },
+      setItem: () => {
+        throw new Error("full");
+      },
+      removeItem: () => undefined,
+    };
     const store = new AccountStore(broken, "k");
     expect(() => store.savePosition({ seq: 1, epoch: "e" })).not.toThrow();
     expect(store.loadPosition()).toEqual({ seq: null, epoch: null });
@@ -104,7 +136,16 @@ describe("Listeners", () => {
 describe("toQueuedReply", () => {
   it("uses a crm Message's id as the idempotency key", () => {
     const reply = toQueuedReply(
-      { id: "local-7", fromId: "me", fromName: "Me", toId: "", topic: "w1", content: "thanks", type: "TEXT", timestamp: 1 },
+      {
+        id: "local-7",
+        fromId: "me",
+        fromName: "Me",
+        toId: "",
+        topic: "w1",
+        content: "thanks",
+        type: "TEXT",
+        timestamp: 1,
+      },
       { replyToId: "c1" },
     );
     expect(reply).toEqual({ topicId: "w1", content: "thanks", clientMsgId: "local-7", replyToId: "c1" });
@@ -133,7 +174,10 @@ describe("urls", () => {
   });
 
   it("reads tenant and accounts from a token, and nothing from garbage", async () => {
-    const token = await signToken({ sub: "a", tid: "acme", role: "agent", exp: 2e9, accounts: ["x", "y"] }, DEV_AUTH_SECRET);
+    const token = await signToken(
+      { sub: "a", tid: "acme", role: "agent", exp: 2e9, accounts: ["x", "y"] },
+      DEV_AUTH_SECRET,
+    );
     expect(readTokenClaims(token)).toEqual({ tid: "acme", accounts: ["x", "y"] });
     expect(readTokenClaims("nope")).toEqual({});
     expect(readTokenClaims("a.!!!.c")).toEqual({});

@@ -41,11 +41,18 @@ it("a seeds/000 app gets every message once through disconnects, after swapping 
   await initializeApp(backend.url, store);
   expect(websocketService.getIsConnected()).toBe(true);
   expect(websocketService.getClientId()).toBe("crm-pc-im_device_1");
-  await waitFor(() => websocketService.getAccountState("douyin-1001")?.position.seq != null, "the account to be followed");
+  await waitFor(
+    () => websocketService.getAccountState("douyin-1001")?.position.seq != null,
+    "the account to be followed",
+  );
 
   const expected: string[] = [];
   for (let push = 0; push < 10; push++) {
-    const comments = Array.from({ length: 5 }, (_, i) => ({ comment_id: `c${push}-${i}`, work_id: "w1", content: `comment ${push}-${i}` }));
+    const comments = Array.from({ length: 5 }, (_, i) => ({
+      comment_id: `c${push}-${i}`,
+      work_id: "w1",
+      content: `comment ${push}-${i}`,
+    }));
     expected.push(...comments.map((c) => c.comment_id));
     await backend.push("douyin-1001", { comments });
     if (push % 3 === 1) net.drop();

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { parseItems, pushEnvelope } from "../../src/snapshot";
 import { UsageError } from "../../scripts/cli";
-import { DEFAULT_ACCOUNTS, describePush, generateSnapshot, parseCrawlerArgs, simAccount, WINDOW } from "../../scripts/crawler";
+import {
+  DEFAULT_ACCOUNTS,
+  describePush,
+  generateSnapshot,
+  parseCrawlerArgs,
+  simAccount,
+  WINDOW,
+} from "../../scripts/crawler";
 import type { SnapshotBody } from "../../scripts/crawler";
 
 const AT = Date.UTC(2026, 4, 1, 10, 0, 0);
@@ -60,8 +67,12 @@ describe("generateSnapshot", () => {
   it("adds new comments and DMs as time goes on, and lets old ones drop out", () => {
     const first = generateSnapshot(brandA, AT);
     const later = generateSnapshot(brandA, AT + 2 * MINUTE);
-    const newComments = ids(later.snapshot.comments, "comment_id").filter((id) => !ids(first.snapshot.comments, "comment_id").includes(id));
-    const newDms = ids(later.snapshot.messages, "msg_id").filter((id) => !ids(first.snapshot.messages, "msg_id").includes(id));
+    const newComments = ids(later.snapshot.comments, "comment_id").filter(
+      (id) => !ids(first.snapshot.comments, "comment_id").includes(id),
+    );
+    const newDms = ids(later.snapshot.messages, "msg_id").filter(
+      (id) => !ids(first.snapshot.messages, "msg_id").includes(id),
+    );
     expect(newComments.length).toBeGreaterThan(0);
     expect(newDms.length).toBeGreaterThan(0);
     // The window moved: the oldest comment of the first snapshot is no longer in it.
@@ -78,7 +89,9 @@ describe("generateSnapshot", () => {
     // Over an hour, likes do change on comments still in the window.
     const hour = series(brandA, 60, 30_000);
     const likes = new Map<unknown, Set<unknown>>();
-    for (const body of hour) for (const c of body.snapshot.comments) likes.set(c.comment_id, (likes.get(c.comment_id) ?? new Set()).add(c.like_count));
+    for (const body of hour)
+      for (const c of body.snapshot.comments)
+        likes.set(c.comment_id, (likes.get(c.comment_id) ?? new Set()).add(c.like_count));
     expect([...likes.values()].some((seen) => seen.size > 1)).toBe(true);
   });
 
@@ -124,7 +137,21 @@ describe("parseCrawlerArgs", () => {
   });
 
   it("takes its options", () => {
-    expect(parseCrawlerArgs(["--url", "http://localhost:9000/", "--tenant", "acme", "--interval", "0.5", "--once", "--accounts", "a,b,c", "--seed", "x"])).toEqual({
+    expect(
+      parseCrawlerArgs([
+        "--url",
+        "http://localhost:9000/",
+        "--tenant",
+        "acme",
+        "--interval",
+        "0.5",
+        "--once",
+        "--accounts",
+        "a,b,c",
+        "--seed",
+        "x",
+      ]),
+    ).toEqual({
       url: "http://localhost:9000",
       tenant: "acme",
       intervalMs: 500,
@@ -158,6 +185,13 @@ describe("describePush", () => {
       rejected: [],
     });
     expect(line).toMatch(/^douyin-1001 Brand A\s+seq\s+57\s+new 2 comments, 1 DM\s+updated 2$/);
-    expect(describePush(brandB, { ok: true, seq: 3, counts: { comments: { received: 40, new: 0, updated: 0 } }, rejected: [] })).toMatch(/no changes$/);
+    expect(
+      describePush(brandB, {
+        ok: true,
+        seq: 3,
+        counts: { comments: { received: 40, new: 0, updated: 0 } },
+        rejected: [],
+      }),
+    ).toMatch(/no changes$/);
   });
 });

@@ -38,8 +38,16 @@ const killAll = () => {
 };
 process.once("exit", killAll);
 
-function start(command: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(join(BIN, command), args, { cwd: REPO_ROOT, env: ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+function start(
+  command: string,
+  args: string[],
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(join(BIN, command), args, {
+    cwd: REPO_ROOT,
+    env: ENV,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   children.add(child);
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -55,7 +63,10 @@ function start(command: string, args: string[]): { child: ChildProcess; output: 
 
 async function stop(process: ReturnType<typeof start>, graceMs = 5_000): Promise<void> {
   killTree(process.child, "SIGINT");
-  const done = await Promise.race([process.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs))]);
+  const done = await Promise.race([
+    process.exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), graceMs)),
+  ]);
   if (!done) killTree(process.child, "SIGKILL");
   killTree(process.child, "SIGKILL");
 }
@@ -73,9 +84,14 @@ function freePort(): Promise<number> {
 
 function runScript(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(join(BIN, "tsx"), [join("scripts", script), ...args], { cwd: REPO_ROOT, env: ENV, timeout: 90_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      join(BIN, "tsx"),
+      [join("scripts", script), ...args],
+      { cwd: REPO_ROOT, env: ENV, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -100,11 +116,16 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   wrangler = start("wrangler", [
     "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspector),
-    "--persist-to", persist,
-    "--var", `AUTH_SECRET:${SECRET}`,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    persist,
+    "--var",
+    `AUTH_SECRET:${SECRET}`,
     "--show-interactive-dev-session=false",
   ]);
   const deadline = Date.now() + 100_000;
@@ -205,6 +226,8 @@ describe("the local run", () => {
   it("watch names the problem when the account does not exist", async () => {
     const watch = await runScript("watch.ts", ["douyin-9999", "--url", base]);
     expect(watch.code).toBe(1);
-    expect(watch.stderr).toContain("the backend refused the socket: HTTP 403 forbidden: account douyin-9999 is not an account of tenant demo");
+    expect(watch.stderr).toContain(
+      "the backend refused the socket: HTTP 403 forbidden: account douyin-9999 is not an account of tenant demo",
+    );
   });
 });

@@ -24,11 +24,27 @@ function usageError(argv: string[]): string {
 
 describe("parseTokenArgs", () => {
   it("fills in tenant demo, sub <role>-local and 24 hours", () => {
-    expect(parseTokenArgs(["--role", "agent"])).toEqual({ role: "agent", tenant: "demo", sub: "agent-local", ttl: 86_400 });
+    expect(parseTokenArgs(["--role", "agent"])).toEqual({
+      role: "agent",
+      tenant: "demo",
+      sub: "agent-local",
+      ttl: 86_400,
+    });
   });
 
   it("takes every flag, as --flag value or --flag=value", () => {
-    expect(parseTokenArgs(["--role=admin", "--tenant", "acme", "--sub=alice", "--accounts", "douyin-1,douyin-2", "--ttl", "600"])).toEqual({
+    expect(
+      parseTokenArgs([
+        "--role=admin",
+        "--tenant",
+        "acme",
+        "--sub=alice",
+        "--accounts",
+        "douyin-1,douyin-2",
+        "--ttl",
+        "600",
+      ]),
+    ).toEqual({
       role: "admin",
       tenant: "acme",
       sub: "alice",
@@ -71,7 +87,9 @@ describe("parseTokenArgs", () => {
   });
 
   it("refuses a tenant that is not an id", () => {
-    expect(usageError(["--role", "agent", "--tenant", "a b"])).toBe('--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got "a b")');
+    expect(usageError(["--role", "agent", "--tenant", "a b"])).toBe(
+      '--tenant must be 1–128 characters of A–Z a–z 0–9 : _ . - (got "a b")',
+    );
   });
 
   it("refuses accounts that are not ids, naming the bad one", () => {
@@ -118,7 +136,10 @@ describe("devSecret", () => {
 
   it("prefers AUTH_SECRET from the environment", async () => {
     await writeFile(join(dir, ".dev.vars"), "AUTH_SECRET=from-file\n");
-    expect(devSecret({ AUTH_SECRET: "from-shell" }, dir)).toEqual({ secret: "from-shell", source: "AUTH_SECRET in the environment" });
+    expect(devSecret({ AUTH_SECRET: "from-shell" }, dir)).toEqual({
+      secret: "from-shell",
+      source: "AUTH_SECRET in the environment",
+    });
   });
 
   it("parses dotenv lines: export, quotes, comments", () => {
@@ -135,14 +156,33 @@ describe("npm run token", () => {
   it("prints a token that verifies with the secret and carries the claims asked for", async () => {
     const secret = "token-test-secret";
     const before = Math.floor(Date.now() / 1000);
-    const { stdout } = await run(TSX, ["scripts/token.ts", "--role", "admin", "--tenant", "acme", "--sub", "alice", "--accounts", "douyin-1,douyin-2", "--ttl", "600"], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, AUTH_SECRET: secret },
-    });
+    const { stdout } = await run(
+      TSX,
+      [
+        "scripts/token.ts",
+        "--role",
+        "admin",
+        "--tenant",
+        "acme",
+        "--sub",
+        "alice",
+        "--accounts",
+        "douyin-1,douyin-2",
+        "--ttl",
+        "600",
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, AUTH_SECRET: secret },
+      },
+    );
     const token = stdout.trim();
     expect(token.split(".")).toHaveLength(3);
     const check = await verifyToken(token, secret);
-    expect(check).toMatchObject({ ok: true, claims: { sub: "alice", tid: "acme", role: "admin", accounts: ["douyin-1", "douyin-2"] } });
+    expect(check).toMatchObject({
+      ok: true,
+      claims: { sub: "alice", tid: "acme", role: "admin", accounts: ["douyin-1", "douyin-2"] },
+    });
     if (!check.ok) return;
     expect(check.claims.exp - before).toBeGreaterThanOrEqual(600);
     expect(check.claims.exp - before).toBeLessThan(700);
@@ -165,7 +205,9 @@ describe("npm run token", () => {
     expect(failure).not.toBeNull();
     expect(failure!.code).toBe(2);
     expect(failure!.stdout).toBe("");
-    expect(failure!.stderr).toContain('error: --ttl must be a whole number of seconds above 0, or like 90m, 12h, 7d (got "soon")');
+    expect(failure!.stderr).toContain(
+      'error: --ttl must be a whole number of seconds above 0, or like 90m, 12h, 7d (got "soon")',
+    );
     expect(failure!.stderr).toContain("usage: npm run token");
   });
 });

@@ -20,30 +20,63 @@ const message = (extra: Partial<Message> = {}): Message => ({
 
 describe("formatFrame", () => {
   it("prints a new comment as one line with its seq, topic, author and text", () => {
-    const frame = { type: "channel:message", payload: { seq: 42, channelId: "douyin-1001", topicId: "w1", message: message() } } as const;
+    const frame = {
+      type: "channel:message",
+      payload: { seq: 42, channelId: "douyin-1001", topicId: "w1", message: message() },
+    } as const;
     expect(formatFrame(frame)).toEqual(["#42 channel:message comment [w1] 小明: 好喜欢这个视频 😍"]);
   });
 
   it("marks the account's own messages, replies and images", () => {
-    const dm = message({ kind: "dm", topicId: "cv1", fromName: "Brand A", direction: "out", content: "[图片]", type: "image", fileUrl: "https://x/y.jpg" });
+    const dm = message({
+      kind: "dm",
+      topicId: "cv1",
+      fromName: "Brand A",
+      direction: "out",
+      content: "[图片]",
+      type: "image",
+      fileUrl: "https://x/y.jpg",
+    });
     expect(formatFrame({ type: "message:updated", payload: { seq: 7, message: dm } })).toEqual([
       "#7 message:updated dm [cv1] Brand A (out): [图片] [image https://x/y.jpg]",
     ]);
     const reply = message({ replyToId: "c0", content: "line one\nline two" });
-    expect(formatFrame({ type: "channel:message", payload: { seq: 8, channelId: "d", topicId: "w1", message: reply } })).toEqual([
-      "#8 channel:message comment [w1] 小明 ↪ c0: line one ⏎ line two",
-    ]);
+    expect(
+      formatFrame({ type: "channel:message", payload: { seq: 8, channelId: "d", topicId: "w1", message: reply } }),
+    ).toEqual(["#8 channel:message comment [w1] 小明 ↪ c0: line one ⏎ line two"]);
   });
 
   it("unpacks a batch into one line per frame, in order", () => {
-    const topic = { id: "w1", channelId: "d", kind: "work" as const, title: "新品试色", lastMessage: "hi", lastMessageTime: 1, messageCount: 3, unreadCount: 2 };
+    const topic = {
+      id: "w1",
+      channelId: "d",
+      kind: "work" as const,
+      title: "新品试色",
+      lastMessage: "hi",
+      lastMessageTime: 1,
+      messageCount: 3,
+      unreadCount: 2,
+    };
     const lines = formatFrame({
       type: "batch",
       payload: {
         frames: [
           { type: "channel:message", payload: { seq: 1, channelId: "d", topicId: "w1", message: message({ seq: 1 }) } },
           { type: "topic:updated", payload: { seq: 2, topic } },
-          { type: "notification:new", payload: { seq: 3, notification: { id: "n1", channelId: "d", type: "like", title: "Lily 赞了你的作品", content: "新品试色", timestamp: 1 } } },
+          {
+            type: "notification:new",
+            payload: {
+              seq: 3,
+              notification: {
+                id: "n1",
+                channelId: "d",
+                type: "like",
+                title: "Lily 赞了你的作品",
+                content: "新品试色",
+                timestamp: 1,
+              },
+            },
+          },
         ],
       },
     });
@@ -56,8 +89,19 @@ describe("formatFrame", () => {
 
   it("prints the channel list and its updates", () => {
     const channel = {
-      id: "douyin-1001", name: "Brand A", avatar: "", platform: "douyin", description: "", lastMessage: "求链接",
-      lastMessageTime: 1, unreadCount: 5, messageCount: 9, isPinned: true, enabled: true, lastSyncAt: 1, seq: 12,
+      id: "douyin-1001",
+      name: "Brand A",
+      avatar: "",
+      platform: "douyin",
+      description: "",
+      lastMessage: "求链接",
+      lastMessageTime: 1,
+      unreadCount: 5,
+      messageCount: 9,
+      isPinned: true,
+      enabled: true,
+      lastSyncAt: 1,
+      seq: 12,
     };
     expect(formatFrame({ type: "monitor:channels", payload: { channels: [channel] } })).toEqual([
       "channels (1):",
@@ -70,16 +114,21 @@ describe("formatFrame", () => {
 
   it("prints nothing for a pong and a short line for errors and unknown frames", () => {
     expect(formatFrame({ type: "pong" })).toEqual([]);
-    expect(formatFrame({ type: "error", payload: { code: "invalid_frame", message: "type: unknown frame type \"x\"" } })).toEqual([
-      'error invalid_frame: type: unknown frame type "x"',
-    ]);
+    expect(
+      formatFrame({ type: "error", payload: { code: "invalid_frame", message: 'type: unknown frame type "x"' } }),
+    ).toEqual(['error invalid_frame: type: unknown frame type "x"']);
     expect(formatFrame({ type: "something:new", payload: { a: 1 } })).toEqual(['something:new {"a":1}']);
   });
 });
 
 describe("parseWatchArgs", () => {
   it("takes an account, or --directory", () => {
-    expect(parseWatchArgs(["douyin-1001"])).toEqual({ url: "http://127.0.0.1:8787", tenant: "demo", accountId: "douyin-1001", since: null });
+    expect(parseWatchArgs(["douyin-1001"])).toEqual({
+      url: "http://127.0.0.1:8787",
+      tenant: "demo",
+      accountId: "douyin-1001",
+      since: null,
+    });
     expect(parseWatchArgs(["--directory", "--tenant", "acme", "--url", "https://edge.example"])).toEqual({
       url: "https://edge.example",
       tenant: "acme",
