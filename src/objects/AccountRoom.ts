@@ -12,8 +12,9 @@ import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, Server
 import type { ItemKind, ParsedPush, Rejected } from "../snapshot";
 import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
-import { ADMIN_ONLY, RoomStore } from "./room-store";
-import type { AccountSummary, KindCounts } from "./room-store";
+import { ADMIN_ONLY } from "./room-rows";
+import type { AccountSummary, KindCounts } from "./room-rows";
+import { RoomStore } from "./room-store";
 import { RateLimiter } from "./limiter";
 import { attachmentOf, batchOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";

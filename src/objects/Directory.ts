@@ -9,7 +9,7 @@ import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { directoryClientFrame, PING, PONG } from "../protocol";
 import type { Channel, DirectoryClientFrame } from "../protocol";
-import type { AccountSummary } from "./room-store";
+import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
 import { attachmentOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";

@@ -6,7 +6,7 @@
 import { ApiError } from "../errors";
 import { compact } from "../mapping";
 import type { Command, EventFrame, LoginStatus, Message, MessageStatus, TopicKind } from "../protocol";
-import { insertMessage } from "./room-store";
+import { insertMessage } from "./room-rows";
 import type { RoomStore } from "./room-store";
 
 type CommandRow = {
