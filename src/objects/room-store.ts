@@ -1,7 +1,7 @@
 /**
  * The AccountRoom's SQLite storage: schema, reads, read marks, the event log, cursors (the
- * push itself is push-run.ts). Storage is
- * the truth: nothing here keeps state in memory between calls.
+ * push itself is push-run.ts). Storage is the truth: nothing here keeps state in memory
+ * between calls.
  */
 import { ApiError } from "../errors";
 import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
