@@ -16,7 +16,7 @@ import { ADMIN_ONLY } from "./room-rows";
 import type { AccountSummary, KindCounts } from "./room-rows";
 import { RoomStore } from "./room-store";
 import { RateLimiter } from "./limiter";
-import { attachmentOf, batchOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
+import { attachmentOf, batchOf, frameTypes, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";
 
 const FRAME_TYPES = frameTypes(roomClientFrame);
@@ -238,18 +238,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const limited = this.guard.allowFrame(ws);
-    const attachment = attachmentOf(ws);
-    const incoming = readFrame(message, roomClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
-    // A dropped request still gets its id back, so the client can tell which one to retry.
-    if (limited && (incoming.ok || !incoming.close))
-      return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
-    if (!incoming.ok) {
-      sendError(ws, incoming.error, incoming.id);
-      if (incoming.close) ws.close(incoming.close, incoming.error.message);
-      return;
-    }
-    const frame = incoming.frame as RoomClientFrame;
+    const received = this.guard.receive(ws, message, roomClientFrame, FRAME_TYPES);
+    if (!received) return;
+    const { attachment } = received;
+    const frame = received.frame as RoomClientFrame;
     if (attachment.role === "crawler") {
       sendError(ws, new ApiError("forbidden", `a crawler socket cannot send ${frame.type}`), frame.id);
       return;

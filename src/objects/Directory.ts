@@ -11,7 +11,7 @@ import { directoryClientFrame, PING, PONG } from "../protocol";
 import type { Channel, DirectoryClientFrame } from "../protocol";
 import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
-import { attachmentOf, frameTypes, readFrame, readIdentity, send, sendError, SocketGuard } from "./sockets";
+import { attachmentOf, frameTypes, readIdentity, send, sendError, SocketGuard } from "./sockets";
 import type { Attachment } from "./sockets";
 
 const FRAME_TYPES = frameTypes(directoryClientFrame);
@@ -149,18 +149,10 @@ export class Directory extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const limited = this.guard.allowFrame(ws);
-    const attachment = attachmentOf(ws);
-    const incoming = readFrame(message, directoryClientFrame, FRAME_TYPES, attachment, this.config.maxFrameBytes);
-    // A dropped request still gets its id back, so the client can tell which one to retry.
-    if (limited && (incoming.ok || !incoming.close))
-      return sendError(ws, limited, incoming.ok ? incoming.frame.id : incoming.id);
-    if (!incoming.ok) {
-      sendError(ws, incoming.error, incoming.id);
-      if (incoming.close) ws.close(incoming.close, incoming.error.message);
-      return;
-    }
-    const frame = incoming.frame as DirectoryClientFrame;
+    const received = this.guard.receive(ws, message, directoryClientFrame, FRAME_TYPES);
+    if (!received) return;
+    const { attachment } = received;
+    const frame = received.frame as DirectoryClientFrame;
     try {
       this.handle(ws, attachment, frame);
     } catch (error) {

@@ -163,12 +163,35 @@ export class SocketGuard {
     return null;
   }
 
-  /** Whether this socket may send one more frame now. */
-  allowFrame(ws: WebSocket): ApiError | null {
-    const verdict = this.frames.take(ws);
-    return verdict.ok
-      ? null
-      : new ApiError("rate_limited", `more than ${this.config.framesPerSecond} frames per second; frame dropped`);
+  /**
+   * Reads one client frame under the limits: the frame to handle with its socket's identity,
+   * or null when the frame was already answered with an `error` frame (and, for an oversized
+   * frame or an expired token, the socket closed).
+   */
+  receive<S extends z.ZodType>(
+    ws: WebSocket,
+    message: string | ArrayBuffer,
+    schema: S,
+    types: ReadonlySet<string>,
+  ): { frame: z.infer<S>; attachment: Attachment } | null {
+    const allowed = this.frames.take(ws).ok;
+    const attachment = attachmentOf(ws);
+    const incoming = readFrame(message, schema, types, attachment, this.config.maxFrameBytes);
+    if (!allowed && (incoming.ok || !incoming.close)) {
+      // A dropped request still gets its id back, so the client can tell which one to retry.
+      const limited = new ApiError(
+        "rate_limited",
+        `more than ${this.config.framesPerSecond} frames per second; frame dropped`,
+      );
+      sendError(ws, limited, incoming.ok ? (incoming.frame as { id?: string }).id : incoming.id);
+      return null;
+    }
+    if (!incoming.ok) {
+      sendError(ws, incoming.error, incoming.id);
+      if (incoming.close) ws.close(incoming.close, incoming.error.message);
+      return null;
+    }
+    return { frame: incoming.frame, attachment };
   }
 }
 
