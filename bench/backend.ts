@@ -25,7 +25,10 @@ const SOURCE_PATHS = ["src", "wrangler.toml", "package.json", "tsconfig.json"];
 export type Source = { label: string; commit: string; dirty: boolean };
 
 export type Backend = {
+  /** Where the bench sends its requests and sockets: the Worker's own workerd (see `startBackend`). */
   url: string;
+  /** wrangler's dev proxy in front of it (`--port`). */
+  proxyUrl: string;
   /** wrangler's DevTools proxy to the Worker's isolate. */
   inspectorUrl: string;
   source: Source;
@@ -56,6 +59,42 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
     });
   });
+}
+
+/** TCP ports a process listens on: its socket inodes, looked up in /proc/net/tcp. */
+async function listeningPorts(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode) inodes.add(inode);
+  }
+  const rows = (await readFile("/proc/net/tcp", "utf8")).split("\n").slice(1);
+  const ports: number[] = [];
+  for (const row of rows) {
+    // "sl local_address rem_address st … inode": state 0A is LISTEN.
+    const cols = row.trim().split(/\s+/);
+    if (cols[3] === "0A" && inodes.has(cols[9] ?? "")) ports.push(parseInt(cols[1]!.split(":")[1]!, 16));
+  }
+  return ports;
+}
+
+/** The port of `pid` that answers `GET /api/v1/status` as the Worker does. */
+async function workerPort(pid: number): Promise<number | null> {
+  for (const port of await listeningPorts(pid)) {
+    const controller = new AbortController();
+    // A ref'd timer: a port that never answers must not let the process exit meanwhile.
+    const timer = setTimeout(() => controller.abort(), 2_000);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/status`, { signal: controller.signal });
+      if (response.status === 200 && ((await response.json()) as { status?: string }).status === "ok") return port;
+    } catch {
+      // The inspector or the debug port.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return null;
 }
 
 /** Copies the working tree's source (or, with `ref`, a commit's; with `from`, another checkout's) into `dir`. */
@@ -135,7 +174,7 @@ async function waitForStatus(url: string, child: ChildProcess, logPath: string):
  * await backend.push("bench", "acct-1", JSON.stringify({ accountId: "acct-1", snapshot: {} }));
  * await backend.stop();
  */
-export async function startBackend(options: { ref?: string; from?: string }): Promise<Backend> {
+export async function startBackend(options: { ref?: string; from?: string; viaProxy?: boolean }): Promise<Backend> {
   const root = await mkdtemp(join(tmpdir(), "hiscrm-bench-"));
   const project = join(root, "project");
   await mkdir(project);
@@ -157,7 +196,8 @@ export async function startBackend(options: { ref?: string; from?: string }): Pr
       "--inspector-port",
       String(inspectorPort),
       "--log-level",
-      "warn",
+      // BENCH_LOG_LEVEL=info (with BENCH_KEEP_LOG) to see every request wrangler served.
+      process.env.BENCH_LOG_LEVEL ?? "warn",
       "--show-interactive-dev-session=false",
     ],
     // Its own process group, so stop() ends exactly the processes started here.
@@ -170,9 +210,9 @@ export async function startBackend(options: { ref?: string; from?: string }): Pr
   );
   child.stdout!.pipe(logStream);
   child.stderr!.pipe(logStream);
-  const url = `http://127.0.0.1:${port}`;
+  const proxyUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitForStatus(url, child, log);
+    await waitForStatus(proxyUrl, child, log);
   } catch (error) {
     if (child.pid) process.kill(-child.pid, "SIGTERM");
     throw error;
@@ -201,8 +241,22 @@ export async function startBackend(options: { ref?: string; from?: string }): Pr
     return crawlerTokens.get(key)!;
   }
 
+  // wrangler dev runs two workerd processes: the Worker's, and a proxy on --port that forwards
+  // every request and socket to it. The bench talks to the Worker's directly, as production
+  // has no such hop: under sustained load the proxy's pooled connections to the Worker get
+  // reset now and then, and it answers the POST with a 503 ("Your worker restarted
+  // mid-request") although nothing restarted; it also doubles the memory of every socket.
+  const pid = await workerPid();
+  const direct = pid === null ? null : await workerPort(pid);
+  if (!direct && !options.viaProxy) {
+    process.kill(-child.pid!, "SIGTERM");
+    throw new Error("the Worker's own workerd port was not found; run with --via-proxy");
+  }
+  const url = options.viaProxy ? proxyUrl : `http://127.0.0.1:${direct}`;
+
   return {
     url,
+    proxyUrl,
     inspectorUrl: `ws://127.0.0.1:${inspectorPort}/ws`,
     source,
     log,
@@ -255,7 +309,9 @@ export async function startBackend(options: { ref?: string; from?: string }): Pr
           }
         }
       }
-      logStream.end();
+      await new Promise((resolve) => logStream.end(resolve));
+      // BENCH_KEEP_LOG=<file> keeps wrangler's output of the run, to look into a failure.
+      if (process.env.BENCH_KEEP_LOG) await cp(log, process.env.BENCH_KEEP_LOG);
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -50,7 +50,9 @@ export async function idle(b: Bench): Promise<Row[]> {
 
   await sleep(2_000);
   const rssBefore = await settledRss(b);
-  b.progress(`idle: opening ${CLIENTS} sockets on ${ACCOUNT} (workerd RSS ${mib(rssBefore.worker)} + proxy ${mib(rssBefore.proxy)})`);
+  b.progress(
+    `idle: opening ${CLIENTS} sockets on ${ACCOUNT} (workerd RSS ${mib(rssBefore.worker)} + proxy ${mib(rssBefore.proxy)})`,
+  );
   const set = await openClients(CLIENTS, async (i) => {
     const token = await b.backend.token("agent", TENANT, `agent-${i}`);
     return `${b.backend.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws?token=${token}`;
@@ -96,7 +98,7 @@ export async function idle(b: Bench): Promise<Row[]> {
     );
   }
   const idleStarted = performance.now();
-  for (let elapsed = 0; elapsed < seconds; ) {
+  for (let elapsed = 0; elapsed < seconds;) {
     const step = Math.min(10, seconds - elapsed);
     await sleep(step * 1000);
     elapsed += step;
@@ -161,17 +163,19 @@ export async function idle(b: Bench): Promise<Row[]> {
     },
     {
       section: MEMORY,
-      name: "per 1,000 open sockets: wrangler's proxy workerd",
-      value: mib(rssOpen.proxy - rssBefore.proxy),
-      notes: `${mib(rssBefore.proxy)} → ${mib(rssOpen.proxy)}; a local-only hop, not in production`,
-    },
-    {
-      section: MEMORY,
       name: `same sockets after ${seconds} s idle: Worker's workerd`,
       value: mib(rssIdle.worker - rssBefore.worker),
       notes: `${mib(rssIdle.worker)} total${rebuilt ? "; the object had hibernated" : ""}`,
     },
   );
+  if (b.backend.url === b.backend.proxyUrl) {
+    rows.push({
+      section: MEMORY,
+      name: "per 1,000 open sockets: wrangler's proxy workerd",
+      value: mib(rssOpen.proxy - rssBefore.proxy),
+      notes: `${mib(rssBefore.proxy)} → ${mib(rssOpen.proxy)}; a local-only hop (--via-proxy), not in production`,
+    });
+  }
   if (b.shared.floorRssPer1000KiB !== undefined) {
     rows.push({
       section: MEMORY,

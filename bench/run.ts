@@ -10,6 +10,8 @@
  * --only    run some scenarios only (writes no doc)
  * --ref     bench a committed version (git archive of src/ and wrangler.toml) instead of the working tree
  * --no-write  print the table, leave docs/BENCHMARKS.md alone
+ * --via-proxy  send requests and sockets through wrangler's dev proxy (--port) instead of
+ *              straight to the workerd that runs the Worker (see bench/backend.ts); writes no doc
  */
 import { startBackend } from "./backend";
 import type { Backend } from "./backend";
@@ -25,13 +27,17 @@ import type { Bench, Row } from "./types";
 const SCENARIOS = { fanout, ingest, history, idle, sustained } satisfies Record<string, (b: Bench) => Promise<Row[]>>;
 type Scenario = keyof typeof SCENARIOS;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean } {
+type Args = { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean; viaProxy: boolean };
+
+function parseArgs(argv: string[]): Args {
   let quick = false;
   let only: Scenario[] | null = null;
   let ref: string | undefined;
   let write = true;
+  let viaProxy = false;
   for (const arg of argv) {
     if (arg === "--quick") quick = true;
+    else if (arg === "--via-proxy") viaProxy = true;
     else if (arg === "--no-write") write = false;
     else if (arg.startsWith("--only=")) {
       const names = arg.slice("--only=".length).split(",");
@@ -42,7 +48,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: Scenario[] | null; r
     } else if (arg.startsWith("--ref=")) ref = arg.slice("--ref=".length);
     else throw new Error(`unknown argument ${arg}; see the usage at the top of bench/run.ts`);
   }
-  return { quick, only, ref, write: write && !quick && only === null };
+  return { quick, only, ref, viaProxy, write: write && !quick && only === null && !viaProxy };
 }
 
 function parametersOf(quick: boolean): string {
@@ -70,9 +76,14 @@ async function main(): Promise<number> {
     void stop().then(() => process.exit(130));
   });
   try {
-    backend = await startBackend({ ref: args.ref });
+    backend = await startBackend({ ref: args.ref, viaProxy: args.viaProxy });
     const machine = await describeMachine(backend);
-    progress(`backend on ${backend.url}: ${machine.source}; workerd ${machine.workerd}, wrangler ${machine.wrangler}`);
+    const route = args.viaProxy
+      ? "through wrangler's proxy"
+      : `the Worker's workerd; wrangler's proxy is ${backend.proxyUrl}`;
+    progress(
+      `backend on ${backend.url} (${route}): ${machine.source}; workerd ${machine.workerd}, wrangler ${machine.wrangler}`,
+    );
     const bench: Bench = {
       backend,
       quick: args.quick,

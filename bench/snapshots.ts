@@ -1,6 +1,7 @@
 /**
- * Deterministic crawler snapshots (PROTOCOL §4) of realistic size: a comment is ~300 bytes of
- * JSON with Chinese and Latin text, an author and an avatar URL, as the Douyin crawler sends.
+ * Deterministic crawler snapshots (PROTOCOL §4) of realistic size: a comment is ~275 bytes of
+ * JSON with Chinese and Latin text, an author and an avatar URL, as the Douyin crawler sends
+ * (small enough that 50,000 of them still fit in one push: see docs/BENCHMARKS.md).
  */
 
 export type Comment = {
@@ -28,7 +29,7 @@ export function comment(account: string, k: number, work: string): Comment {
     content: `${PHRASES[k % PHRASES.length]} #${k} — great video!`,
     author_id: `u${author}`,
     author_name: `用户${author}`,
-    author_avatar: `https://p3.douyinpic.com/aweme/100x100/aweme-avatar/tos-cn-i-0813_${author}.jpeg`,
+    author_avatar: `https://p3.douyinpic.com/aweme/100x100/${author}.jpeg`,
     create_time: BASE_TIME + k,
     parent_comment_id: null,
     like_count: k % 17,
