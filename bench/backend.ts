@@ -50,6 +50,20 @@ export type Backend = {
   stop(): Promise<void>;
 };
 
+/** A request and its answer, timed; a failed connection is status 0 with the reason as text, not a throw. */
+async function timedFetch(url: string, init: RequestInit): Promise<{ status: number; ms: number; text: string }> {
+  const started = performance.now();
+  try {
+    const response = await fetch(url, init);
+    const text = await response.text();
+    return { status: response.status, ms: performance.now() - started, text };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = `${error instanceof Error ? error.message : String(error)}${cause ? ` (${cause.code ?? cause.message})` : ""}`;
+    return { status: 0, ms: performance.now() - started, text: reason };
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -280,21 +294,15 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
     token,
     async push(tenant, accountId, body, sub = "bench-crawler") {
       const authorization = `Bearer ${await crawlerToken(tenant, sub)}`;
-      const started = performance.now();
-      const response = await fetch(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
+      return timedFetch(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
         method: "POST",
         headers: { authorization, "content-type": "application/json" },
         body,
       });
-      const text = await response.text();
-      return { status: response.status, ms: performance.now() - started, text };
     },
     async get(path, tenant) {
       const authorization = `Bearer ${await token("agent", tenant, "bench-reader")}`;
-      const started = performance.now();
-      const response = await fetch(`${url}${path}`, { headers: { authorization } });
-      const text = await response.text();
-      return { status: response.status, ms: performance.now() - started, text };
+      return timedFetch(`${url}${path}`, { headers: { authorization } });
     },
     async stop() {
       if (child.exitCode === null && child.pid) {

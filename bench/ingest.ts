@@ -20,6 +20,15 @@ type Kind = (typeof KINDS)[number];
 
 type Answer = { counts?: { comments?: { new: number; updated: number } } };
 
+/** The `error` of an error answer, or the text itself when it is not one (a failed connection). */
+function errorOf(text: string): { code?: string; message?: string } {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string; message?: string } }).error ?? { message: text };
+  } catch {
+    return { message: text };
+  }
+}
+
 /** Median time of `JSON.parse(body)` in this process over a few runs. */
 function parseTime(body: string): number {
   const times: number[] = [];
@@ -101,15 +110,14 @@ export async function ingest(b: Bench): Promise<Row[]> {
     }));
     const body = pushBody(account, { comments: big });
     const answer = await b.backend.push(TENANT, account, body);
-    const error =
-      answer.status === 200 ? null : (JSON.parse(answer.text) as { error?: { code?: string; message?: string } }).error;
+    const error = answer.status === 200 ? null : errorOf(answer.text);
     const size = `${Math.round(Buffer.byteLength(body) / count)} B`;
     if (answer.status >= 500) b.fail(`ingest: ${count} items of ${size} answered ${answer.status}: ${answer.text}`);
     rows.push({
       section: "2. Ingest (push request → answer)",
       name: `${count.toLocaleString("en-US")} items of ${size} (${(Buffer.byteLength(body) / 1024 / 1024).toFixed(1)} MiB)`,
       value: String(answer.status),
-      notes: error ? `${error.code}: ${error.message}` : "accepted",
+      notes: error ? `${error.code ? `${error.code}: ` : ""}${error.message ?? ""}` : "accepted",
     });
   }
   return rows;
