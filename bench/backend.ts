@@ -8,6 +8,7 @@ import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,29 +40,46 @@ export type Backend = {
   workerdVersion(): Promise<string>;
   token(role: Role, tenant: string, sub?: string): Promise<string>;
   /** POSTs a push body as a crawler of `tenant`; returns status, time and the answer's text. */
-  push(
-    tenant: string,
-    accountId: string,
-    body: string,
-    sub?: string,
-  ): Promise<{ status: number; ms: number; text: string }>;
-  get(path: string, tenant: string): Promise<{ status: number; ms: number; text: string }>;
+  push(tenant: string, accountId: string, body: string, sub?: string): Promise<Answer>;
+  get(path: string, tenant: string): Promise<Answer>;
   log: string;
   stop(): Promise<void>;
 };
 
-/** A request and its answer, timed; a failed connection is status 0 with the reason as text, not a throw. */
-async function timedFetch(url: string, init: RequestInit): Promise<{ status: number; ms: number; text: string }> {
+export type Answer = { status: number; ms: number; text: string };
+
+/**
+ * One request on its own connection, timed; a failed connection is status 0 with the reason
+ * as text, not a throw. No keep-alive: a pooled connection the server closes while idle can
+ * fail the next POST mid-upload (EPIPE) — a client race, not something the backend did.
+ */
+export function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   const started = performance.now();
-  try {
-    const response = await fetch(url, init);
-    const text = await response.text();
-    return { status: response.status, ms: performance.now() - started, text };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const reason = `${error instanceof Error ? error.message : String(error)}${cause ? ` (${cause.code ?? cause.message})` : ""}`;
-    return { status: 0, ms: performance.now() - started, text: reason };
-  }
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ms: performance.now() - started,
+          text: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
+      res.on("error", (error) => resolve({ status: 0, ms: performance.now() - started, text: error.message }));
+    });
+    req.on("error", (error: NodeJS.ErrnoException) =>
+      resolve({
+        status: 0,
+        ms: performance.now() - started,
+        text: `${error.message}${error.code ? ` (${error.code})` : ""}`,
+      }),
+    );
+    req.end(options.body);
+  });
 }
 
 export function freePort(): Promise<number> {
@@ -294,7 +312,7 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
     token,
     async push(tenant, accountId, body, sub = "bench-crawler") {
       const authorization = `Bearer ${await crawlerToken(tenant, sub)}`;
-      return timedFetch(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
+      return request(`${url}/api/v1/accounts/${encodeURIComponent(accountId)}/sync`, {
         method: "POST",
         headers: { authorization, "content-type": "application/json" },
         body,
@@ -302,7 +320,7 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
     },
     async get(path, tenant) {
       const authorization = `Bearer ${await token("agent", tenant, "bench-reader")}`;
-      return timedFetch(`${url}${path}`, { headers: { authorization } });
+      return request(`${url}${path}`, { headers: { authorization } });
     },
     async stop() {
       if (child.exitCode === null && child.pid) {

@@ -3,6 +3,7 @@
  * socket of the account, with 1, 100 and 1,000 clients; then the same through the floor (a
  * plain Node `ws` broadcast server, floor.ts) with a frame of the same size.
  */
+import { request } from "./backend";
 import { awaitAll, framesOf, openClients } from "./clients";
 import type { Client } from "./clients";
 import { startFloor } from "./floor";
@@ -101,10 +102,9 @@ export async function fanout(b: Bench): Promise<Row[]> {
         const c = { ...comment(`floor-${size}`, k, "w0"), comment_id: id };
         const body = pushBody(`floor-${size}`, { comments: [c] });
         const result = await trial(set.clients, id, async () => {
-          const started = performance.now();
-          const response = await fetch(`${floor.url}/push?size=${frameBytes}`, { method: "POST", body });
-          await response.text();
-          return performance.now() - started;
+          const answer = await request(`${floor.url}/push?size=${frameBytes}`, { method: "POST", body });
+          if (answer.status !== 200) throw new Error(`floor answered ${answer.status}: ${answer.text}`);
+          return answer.ms;
         });
         if (k > WARMUP) samples.push(result.all);
         await sleep(30);
