@@ -101,5 +101,8 @@ export async function writeDoc(block: string): Promise<void> {
   if (start >= 0 && end > start) doc = doc.slice(0, start) + block + doc.slice(end + END.length);
   else if (doc) doc = `${doc.trimEnd()}\n\n## Results\n\n${block}\n`;
   else doc = `# Benchmarks\n\nRun \`npm run bench\`.\n\n## Results\n\n${block}\n`;
-  await writeFile(DOC, doc);
+  // In the project's format, so `npm run lint` stays green after a run.
+  const prettier = await import("prettier");
+  const options = (await prettier.resolveConfig(DOC)) ?? {};
+  await writeFile(DOC, await prettier.format(doc, { ...options, filepath: DOC }));
 }
