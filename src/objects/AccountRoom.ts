@@ -78,7 +78,7 @@ export class AccountRoom extends DurableObject<Env> {
     }
     const now = Date.now();
     const result = this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now));
-    this.broadcast(result.events);
+    this.broadcast(result.events, result.eventTexts);
     await this.sendSummary();
     await this.scheduleAlarm(now);
     return { ok: true, value: { seq: result.seq, counts: result.counts, rejected: result.rejected } };
@@ -385,15 +385,18 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   /** Sends events to the agents' and admins' sockets, in `seq` order, batched; admin-only events to admins. */
-  private broadcast(events: EventFrame[]): void {
-    if (!events.length) return;
-    const texts = events.map((event) => JSON.stringify(event));
+  private broadcast(events: EventFrame[], stored?: string[]): void {
+    const admins = this.ctx.getWebSockets("admin");
+    const agents = this.ctx.getWebSockets("agent");
+    if (!events.length || (!admins.length && !agents.length)) return;
+    // A push hands over the JSON it stored: the frame sent live is the frame replayed.
+    const texts = stored ?? events.map((event) => JSON.stringify(event));
     const forAdmins = batches(texts);
     const forAgents = events.some((e) => ADMIN_ONLY.has(e.type))
       ? batches(texts.filter((_, i) => !ADMIN_ONLY.has(events[i]!.type)))
       : forAdmins;
-    for (const ws of this.ctx.getWebSockets("admin")) for (const frame of forAdmins) send(ws, frame);
-    for (const ws of this.ctx.getWebSockets("agent")) for (const frame of forAgents) send(ws, frame);
+    for (const ws of admins) for (const frame of forAdmins) send(ws, frame);
+    for (const ws of agents) for (const frame of forAgents) send(ws, frame);
   }
 
   /** Stores a reply and its command; a new one goes out to everyone and to the crawler. */
