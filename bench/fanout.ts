@@ -7,8 +7,9 @@ import { request } from "./backend";
 import { awaitAll, framesOf, openClients } from "./clients";
 import type { Client } from "./clients";
 import { startFloor } from "./floor";
+import { MEMORY } from "./idle";
 import { comment, pushBody } from "./snapshots";
-import { ms, ratio, sleep, summarize } from "./stats";
+import { mib, ms, ratio, sleep, summarize } from "./stats";
 import type { Bench, Row } from "./types";
 
 const TENANT = "bench-fanout";
@@ -85,7 +86,6 @@ export async function fanout(b: Bench): Promise<Row[]> {
     const all = summarize(edge[size]!);
     b.progress(`fan-out: ${size} client(s): median ${ms(all.median)}, p99 ${ms(all.p99)} (${trials} trials)`);
   }
-  b.shared.fanoutFrameBytes = frameBytes;
 
   b.progress(`fan-out floor: plain Node ws server, ${frameBytes}-byte frame`);
   const floor = await startFloor();
@@ -94,7 +94,28 @@ export async function fanout(b: Bench): Promise<Row[]> {
       const rssBefore = await floor.rss();
       const set = await openClients(size, async () => floor.url.replace("http", "ws"));
       await sleep(500);
-      if (size === 1_000) b.shared.floorRssPer1000KiB = (await floor.rss()) - rssBefore;
+      if (size === 1_000) {
+        // As for the edge: 1,000 sockets, then 1,000 more (the margin, once the process is warm).
+        const rssAfter = await floor.rss();
+        const more = await openClients(size, async () => floor.url.replace("http", "ws"));
+        await sleep(500);
+        const rssMore = await floor.rss();
+        await more.close();
+        rows.push(
+          {
+            section: MEMORY,
+            name: "floor: the Node ws server, first 1,000 sockets",
+            value: mib(rssAfter - rssBefore),
+            notes: `${mib(rssBefore)} → ${mib(rssAfter)}`,
+          },
+          {
+            section: MEMORY,
+            name: "floor: 1,000 more sockets (2,000 open)",
+            value: mib(rssMore - rssAfter),
+            notes: `${mib(rssAfter)} → ${mib(rssMore)}`,
+          },
+        );
+      }
       const trials = trialsFor(size, b.quick);
       const samples: number[] = [];
       for (let k = 1; k <= WARMUP + trials; k++) {

@@ -30,7 +30,8 @@ const HEAD: Cells = ["case", "median", "p99", "n", "notes"];
 function sections(rows: Row[]): [string, Row[]][] {
   const bySection = new Map<string, Row[]>();
   for (const row of rows) bySection.set(row.section, [...(bySection.get(row.section) ?? []), row]);
-  return [...bySection.entries()];
+  // In the order of their numbers ("1. …", "2. …"), whatever order the scenarios ran in.
+  return [...bySection.entries()].sort((a, b) => parseInt(a[0]) - parseInt(b[0]));
 }
 
 /** A plain-text table for the terminal. */

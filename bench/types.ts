@@ -21,6 +21,4 @@ export type Bench = {
   progress(message: string): void;
   /** Records a failure that must make the run exit non-zero; the run goes on. */
   fail(message: string): void;
-  /** Values scenarios hand to each other (e.g. the edge frame size for the floor). */
-  shared: Record<string, number>;
 };
