@@ -56,14 +56,10 @@ export class ApiError extends Error {
  */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
-export function ok<T>(value: T): Result<T> {
-  return { ok: true, value };
-}
-
 /** Runs `fn`, turning a thrown ApiError into a failed Result; anything else is rethrown. */
 export function attempt<T>(fn: () => T): Result<T> {
   try {
-    return ok(fn());
+    return { ok: true, value: fn() };
   } catch (error) {
     if (error instanceof ApiError) return { ok: false, error: error.payload };
     throw error;
@@ -74,12 +70,4 @@ export function attempt<T>(fn: () => T): Result<T> {
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   throw new ApiError(result.error.code, result.error.message, result.error.issues);
-}
-
-export function errorBody(error: ApiError): { error: ErrorPayload } {
-  return { error: error.payload };
-}
-
-export function statusOf(code: ErrorCode): number {
-  return STATUS[code];
 }
