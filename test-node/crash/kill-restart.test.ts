@@ -23,6 +23,8 @@ const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
 const KILLS = 6;
 /** After a round's first acknowledged push, the kill comes this long later (ms, drawn from the seed). */
 const ROUND_MS = { min: 100, max: 2_000 };
+/** A kill waits until at least this many pushes have been sent and not yet answered. */
+const IN_FLIGHT_AT_KILL = 2;
 /** After the last restart: pushes that must all succeed, with no kill. */
 const CLEAN_MS = 700;
 const ACCOUNTS = ["crash-a", "crash-b", "crash-c"];
@@ -53,11 +55,11 @@ function random(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, failure: string, timeoutMs = 30_000): Promise<void> {
+async function until(condition: () => boolean, failure: string, timeoutMs = 30_000, pollMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(failure);
-    await sleep(10);
+    await sleep(pollMs);
   }
 }
 
@@ -386,7 +388,7 @@ type AccountState = {
 const observations: Observation[] = [];
 /** Process groups of the killed backends. */
 const killed: number[] = [];
-const rounds: { round: number; upMs: number; killAfterMs: number }[] = [];
+const rounds: { round: number; upMs: number; killAfterMs: number; inFlight: number }[] = [];
 const finalState = new Map<string, AccountState>();
 let cleanFrom = Infinity;
 
@@ -422,11 +424,16 @@ beforeAll(async () => {
         `round ${round}: no push acknowledged`,
       );
       await sleep(runFor);
-      pause();
+      // Kill only at a moment when pushes are on their way: sent, with no answer yet.
+      const unanswered = () => pushes.filter((p) => p.round === round && !p.outcome).length;
+      await until(() => unanswered() >= IN_FLIGHT_AT_KILL, `round ${round}: no push in flight to kill`, 5_000, 1);
+      const inFlight = unanswered();
       killed.push(dev.pgid);
-      await dev.kill(); // SIGKILL while pushes are in flight
+      const killing = dev.kill(); // SIGKILL goes out now, before any pusher can see an answer
+      pause();
+      await killing;
       dev = null;
-      rounds.push({ round, upMs, killAfterMs: runFor });
+      rounds.push({ round, upMs, killAfterMs: runFor, inFlight });
     }
     // The last life: pushes go on, nothing is killed; then everything is read back.
     cleanFrom = counter + 1;
@@ -452,7 +459,8 @@ beforeAll(async () => {
   console.log(
     `crash test: ${KILLS} kills, ${pushes.length} pushes: ${count("acked")} acknowledged, ${count("refused")} refused,` +
       ` ${count("unknown")} cut off by a kill (${landed} of them stored); killed ${rounds.map((r) => `${r.killAfterMs}`).join(", ")} ms` +
-      ` after each round's first 200; starts took ${rounds.map((r) => r.upMs).join(", ")} ms; reading back took ${Date.now() - readStarted} ms`,
+      ` after each round's first 200 with ${rounds.map((r) => r.inFlight).join(", ")} pushes in flight;` +
+      ` starts took ${rounds.map((r) => r.upMs).join(", ")} ms; reading back took ${Date.now() - readStarted} ms`,
   );
 }, 150_000);
 
@@ -538,11 +546,13 @@ describe("SIGKILL of wrangler dev while crawlers push", () => {
         mine.some((p) => p.outcome === "acked"),
         `round ${round} acknowledged no push`,
       ).toBe(true);
-      expect(
-        mine.some((p) => p.outcome === "unknown"),
-        `the kill of round ${round} cut off no push`,
-      ).toBe(true);
+      expect(rounds[round]!.inFlight, `round ${round}: pushes in flight at the kill`).toBeGreaterThanOrEqual(
+        IN_FLIGHT_AT_KILL,
+      );
     }
+    // A push in flight may still have been answered just before the kill; across all the
+    // kills, some must have been cut off, or the checks below prove nothing about a crash.
+    expect(pushes.filter((p) => p.outcome === "unknown").length).toBeGreaterThan(0);
     const clean = pushes.filter((p) => p.n >= cleanFrom);
     expect(clean.length).toBeGreaterThan(0);
     // No kill in the last life: every push there must succeed.
