@@ -92,8 +92,8 @@ export async function ingest(b: Bench): Promise<Row[]> {
     }
   }
   // Where one push ends. 50,000 comments of ~335 B are over the 16 MiB body limit; 40,000 of
-  // ~430 B are under it, but over what one call to the account's object can carry once
-  // validated (their JSON strings hold Chinese text: two bytes a character there).
+  // ~430 B are just under it, with some Chinese in every item: as strings they would be twice
+  // their size on the way to the account's object, as the UTF-8 they travel in they fit.
   const limits = [
     { count: 50_000, extra: " When is the next one coming out?" },
     {

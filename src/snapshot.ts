@@ -279,40 +279,8 @@ function itemId(kind: ItemKind, item: Record<string, unknown>): string {
 }
 
 /**
- * What one call from the Worker to a Durable Object may carry: the parsed push travels to
- * its AccountRoom in one, and a larger one fails there as a 500, after the work of parsing.
- */
-export const MAX_RPC_BYTES = 32 * 1024 * 1024;
-/** Room left for the rest of the push (rejected items, account fields) and for estimation error. */
-const RPC_MARGIN = 512 * 1024;
-
-/**
- * About what V8's serializer makes of the valid items (within 1 % of it): a string costs a
- * byte per character, or two once any character is above U+00FF, plus ~40 bytes per item.
- * A 15 MiB body of short comments with some Chinese text is ~34 MB here. Most pushes are far
- * below the limit even at two bytes a character, and then no string needs scanning.
- */
-function serializedBytes(items: Record<ItemKind, ValidItem[]>, limit: number): number {
-  let upper = 0;
-  for (const kind of ITEM_KINDS) {
-    for (const item of items[kind]) upper += 2 * (item.json.length + item.id.length) + item.hash.length + 40;
-  }
-  if (upper <= limit) return upper;
-  let bytes = 0;
-  for (const kind of ITEM_KINDS) {
-    for (const item of items[kind]) {
-      bytes += (WIDE.test(item.json) ? 2 : 1) * item.json.length + (WIDE.test(item.id) ? 2 : 1) * item.id.length;
-      bytes += item.hash.length + 40;
-    }
-  }
-  return bytes;
-}
-const WIDE = /[\u0100-\uffff]/;
-
-/**
  * Validates every item of an already valid envelope. Items that repeat an id inside one
  * push are merged in order (later fields win), so a push never makes two events for one item.
- * Throws `payload_too_large` (413) when the valid items are too large to hand to the object.
  */
 export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPush {
   const rejected: Rejected[] = [];
@@ -358,15 +326,6 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
     });
     items[kind] = [...byId.values()].map(({ index, id, json }) => ({ index, id, json, hash: contentHash(json) }));
   }
-  const bytes = serializedBytes(items, MAX_RPC_BYTES - RPC_MARGIN);
-  if (bytes > MAX_RPC_BYTES - RPC_MARGIN) {
-    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
-    throw new ApiError(
-      "payload_too_large",
-      `the snapshot's valid items come to about ${mib(bytes)} MiB once validated, more than the ${mib(MAX_RPC_BYTES - RPC_MARGIN)} MiB ` +
-        "one push can hand to the account's object; split it into smaller pushes",
-    );
-  }
   const account = envelope.account ?? {};
   return {
     accountId: envelope.accountId,
@@ -381,4 +340,62 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
     received,
     rejected,
   };
+}
+
+/**
+ * A parsed push as it travels from the Worker to its AccountRoom: the items' JSON as one
+ * UTF-8 byte array, each item naming its slice of the decoded text. Strings would cross at
+ * two bytes a character as soon as any character is above U+00FF (Chinese text), so a 16 MiB
+ * body could not fit one call; as UTF-8 the valid items are never larger than the body.
+ */
+export type PackedPush = Omit<ParsedPush, "items"> & {
+  text: Uint8Array;
+  items: Record<ItemKind, PackedItem[]>;
+};
+/** `start`/`end`: the item's JSON in the decoded text, in UTF-16 code units. */
+export type PackedItem = Omit<ValidItem, "json"> & { start: number; end: number };
+
+/** What one call from the Worker to a Durable Object may carry; a larger one fails inside the call as a 500. */
+export const MAX_RPC_BYTES = 32 * 1024 * 1024;
+/** Room left for the rest of the push: rejected items, account fields, serialisation overhead. */
+const RPC_MARGIN = 512 * 1024;
+
+/**
+ * Packs a parsed push for the call to its AccountRoom. Throws `payload_too_large` (413) when
+ * even packed it cannot cross in one call, which a body within the 16 MiB limit never is.
+ */
+export function packPush(push: ParsedPush): PackedPush {
+  const parts: string[] = [];
+  let offset = 0;
+  let overhead = 0;
+  const items = {} as Record<ItemKind, PackedItem[]>;
+  for (const kind of ITEM_KINDS) {
+    items[kind] = push.items[kind].map(({ json, ...item }) => {
+      parts.push(json);
+      // An id crosses as a string: at most two bytes a character, plus the fields' framing.
+      overhead += 2 * item.id.length + item.hash.length + 40;
+      return { ...item, start: offset, end: (offset += json.length) };
+    });
+  }
+  const text = new TextEncoder().encode(parts.join(""));
+  const bytes = text.byteLength + overhead;
+  if (bytes > MAX_RPC_BYTES - RPC_MARGIN) {
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    throw new ApiError(
+      "payload_too_large",
+      `the snapshot's valid items come to about ${mib(bytes)} MiB, more than the ${mib(MAX_RPC_BYTES - RPC_MARGIN)} MiB ` +
+        "one push can hand to the account's object; split it into smaller pushes",
+    );
+  }
+  return { ...push, text, items };
+}
+
+/** The inverse of `packPush`, in the AccountRoom. */
+export function unpackPush({ text, items, ...push }: PackedPush): ParsedPush {
+  const decoded = new TextDecoder().decode(text);
+  const unpacked = {} as Record<ItemKind, ValidItem[]>;
+  for (const kind of ITEM_KINDS) {
+    unpacked[kind] = items[kind].map(({ start, end, ...item }) => ({ ...item, json: decoded.slice(start, end) }));
+  }
+  return { ...push, items: unpacked };
 }

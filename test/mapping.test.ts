@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../src/errors";
 import {
   commentMessage,
   compact,
@@ -19,7 +21,7 @@ import {
 } from "../src/mapping";
 import type { MessageContext } from "../src/mapping";
 import type { Message, Topic } from "../src/protocol";
-import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/snapshot";
+import { MAX_ITEM_BYTES, packPush, parseItems, pushEnvelope, unpackPush } from "../src/snapshot";
 import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "../src/snapshot";
 
 const FALLBACK = 1_700_000_000_000;
@@ -660,5 +662,52 @@ describe("parseItems", () => {
   it("uses the crawler's timestamp, or the receive time when there is none", () => {
     expect(parseItems(envelope({}, { timestamp: 1_730_000_000_000 }), FALLBACK).timestamp).toBe(1_730_000_000_000);
     expect(parseItems(envelope({}), FALLBACK).timestamp).toBe(FALLBACK);
+  });
+});
+
+describe("packPush and unpackPush", () => {
+  it("hand the object exactly the items parsed, whatever the text", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" })), { maxLength: 20 }),
+        (texts) => {
+          const parsed = parseItems(
+            envelope({
+              contents: [{ work_id: "w1", title: texts[0]?.[1] ?? "" }],
+              comments: texts.map(([content, name], i) => ({
+                comment_id: `c${i}`,
+                work_id: "w1",
+                content,
+                author_name: name,
+              })),
+            }),
+            FALLBACK,
+          );
+          const packed = packPush(parsed);
+          expect(packed.text).toBeInstanceOf(Uint8Array);
+          expect(unpackPush(packed)).toEqual(parsed);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("answers 413 when even packed the items cannot cross in one call", () => {
+    const json = JSON.stringify({ work_id: "w", title: "x".repeat(1024 * 1024) });
+    const items = Array.from({ length: 33 }, (_, i) => ({ index: i, id: `w${i}`, json, hash: "h" }));
+    const parsed = parseItems(envelope({}), FALLBACK);
+    let thrown: unknown;
+    try {
+      packPush({ ...parsed, items: { ...parsed.items, contents: items } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ApiError);
+    expect((thrown as ApiError).status).toBe(413);
+    expect((thrown as ApiError).message).toMatch(/split it into smaller pushes/);
+    // 30 such items fit.
+    expect(
+      packPush({ ...parsed, items: { ...parsed.items, contents: items.slice(0, 30) } }).items.contents,
+    ).toHaveLength(30);
   });
 });

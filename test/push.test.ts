@@ -179,4 +179,23 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe("payload_too_large");
   });
+
+  it("takes a body just under 16 MiB whole when every item holds a little Chinese", async () => {
+    // Mostly ASCII with one character above U+00FF: the case where a string costs twice its length in memory.
+    const account = uid("acc");
+    const text = `好评 ${"fast delivery, well packed, would buy again; ".repeat(6)}`;
+    const one = (i: number) => comment(`c${i}`, "w1", { content: `${i} ${text}`, author_name: `粉丝${i}` });
+    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+    const count = Math.floor((16 * 1024 * 1024 - 4096) / (bytes(one(99_999)) + 1));
+    const comments = Array.from({ length: count }, (_, i) => one(i));
+    expect(bytes(comments)).toBeGreaterThan(15.9 * 1024 * 1024);
+    const res = await push(account, { contents: [work("w1")], comments });
+    expect(res.status).toBe(200);
+    expect(res.json.counts.comments).toEqual({ received: count, new: count, updated: 0 });
+    const page = await api(`/api/v1/accounts/${account}/topics/w1/messages?limit=2`, { token: await token("agent") });
+    expect(page.json.messages.map((m: any) => [m.content, m.fromName])).toEqual([
+      [`${count - 2} ${text}`, `粉丝${count - 2}`],
+      [`${count - 1} ${text}`, `粉丝${count - 1}`],
+    ]);
+  });
 });

@@ -9,7 +9,8 @@ import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { PING, PONG, roomClientFrame } from "../protocol";
 import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, ServerFrame, Topic } from "../protocol";
-import type { ItemKind, ParsedPush, Rejected } from "../snapshot";
+import { unpackPush } from "../snapshot";
+import type { ItemKind, PackedPush, Rejected } from "../snapshot";
 import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
 import { ADMIN_ONLY } from "./room-rows";
@@ -57,7 +58,7 @@ export class AccountRoom extends DurableObject<Env> {
   // RPC from the Worker
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
-  async push(tenant: string, crawler: string, push: ParsedPush): Promise<Result<PushAnswer>> {
+  async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
@@ -73,9 +74,10 @@ export class AccountRoom extends DurableObject<Env> {
     if (account && account.tenant !== tenant) {
       return {
         ok: false,
-        error: { code: "forbidden", message: `account ${push.accountId} is not an account of tenant ${tenant}` },
+        error: { code: "forbidden", message: `account ${packed.accountId} is not an account of tenant ${tenant}` },
       };
     }
+    const push = unpackPush(packed);
     const now = Date.now();
     const result = this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now));
     this.broadcast(result.events, result.eventTexts);

@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { readConfig } from "../config";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
-import { ITEM_KINDS, parseItems, pushEnvelope } from "../snapshot";
+import { ITEM_KINDS, packPush, parseItems, pushEnvelope } from "../snapshot";
 import { roomStub } from "../stubs";
 import { parseBody } from "../validate";
 
@@ -33,7 +33,7 @@ export const sync = new Hono<AppEnv>().post(
       const message = `must equal the account in the URL (${accountId})`;
       throw new ApiError("invalid_body", `accountId: ${message}`, [{ path: "accountId", message }]);
     }
-    const push = parseItems(envelope, Date.now());
+    const push = packPush(parseItems(envelope, Date.now()));
     const result = unwrap(await roomStub(c.env, claims.tid, accountId).push(claims.tid, claims.sub, push));
     const counts = Object.fromEntries(
       ITEM_KINDS.filter((kind) => envelope.snapshot[kind] !== undefined).map((kind) => [kind, result.counts[kind]]),
