@@ -12,12 +12,13 @@
  * Three kinds of input have properties of their own instead of being mixed into the main one,
  * so that each is reported by itself: one name used across kinds inside one push, lone
  * surrogates in what is kept in SQL text columns (topic ids, titles, previews), and msg_type
- * values naming Object.prototype members.
+ * values naming Object.prototype members. One more property holds the validation fast path to
+ * zod on the same generated items.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PING } from "../src/protocol";
-import { MAX_CONTENT_CHARS, MAX_ITEM_BYTES } from "../src/snapshot";
+import { fastItems, itemSchemas, MAX_CONTENT_CHARS, MAX_ITEM_BYTES } from "../src/snapshot";
 import { env } from "cloudflare:workers";
 import app from "../src/index";
 import { comment, conversation, dm, nextTime, TestSocket, token, uid, work } from "./helpers";
@@ -1241,6 +1242,7 @@ const nextNonce = () => ++nonceCounter;
 const PUSH_RUNS = 520;
 const ENVELOPE_RUNS = 500;
 const FRAME_RUNS = 250;
+const VALIDATION_RUNS = 600;
 /** Generated cases actually sent (repeats of a body not counted). */
 const stats = { pushes: 0, items: 0, frames: 0 };
 
@@ -1634,6 +1636,32 @@ async function checkSharedIds(accountId: string, c: SharedCase, nonce: number): 
     }
   }
 }
+
+describe("validation without zod", () => {
+  it(`on the items of ${VALIDATION_RUNS} generated pushes, the fast path returns exactly what zod returns, or leaves the item to zod`, () => {
+    const taken = Object.fromEntries(ITEM_KINDS.map((kind) => [kind, 0])) as Record<Kind, number>;
+    fc.assert(
+      fc.property(pushCase, fc.nat(), (c, nonce) => {
+        for (const kind of ITEM_KINDS) {
+          for (const r of c.items[kind] ?? []) {
+            // As the Worker sees it: parsed from the body's text.
+            const value: unknown = JSON.parse(JSON.stringify(materialize(kind, r, c.names, nonce)) ?? "null");
+            const fast = fastItems[kind](value);
+            if (fast === null) continue;
+            taken[kind]++;
+            const zod = itemSchemas[kind].safeParse(value);
+            expect(zod.success, `zod refuses what the fast path took: ${show(value)}`).toBe(true);
+            // Byte for byte, key order too: the content hash is taken over this JSON.
+            expect(JSON.stringify(fast)).toBe(JSON.stringify(zod.data));
+          }
+        }
+      }),
+      { numRuns: VALIDATION_RUNS },
+    );
+    // Canonical items are most of what is generated: each kind's fast path was taken.
+    for (const kind of ITEM_KINDS) expect(taken[kind], kind).toBeGreaterThan(VALIDATION_RUNS / 10);
+  }, 60_000);
+});
 
 describe("ids shared across kinds in one push", () => {
   it("a name used as comment id, DM id, work and conversation at once is stored consistently or rejected naming the id, never a 5xx", async () => {
