@@ -614,11 +614,19 @@ export type CrawlerRun = {
   secret?: string;
   /** In `once` mode, how long to wait for a backend that is not up yet (default 60 s). */
   waitMs?: number;
+  /** How often to try again while the backend is not up (default 2 s). */
+  retryMs?: number;
   /** Called after every successful push. */
   onPush?: (account: SimAccount, response: PushResponse) => void;
 };
 
 class PushError extends Error {}
+/**
+ * 502, 503 or 504: no backend behind the address right now. `wrangler dev` answers 503 while it
+ * reloads, and its local proxy now and then with "Your worker restarted mid-request". A push
+ * sent again is harmless (a repeated snapshot changes nothing), so these are waited out.
+ */
+class UnavailableError extends PushError {}
 
 function timeOfDay(): string {
   return new Date().toTimeString().slice(0, 8);
@@ -627,6 +635,7 @@ function timeOfDay(): string {
 /** Why a fetch never got an answer, in words: "connection refused" rather than "fetch failed". */
 function unreachableReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (error instanceof UnavailableError) return error.message;
   if (cause?.code === "ECONNREFUSED") return "connection refused";
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
@@ -647,10 +656,10 @@ async function pushOnce(url: string, token: string, body: SnapshotBody, signal?:
   }
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    let message = `HTTP ${response.status} ${error?.code ?? ""}: ${error?.message ?? text.slice(0, 200)}`;
+    let message = `HTTP ${response.status}${error?.code ? ` ${error.code}` : ""}: ${error?.message ?? text.slice(0, 200)}`;
     if (response.status === 401)
       message += " (does the crawler sign with the backend's AUTH_SECRET? see docs/RUNNING.md)";
-    throw new PushError(message);
+    throw new ([502, 503, 504].includes(response.status) ? UnavailableError : PushError)(message);
   }
   return json as PushResponse;
 }
@@ -660,7 +669,7 @@ async function pushOnce(url: string, token: string, body: SnapshotBody, signal?:
  * backend that is not up yet, saying so once. Resolves to whether every push succeeded.
  */
 export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}): Promise<boolean> {
-  const { log = console.log, signal, waitMs = 60_000, onPush } = run;
+  const { log = console.log, signal, waitMs = 60_000, retryMs = 2_000, onPush } = run;
   const secret = run.secret ?? devSecret().secret;
   const accounts = options.accounts.map((id, index) => simAccount(id, index));
   let allOk = true;
@@ -683,16 +692,16 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
         onPush?.(account, response);
       } catch (error) {
         if (signal?.aborted) break;
-        if (error instanceof PushError) {
+        if (error instanceof PushError && !(error instanceof UnavailableError)) {
           allOk = false;
           log(`${timeOfDay()}  ${account.id} push failed: ${error.message}`);
           continue;
         }
-        // No answer at all: the backend is not up (yet). Say so once, then keep trying.
+        // No answer, or no backend behind the address: it is not up (yet). Say so once, then keep trying.
         if (unreachableSince === null) {
           unreachableSince = Date.now();
           log(
-            `${timeOfDay()}  waiting for the backend at ${options.url} (${unreachableReason(error)}); retrying every 2 s…`,
+            `${timeOfDay()}  waiting for the backend at ${options.url} (${unreachableReason(error)}); retrying every ${retryMs / 1000} s…`,
           );
         }
         if (options.once && Date.now() - unreachableSince > waitMs) {
@@ -704,7 +713,7 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
       }
     }
     if (retry) {
-      await sleep(2_000, signal);
+      await sleep(retryMs, signal);
       continue;
     }
     if (options.once) break;

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { parseItems, pushEnvelope } from "../../src/snapshot";
 import { UsageError } from "../../scripts/cli";
@@ -6,6 +8,7 @@ import {
   describePush,
   generateSnapshot,
   parseCrawlerArgs,
+  runCrawler,
   simAccount,
   WINDOW,
 } from "../../scripts/crawler";
@@ -193,5 +196,68 @@ describe("describePush", () => {
         rejected: [],
       }),
     ).toMatch(/no changes$/);
+  });
+});
+
+describe("runCrawler", () => {
+  /** A stand-in backend that gives the answers in order, then 200s. */
+  async function backendAnswering(answers: { status: number; body: string }[]) {
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url}`);
+      const answer = answers.shift() ?? {
+        status: 200,
+        body: JSON.stringify({
+          ok: true,
+          seq: 9,
+          counts: { comments: { received: 3, new: 3, updated: 0 } },
+          rejected: [],
+        }),
+      };
+      response.writeHead(answer.status, { "content-type": "text/plain" }).end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  const once = (url: string) => ({ ...parseCrawlerArgs(["--once", "--accounts", "douyin-1001"]), url });
+
+  it("waits out 503s from a reloading wrangler dev, then pushes", async () => {
+    const backend = await backendAnswering([
+      { status: 503, body: "Your worker restarted mid-request. Please try sending the request again." },
+      { status: 503, body: "Your worker restarted mid-request. Please try sending the request again." },
+    ]);
+    const lines: string[] = [];
+    try {
+      const ok = await runCrawler(once(backend.url), { log: (line) => lines.push(line), retryMs: 10 });
+      expect(ok).toBe(true);
+      expect(backend.seen).toEqual(Array(3).fill("POST /api/v1/accounts/douyin-1001/sync"));
+      expect(lines).toEqual([
+        expect.stringMatching(/waiting for the backend at .* \(HTTP 503: Your worker restarted mid-request/),
+        expect.stringMatching(/backend is up$/),
+        expect.stringMatching(/douyin-1001 Brand A\s+seq\s+9\s+new 3 comments$/),
+      ]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it("reports a refused push once, without sending it again", async () => {
+    const refusal = { error: { code: "invalid_body", message: "snapshot.comments[0].content: Required" } };
+    const backend = await backendAnswering([{ status: 400, body: JSON.stringify(refusal) }]);
+    const lines: string[] = [];
+    try {
+      const ok = await runCrawler(once(backend.url), { log: (line) => lines.push(line), retryMs: 10 });
+      expect(ok).toBe(false);
+      expect(backend.seen).toHaveLength(1);
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /douyin-1001 push failed: HTTP 400 invalid_body: snapshot\.comments\[0\]\.content: Required$/,
+        ),
+      ]);
+    } finally {
+      await backend.close();
+    }
   });
 });
