@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
 import type { Message, Topic } from "../../src/protocol";
-import { livingInGroup, startDev } from "./wrangler-dev";
-import type { DevServer } from "./wrangler-dev";
+import { livingInGroup, startDev } from "../wrangler-dev";
+import type { DevServer } from "../wrangler-dev";
 
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
 const KILLS = 6;

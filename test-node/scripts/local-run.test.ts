@@ -1,16 +1,18 @@
 /**
  * The pieces of `npm start`, end to end: `wrangler dev` from the CLI (as start.ts runs it),
  * the crawler with --once, the token command and the watch client, against that backend.
+ * The scripts run as a newcomer runs them, from the checkout.
  */
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/token";
+import { startDev } from "../wrangler-dev";
+import type { DevServer } from "../wrangler-dev";
 
 const BIN = join(REPO_ROOT, "node_modules", ".bin");
 const SECRET = `local-run-test-${process.pid}`;
@@ -23,7 +25,7 @@ const children = new Set<ChildProcess>();
 function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
-    process.kill(-child.pid, signal); // its own group: wrangler and the workerd it runs
+    process.kill(-child.pid, signal); // its own group: tsx and the node process it runs
   } catch {
     try {
       child.kill(signal);
@@ -61,7 +63,7 @@ function start(
   return { child, output: () => output, exited };
 }
 
-async function stop(process: ReturnType<typeof start>, graceMs = 5_000): Promise<void> {
+async function stop(process: ReturnType<typeof start>, graceMs: number): Promise<void> {
   killTree(process.child, "SIGINT");
   const done = await Promise.race([
     process.exited.then(() => true),
@@ -69,17 +71,6 @@ async function stop(process: ReturnType<typeof start>, graceMs = 5_000): Promise
   ]);
   if (!done) killTree(process.child, "SIGKILL");
   killTree(process.child, "SIGKILL");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function runScript(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -96,8 +87,8 @@ function runScript(script: string, args: string[]): Promise<{ code: number; stdo
 }
 
 let base = "";
-let persist = "";
-let wrangler: ReturnType<typeof start> | null = null;
+let dir = "";
+let wrangler: DevServer | null = null;
 
 async function token(args: string[]): Promise<string> {
   const result = await runScript("token.ts", args);
@@ -111,40 +102,15 @@ async function get(path: string, bearer: string): Promise<{ status: number; json
 }
 
 beforeAll(async () => {
-  persist = await mkdtemp(join(tmpdir(), "local-run-"));
-  const [port, inspector] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${port}`;
-  wrangler = start("wrangler", [
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspector),
-    "--persist-to",
-    persist,
-    "--var",
-    `AUTH_SECRET:${SECRET}`,
-    "--show-interactive-dev-session=false",
-  ]);
-  const deadline = Date.now() + 100_000;
-  for (;;) {
-    if (wrangler.child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${wrangler.output()}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer in time:\n${wrangler.output()}`);
-    try {
-      if ((await fetch(`${base}/api/v1/status`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  dir = await mkdtemp(join(tmpdir(), "local-run-"));
+  wrangler = await startDev({ dir, vars: { AUTH_SECRET: SECRET }, readyTimeoutMs: 100_000 });
+  base = wrangler.url;
 });
 
 afterAll(async () => {
-  if (wrangler) await stop(wrangler);
+  if (wrangler) await wrangler.kill();
   killAll();
-  if (persist) await rm(persist, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe("the local run", () => {

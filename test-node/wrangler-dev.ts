@@ -1,5 +1,6 @@
 /**
- * `wrangler dev` as a child process the crash tests can kill outright: started in its own
+ * `wrangler dev` from the CLI, as `npm start` runs it, for the tests that need the real thing
+ * (the local run, the crash test), as a child process they can kill outright: started in its own
  * process group (wrangler, its node child and the workerd it runs), killed with SIGKILL to
  * the whole group, and checked through /proc that nothing of that group is still running.
  *
@@ -15,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The checkout whose backend runs; `EDGE_BACKEND_ROOT` points elsewhere, as for test-node/backend.ts. */
-export const BACKEND_ROOT = process.env.EDGE_BACKEND_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
+export const BACKEND_ROOT = process.env.EDGE_BACKEND_ROOT ?? fileURLToPath(new URL("..", import.meta.url));
 
 export type DevServer = {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
