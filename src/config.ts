@@ -1,3 +1,5 @@
+import { ApiError } from "./errors";
+
 /**
  * Operator settings, from `[vars]` in wrangler.toml (or the dashboard). Each has a default
  * so a fresh checkout runs; docs/OPERATIONS.md lists them.
@@ -29,24 +31,43 @@ export type Config = {
   maxFrameBytes: number;
 };
 
-function positiveInt(value: unknown, fallback: number): number {
-  const n = typeof value === "string" ? Number(value) : typeof value === "number" ? value : NaN;
-  return Number.isInteger(n) && n > 0 ? n : fallback;
+/** The largest push body one call to an account's object can carry, with room for the rest of the push. */
+const MAX_PUSH_BYTES_CAP = 31 * 1024 * 1024;
+
+/**
+ * A setting that must be a whole number from 1 to `max`. Unset (or empty) gives the default;
+ * anything else that is not such a number is refused, naming the var, rather than quietly
+ * replaced: an operator who wrote `MAX_PUSH_BYTES = "16MB"` finds out on the first request.
+ */
+function setting(env: Record<string, unknown>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = env[name];
+  if (value === undefined || value === null || value === "") return fallback;
+  const n =
+    typeof value === "number" ? value : typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (Number.isSafeInteger(n) && n >= 1 && n <= max) return n;
+  const range = max === Number.MAX_SAFE_INTEGER ? "a whole number above 0" : `a whole number from 1 to ${max}`;
+  throw new ApiError(
+    "internal",
+    `setting ${name} must be ${range}, not ${JSON.stringify(value)} (wrangler.toml [vars])`,
+  );
 }
 
+/** The settings from the Worker's or an object's env; throws naming the first var that is set wrong. */
 export function readConfig(env: Record<string, unknown>): Config {
   return {
-    eventRetentionMs: positiveInt(env.EVENT_RETENTION_DAYS, 30) * 24 * 3600 * 1000,
-    eventRetentionCount: positiveInt(env.EVENT_RETENTION_COUNT, 100_000),
-    heartbeatIntervalMs: positiveInt(env.HEARTBEAT_INTERVAL_MS, 25_000),
-    commandMaxAttempts: positiveInt(env.COMMAND_MAX_ATTEMPTS, 3),
-    commandStaleMs: positiveInt(env.COMMAND_STALE_SECONDS, 600) * 1000,
-    pushesPerMinute: positiveInt(env.PUSHES_PER_MINUTE, 600),
-    framesPerSecond: positiveInt(env.FRAMES_PER_SECOND, 20),
-    connectsPerMinute: positiveInt(env.CONNECTS_PER_MINUTE, 60),
-    maxSocketsPerObject: Math.min(positiveInt(env.MAX_SOCKETS_PER_OBJECT, 10_000), 32_000),
-    maxSocketsPerToken: positiveInt(env.MAX_SOCKETS_PER_TOKEN, 20),
-    maxPushBytes: positiveInt(env.MAX_PUSH_BYTES, 16 * 1024 * 1024),
-    maxFrameBytes: Math.min(positiveInt(env.MAX_FRAME_BYTES, 1024 * 1024), 1024 * 1024),
+    eventRetentionMs: setting(env, "EVENT_RETENTION_DAYS", 30, 36_500) * 24 * 3600 * 1000,
+    eventRetentionCount: setting(env, "EVENT_RETENTION_COUNT", 100_000),
+    heartbeatIntervalMs: setting(env, "HEARTBEAT_INTERVAL_MS", 25_000),
+    commandMaxAttempts: setting(env, "COMMAND_MAX_ATTEMPTS", 3),
+    commandStaleMs: setting(env, "COMMAND_STALE_SECONDS", 600) * 1000,
+    pushesPerMinute: setting(env, "PUSHES_PER_MINUTE", 600),
+    framesPerSecond: setting(env, "FRAMES_PER_SECOND", 20),
+    connectsPerMinute: setting(env, "CONNECTS_PER_MINUTE", 60),
+    // Below the platform's 32,768 WebSockets per object.
+    maxSocketsPerObject: setting(env, "MAX_SOCKETS_PER_OBJECT", 10_000, 32_000),
+    maxSocketsPerToken: setting(env, "MAX_SOCKETS_PER_TOKEN", 20),
+    maxPushBytes: setting(env, "MAX_PUSH_BYTES", 16 * 1024 * 1024, MAX_PUSH_BYTES_CAP),
+    // The platform's own limit on a WebSocket message.
+    maxFrameBytes: setting(env, "MAX_FRAME_BYTES", 1024 * 1024, 1024 * 1024),
   };
 }

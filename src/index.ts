@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
-import { productionGuard } from "./middleware/auth";
+import { settingsGuard } from "./middleware/settings";
 import { accounts } from "./routes/accounts";
 import { commands } from "./routes/commands";
 import { im } from "./routes/im";
@@ -18,7 +18,7 @@ export { Directory } from "./objects/Directory";
 
 const app = new Hono<AppEnv>();
 
-app.use(productionGuard());
+app.use(settingsGuard());
 app.route("/api/v1/status", status);
 app.route("/api/v1", ws);
 app.route("/api/v1/accounts", sync);

@@ -1,8 +1,15 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../src/index";
 import { token } from "./helpers";
+
+/** A misconfigured deployment logs each refused request for the operator (`wrangler tail`); kept out of the test output. */
+let logged: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  return () => logged.mockRestore();
+});
 
 /** Calls the Worker with other settings than wrangler.toml's, as a production deploy would have. */
 async function call(path: string, vars: Record<string, string | undefined>, bearer?: string) {
@@ -42,5 +49,32 @@ describe("the signing secret in production", () => {
       (await call("/api/v1/accounts", { ENVIRONMENT: "development", AUTH_SECRET: undefined }, await token("agent")))
         .status,
     ).toBe(200);
+  });
+});
+
+describe("settings in [vars]", () => {
+  it.each([
+    ["MAX_PUSH_BYTES", "16MB", "a whole number from 1 to 32505856"],
+    ["FRAMES_PER_SECOND", "0", "a whole number above 0"],
+    ["PUSHES_PER_MINUTE", "-5", "a whole number above 0"],
+    ["EVENT_RETENTION_COUNT", "1.5", "a whole number above 0"],
+    ["MAX_FRAME_BYTES", "2097152", "a whole number from 1 to 1048576"],
+    ["MAX_SOCKETS_PER_OBJECT", "40000", "a whole number from 1 to 32000"],
+  ])("%s = %j: every route answers 500 naming the setting, the status route too", async (name, value, range) => {
+    for (const path of ["/api/v1/status", "/api/v1/accounts"]) {
+      const res = await call(path, { [name]: value }, await token("agent"));
+      expect(res.status).toBe(500);
+      expect(res.json.error).toEqual({
+        code: "internal",
+        message: `setting ${name} must be ${range}, not ${JSON.stringify(value)} (wrangler.toml [vars])`,
+      });
+    }
+    expect(logged).toHaveBeenCalledWith("GET", "/api/v1/status", expect.objectContaining({ code: "internal" }));
+  });
+
+  it("an unset or empty setting takes its default, and a valid one is accepted", async () => {
+    const vars = { MAX_PUSH_BYTES: "", FRAMES_PER_SECOND: undefined, EVENT_RETENTION_DAYS: " 7 " };
+    expect((await call("/api/v1/status", vars)).status).toBe(200);
+    expect((await call("/api/v1/accounts", vars, await token("agent"))).status).toBe(200);
   });
 });
