@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ApiError } from "./errors";
 import { contentHash } from "./hash";
-import { accountIdSchema, toIssues } from "./protocol";
+import { accountIdSchema, describeIssues, toIssues } from "./protocol";
 import type { Issue } from "./protocol";
 
 /**
@@ -252,6 +252,29 @@ export type PushEnvelope = z.infer<typeof pushEnvelope>;
 export type ValidItem = { index: number; id: string; json: string; hash: string };
 export type Rejected = { kind: ItemKind; index: number; issues: Issue[] };
 
+/**
+ * A push reports at most this many rejected items. More is a crawler sending garbage, and a
+ * report of hundreds of thousands would take more memory than a Worker has; such a push is
+ * refused whole (400), naming the first problems, and nothing of it is stored.
+ */
+export const MAX_REJECTED = 10_000;
+
+/** The 400 for a push with more than MAX_REJECTED rejected items, naming the first ones. */
+export function tooManyRejected(rejected: Rejected[]): ApiError {
+  const issues = rejected.slice(0, 20).flatMap((r) =>
+    r.issues.map((issue) => ({
+      path: ["snapshot", r.kind, String(r.index), issue.path].filter(Boolean).join("."),
+      message: issue.message,
+    })),
+  );
+  return new ApiError(
+    "invalid_body",
+    `more than ${MAX_REJECTED} items of the snapshot are rejected, more than one push reports; nothing was stored. ` +
+      `The first: ${describeIssues(issues)}`,
+    issues,
+  );
+}
+
 export type ParsedPush = {
   accountId: string;
   platform: string | undefined;
@@ -286,6 +309,10 @@ function itemId(kind: ItemKind, item: Record<string, unknown>): string {
  */
 export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPush {
   const rejected: Rejected[] = [];
+  const reject = (kind: ItemKind, index: number, issues: Issue[]) => {
+    rejected.push({ kind, index, issues });
+    if (rejected.length > MAX_REJECTED) throw tooManyRejected(rejected);
+  };
   const received = {} as Record<ItemKind, number>;
   const items = {} as Record<ItemKind, ValidItem[]>;
   for (const kind of ITEM_KINDS) {
@@ -297,7 +324,7 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
       if (!item) {
         const parsed = itemSchemas[kind].safeParse(value);
         if (!parsed.success) {
-          rejected.push({ kind, index, issues: toIssues(parsed.error) });
+          reject(kind, index, toIssues(parsed.error));
           return;
         }
         item = parsed.data as Record<string, unknown>;
@@ -309,19 +336,11 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
       try {
         json = JSON.stringify(merged);
       } catch {
-        rejected.push({
-          kind,
-          index,
-          issues: [{ path: "", message: "item cannot be serialised (too deeply nested)" }],
-        });
+        reject(kind, index, [{ path: "", message: "item cannot be serialised (too deeply nested)" }]);
         return;
       }
       if (json.length > MAX_ITEM_BYTES) {
-        rejected.push({
-          kind,
-          index,
-          issues: [{ path: "", message: `item is larger than ${MAX_ITEM_BYTES / 1024} KiB` }],
-        });
+        reject(kind, index, [{ path: "", message: `item is larger than ${MAX_ITEM_BYTES / 1024} KiB` }]);
         return;
       }
       byId.set(id, { index, id, item: merged, json });
@@ -345,42 +364,51 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
 }
 
 /**
- * A parsed push as it travels from the Worker to its AccountRoom: the items' JSON as one
- * UTF-8 byte array, each item naming its slice of the decoded text. Strings would cross at
- * two bytes a character as soon as any character is above U+00FF (Chinese text), so a 16 MiB
- * body could not fit one call; as UTF-8 the valid items are never larger than the body.
+ * What the account's object needs of a push: the valid items, and only the number of those
+ * the Worker rejected (it answers with its own rejections merged with the object's).
  */
-export type PackedPush = Omit<ParsedPush, "items"> & {
+export type RoomPush = Omit<ParsedPush, "rejected"> & { rejectedCount: number };
+
+/**
+ * A push as it travels from the Worker to its AccountRoom. Strings would cross at two bytes
+ * a character as soon as any character is above U+00FF (Chinese text), and every item as an
+ * object costs its keys again; so every item's JSON, id and hash go one after another into
+ * one text, sent as UTF-8, and each item is four numbers: its index in the snapshot and where
+ * its JSON, id and hash end in the decoded text (UTF-16 code units, counted across kinds).
+ * A body within the 16 MiB limit always fits the call this way.
+ */
+export type PackedPush = Omit<RoomPush, "items"> & {
   text: Uint8Array;
-  items: Record<ItemKind, PackedItem[]>;
+  items: Record<ItemKind, Uint32Array>;
 };
-/** `start`/`end`: the item's JSON in the decoded text, in UTF-16 code units. */
-export type PackedItem = Omit<ValidItem, "json"> & { start: number; end: number };
 
 /** What one call from the Worker to a Durable Object may carry; a larger one fails inside the call as a 500. */
 export const MAX_RPC_BYTES = 32 * 1024 * 1024;
-/** Room left for the rest of the push: rejected items, account fields, serialisation overhead. */
+/** Room left for the rest of the push (account fields, counts) and serialisation overhead. */
 const RPC_MARGIN = 512 * 1024;
 
 /**
  * Packs a parsed push for the call to its AccountRoom. Throws `payload_too_large` (413) when
- * even packed it cannot cross in one call, which a body within the 16 MiB limit never is.
+ * even packed it cannot cross in one call, which only a body limit raised past ~30 MiB allows.
  */
-export function packPush(push: ParsedPush): PackedPush {
+export function packPush({ rejected, ...push }: ParsedPush): PackedPush {
   const parts: string[] = [];
-  let offset = 0;
-  let overhead = 0;
-  const items = {} as Record<ItemKind, PackedItem[]>;
+  let end = 0;
+  const items = {} as Record<ItemKind, Uint32Array>;
   for (const kind of ITEM_KINDS) {
-    items[kind] = push.items[kind].map(({ json, ...item }) => {
-      parts.push(json);
-      // An id crosses as a string: at most two bytes a character, plus the fields' framing.
-      overhead += 2 * item.id.length + item.hash.length + 40;
-      return { ...item, start: offset, end: (offset += json.length) };
+    const list = push.items[kind];
+    const offsets = new Uint32Array(list.length * 4);
+    list.forEach((item, i) => {
+      parts.push(item.json, item.id, item.hash);
+      offsets[i * 4] = item.index;
+      offsets[i * 4 + 1] = end += item.json.length;
+      offsets[i * 4 + 2] = end += item.id.length;
+      offsets[i * 4 + 3] = end += item.hash.length;
     });
+    items[kind] = offsets;
   }
   const text = new TextEncoder().encode(parts.join(""));
-  const bytes = text.byteLength + overhead;
+  const bytes = text.byteLength + ITEM_KINDS.reduce((sum, kind) => sum + items[kind].byteLength, 0);
   if (bytes > MAX_RPC_BYTES - RPC_MARGIN) {
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
     throw new ApiError(
@@ -389,15 +417,28 @@ export function packPush(push: ParsedPush): PackedPush {
         "one push can hand to the account's object; split it into smaller pushes",
     );
   }
-  return { ...push, text, items };
+  return { ...push, rejectedCount: rejected.length, text, items };
 }
 
 /** The inverse of `packPush`, in the AccountRoom. */
-export function unpackPush({ text, items, ...push }: PackedPush): ParsedPush {
+export function unpackPush({ text, items, ...push }: PackedPush): RoomPush {
   const decoded = new TextDecoder().decode(text);
   const unpacked = {} as Record<ItemKind, ValidItem[]>;
+  let start = 0;
   for (const kind of ITEM_KINDS) {
-    unpacked[kind] = items[kind].map(({ start, end, ...item }) => ({ ...item, json: decoded.slice(start, end) }));
+    const offsets = items[kind];
+    const list: ValidItem[] = [];
+    for (let i = 0; i < offsets.length; i += 4) {
+      const [index, jsonEnd, idEnd, hashEnd] = [offsets[i]!, offsets[i + 1]!, offsets[i + 2]!, offsets[i + 3]!];
+      list.push({
+        index,
+        json: decoded.slice(start, jsonEnd),
+        id: decoded.slice(jsonEnd, idEnd),
+        hash: decoded.slice(idEnd, hashEnd),
+      });
+      start = hashEnd;
+    }
+    unpacked[kind] = list;
   }
   return { ...push, items: unpacked };
 }

@@ -685,7 +685,8 @@ describe("packPush and unpackPush", () => {
           );
           const packed = packPush(parsed);
           expect(packed.text).toBeInstanceOf(Uint8Array);
-          expect(unpackPush(packed)).toEqual(parsed);
+          const { rejected, ...rest } = parsed;
+          expect(unpackPush(packed)).toEqual({ ...rest, rejectedCount: rejected.length });
         },
       ),
       { numRuns: 300 },
@@ -706,8 +707,7 @@ describe("packPush and unpackPush", () => {
     expect((thrown as ApiError).status).toBe(413);
     expect((thrown as ApiError).message).toMatch(/split it into smaller pushes/);
     // 30 such items fit.
-    expect(
-      packPush({ ...parsed, items: { ...parsed.items, contents: items.slice(0, 30) } }).items.contents,
-    ).toHaveLength(30);
+    const fits = packPush({ ...parsed, items: { ...parsed.items, contents: items.slice(0, 30) } });
+    expect(unpackPush(fits).items.contents.map((item) => item.id)).toEqual(items.slice(0, 30).map((item) => item.id));
   });
 });

@@ -199,3 +199,59 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     ]);
   });
 });
+
+describe("a push with more rejected items than one push reports", () => {
+  const broken = (n: number) => Array.from({ length: n }, (_, i) => ({ comment_id: `bad${i}`, content: "no work" }));
+
+  it("reports up to 10,000 rejected items and stores the valid ones", async () => {
+    const account = uid("acc");
+    const res = await push(account, { contents: [work("w1")], comments: [...broken(10_000), comment("c1", "w1")] });
+    expect(res.status).toBe(200);
+    expect(res.json.counts.comments).toEqual({ received: 10_001, new: 1, updated: 0 });
+    expect(res.json.rejected).toHaveLength(10_000);
+    expect(res.json.rejected[9_999]).toEqual({
+      kind: "comments",
+      index: 9_999,
+      issues: [{ path: "work_id", message: expect.any(String) }],
+    });
+  });
+
+  it("is refused whole past 10,000, naming the first ones, and nothing of it is stored", async () => {
+    const account = uid("acc");
+    const first = await push(account, { contents: [work("w1")], comments: [comment("c0", "w1")] });
+    const res = await push(account, { contents: [work("w2")], comments: [comment("c1", "w1"), ...broken(10_001)] });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("invalid_body");
+    expect(res.json.error.message).toMatch(
+      /^more than 10000 items of the snapshot are rejected, .*nothing was stored\. The first: snapshot\.comments\[1\]\.work_id: /,
+    );
+    expect(res.json.error.issues[0]).toEqual({ path: "snapshot.comments.1.work_id", message: expect.any(String) });
+    const topics = await api(`/api/v1/accounts/${account}/topics`, { token: await token("agent") });
+    expect(topics.json.topics.map((t: any) => [t.id, t.messageCount])).toEqual([["w1", 1]]);
+    const again = await push(account, {});
+    expect(again.json.seq).toBe(first.json.seq);
+  });
+
+  it("counts what the account's room refuses too: past 10,000 in all, nothing is stored", async () => {
+    const account = uid("acc");
+    const first = await push(account, { contents: [work("w1")] });
+    // DMs in a conversation whose id is a work of the account: refused by the room, not by validation.
+    const misplaced = Array.from({ length: 1_001 }, (_, i) => dm(`m${i}`, "w1"));
+    const res = await push(account, { comments: broken(9_000), messages: misplaced });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(
+      /^more than 10000 items .* The first: snapshot\.messages\[0\]\.conversation_id: w1 is a work/,
+    );
+    const again = await push(account, {});
+    expect(again.json.seq).toBe(first.json.seq);
+    // One fewer, and the valid and refused items are reported together, in order.
+    const fine = await push(account, { comments: broken(9_000), messages: [dm("ok", "cv1"), ...misplaced.slice(1)] });
+    expect(fine.status).toBe(200);
+    expect(fine.json.rejected).toHaveLength(10_000);
+    expect(fine.json.rejected.map((r: any) => r.kind + r.index).slice(8_999, 9_001)).toEqual([
+      "comments8999",
+      "messages1",
+    ]);
+    expect(fine.json.counts.messages).toEqual({ received: 1_001, new: 1, updated: 0 });
+  });
+});

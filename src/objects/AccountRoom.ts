@@ -79,7 +79,9 @@ export class AccountRoom extends DurableObject<Env> {
     }
     const push = unpackPush(packed);
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now));
+    const applied = attempt(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now)));
+    if (!applied.ok) return applied;
+    const result = applied.value;
     this.broadcast(result.events, result.eventTexts);
     await this.sendSummary();
     await this.scheduleAlarm(now);

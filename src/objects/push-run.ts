@@ -12,10 +12,11 @@ import type {
   ItemKind,
   MessageItem,
   NotificationItem,
-  ParsedPush,
   Rejected,
+  RoomPush,
   ValidItem,
 } from "../snapshot";
+import { MAX_REJECTED, tooManyRejected } from "../snapshot";
 import { ADMIN_ONLY, preview, rowToTopic } from "./room-rows";
 import type { AccountRow, KindCounts, MessageRow, PushResult, TopicRow } from "./room-rows";
 
@@ -103,6 +104,7 @@ export class PushRun {
   private readonly events: EventFrame[] = [];
   private readonly eventTexts: string[] = [];
   private readonly touched = new Set<string>();
+  /** Items this push rejects here; the Worker's own rejections are only counted (`push.rejectedCount`). */
   private readonly rejected: Rejected[];
   private readonly counts = {} as Record<ItemKind, KindCounts>;
   private readonly selfId: string | undefined;
@@ -117,11 +119,11 @@ export class PushRun {
   constructor(
     private readonly sql: SqlStorage,
     private readonly account: AccountRow,
-    private readonly push: ParsedPush,
+    private readonly push: RoomPush,
     private readonly now: number,
   ) {
     this.seq = account.seq;
-    this.rejected = [...push.rejected];
+    this.rejected = [];
     for (const kind of Object.keys(push.received) as ItemKind[]) {
       this.counts[kind] = { received: push.received[kind], new: 0, updated: 0 };
     }
@@ -142,7 +144,6 @@ export class PushRun {
     for (const item of this.push.items.notifications) this.notificationItem(item);
     this.accountFields();
     this.eventRows.flush();
-    this.rejected.sort((a, b) => (a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1));
     return {
       seq: this.seq,
       counts: this.counts,
@@ -200,6 +201,8 @@ export class PushRun {
 
   private reject(kind: ItemKind, item: ValidItem, path: string, message: string): void {
     this.rejected.push({ kind, index: item.index, issues: [{ path, message }] });
+    // Thrown inside the transaction: nothing of the push is stored.
+    if (this.push.rejectedCount + this.rejected.length > MAX_REJECTED) throw tooManyRejected(this.rejected);
   }
 
   /** Whether a stored item is left as it is: same incoming hash, or this push is older. */

@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../errors";
 import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
-import type { ParsedPush } from "../snapshot";
+import type { RoomPush } from "../snapshot";
 import { migrate } from "./migrate";
 import { PushRun } from "./push-run";
 import { appendEvent, rowToTopic } from "./room-rows";
@@ -136,7 +136,7 @@ export class RoomStore {
    * Applies one validated snapshot. Must run inside `transactionSync`: either every valid
    * item and every event is stored, or (on a throw) none is.
    */
-  applyPush(tenant: string, push: ParsedPush, now: number): PushResult {
+  applyPush(tenant: string, push: RoomPush, now: number): PushResult {
     let account = this.account();
     if (!account) {
       this.sql.exec(

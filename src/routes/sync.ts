@@ -33,11 +33,15 @@ export const sync = new Hono<AppEnv>().post(
       const message = `must equal the account in the URL (${accountId})`;
       throw new ApiError("invalid_body", `accountId: ${message}`, [{ path: "accountId", message }]);
     }
-    const push = packPush(parseItems(envelope, Date.now()));
-    const result = unwrap(await roomStub(c.env, claims.tid, accountId).push(claims.tid, claims.sub, push));
+    const parsed = parseItems(envelope, Date.now());
+    const result = unwrap(await roomStub(c.env, claims.tid, accountId).push(claims.tid, claims.sub, packPush(parsed)));
     const counts = Object.fromEntries(
       ITEM_KINDS.filter((kind) => envelope.snapshot[kind] !== undefined).map((kind) => [kind, result.counts[kind]]),
     );
-    return c.json({ ok: true, seq: result.seq, counts, rejected: result.rejected });
+    // What failed validation here, and what the room refused (an id already used by another kind…), in item order.
+    const rejected = [...parsed.rejected, ...result.rejected].sort((a, b) =>
+      a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1,
+    );
+    return c.json({ ok: true, seq: result.seq, counts, rejected });
   },
 );
