@@ -259,8 +259,12 @@ export type Rejected = { kind: ItemKind; index: number; issues: Issue[] };
  */
 export const MAX_REJECTED = 10_000;
 
-/** The 400 for a push with more than MAX_REJECTED rejected items, naming the first ones. */
-export function tooManyRejected(rejected: Rejected[]): ApiError {
+/**
+ * The 400 for a push with more than MAX_REJECTED rejected items, naming the first ones: of
+ * validation's, or, when the account's room refused the last ones, of the room's after
+ * `failedValidation` items that validation had rejected.
+ */
+export function tooManyRejected(rejected: Rejected[], failedValidation = 0): ApiError {
   const issues = rejected.slice(0, 20).flatMap((r) =>
     r.issues.map((issue) => ({
       path: ["snapshot", r.kind, String(r.index), issue.path].filter(Boolean).join("."),
@@ -270,7 +274,8 @@ export function tooManyRejected(rejected: Rejected[]): ApiError {
   return new ApiError(
     "invalid_body",
     `more than ${MAX_REJECTED} items of the snapshot are rejected, more than one push reports; nothing was stored. ` +
-      `The first: ${describeIssues(issues)}`,
+      (failedValidation ? `${failedValidation} failed validation; the first the account refused: ` : "The first: ") +
+      describeIssues(issues),
     issues,
   );
 }
@@ -306,6 +311,7 @@ function itemId(kind: ItemKind, item: Record<string, unknown>): string {
 /**
  * Validates every item of an already valid envelope. Items that repeat an id inside one
  * push are merged in order (later fields win), so a push never makes two events for one item.
+ * Throws `invalid_body` (400) past MAX_REJECTED invalid items.
  */
 export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPush {
   const rejected: Rejected[] = [];

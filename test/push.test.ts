@@ -240,7 +240,7 @@ describe("a push with more rejected items than one push reports", () => {
     const res = await push(account, { comments: broken(9_000), messages: misplaced });
     expect(res.status).toBe(400);
     expect(res.json.error.message).toMatch(
-      /^more than 10000 items .* The first: snapshot\.messages\[0\]\.conversation_id: w1 is a work/,
+      /^more than 10000 items .* 9000 failed validation; the first the account refused: snapshot\.messages\[0\]\.conversation_id: w1 is a work/,
     );
     const again = await push(account, {});
     expect(again.json.seq).toBe(first.json.seq);

@@ -202,7 +202,9 @@ export class PushRun {
   private reject(kind: ItemKind, item: ValidItem, path: string, message: string): void {
     this.rejected.push({ kind, index: item.index, issues: [{ path, message }] });
     // Thrown inside the transaction: nothing of the push is stored.
-    if (this.push.rejectedCount + this.rejected.length > MAX_REJECTED) throw tooManyRejected(this.rejected);
+    if (this.push.rejectedCount + this.rejected.length > MAX_REJECTED) {
+      throw tooManyRejected(this.rejected, this.push.rejectedCount);
+    }
   }
 
   /** Whether a stored item is left as it is: same incoming hash, or this push is older. */
