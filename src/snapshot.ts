@@ -389,7 +389,7 @@ export type PackedPush = Omit<RoomPush, "items"> & {
 };
 
 /** What one call from the Worker to a Durable Object may carry; a larger one fails inside the call as a 500. */
-export const MAX_RPC_BYTES = 32 * 1024 * 1024;
+const MAX_RPC_BYTES = 32 * 1024 * 1024;
 /** Room left for the rest of the push (account fields, counts) and serialisation overhead. */
 const RPC_MARGIN = 512 * 1024;
 
