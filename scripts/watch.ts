@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import type { Channel, EventFrame, Message, ServerFrame } from "../src/protocol";
-import { ACCOUNT_ID_RE } from "../src/protocol";
+import { ACCOUNT_ID_RE, EVENT_TYPES } from "../src/protocol";
 import { isMain, parseFlags, runMain, UsageError } from "./cli";
 import { parseBaseUrl } from "./crawler";
 import { devSecret, mintToken } from "./token";
@@ -196,15 +196,6 @@ function eventsOf(frame: AnyFrame): AnyFrame[] {
   return [frame];
 }
 
-const EVENT_TYPES = new Set([
-  "channel:message",
-  "message:updated",
-  "message:status",
-  "topic:updated",
-  "notification:new",
-  "account:qrcode",
-  "account:login:status",
-]);
 const HEARTBEAT_MS = 25_000;
 const RECONNECT_MS = 2_000;
 

@@ -187,6 +187,19 @@ export type EventFrame =
   | { type: "account:qrcode"; payload: { seq: number; image: string; expiresAt: number } }
   | { type: "account:login:status"; payload: { seq: number; status: LoginStatus; error?: string } };
 
+/** Each live event's type, checked complete against EventFrame by the compiler. */
+const eventTypes: Record<EventFrame["type"], true> = {
+  "channel:message": true,
+  "message:updated": true,
+  "message:status": true,
+  "topic:updated": true,
+  "notification:new": true,
+  "account:qrcode": true,
+  "account:login:status": true,
+};
+/** The types of the frames that carry the account's `seq` (live, or replayed by `sync:start`). */
+export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(eventTypes));
+
 export const LOGIN_STATUSES = ["pending", "waiting", "scanned", "success", "failed", "expired"] as const;
 export type LoginStatus = (typeof LOGIN_STATUSES)[number];
 

@@ -2,6 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Role } from "../src/auth";
+import { EVENT_TYPES } from "../src/protocol";
 import type { ServerFrame } from "../src/protocol";
 
 /** A fresh id per test: storage is shared by the tests of one file. */
@@ -103,16 +104,6 @@ export const dm = (id: string, conversationId: string, extra: Record<string, unk
   create_time: nextTime(),
   ...extra,
 });
-
-const EVENT_TYPES = new Set([
-  "channel:message",
-  "message:updated",
-  "message:status",
-  "topic:updated",
-  "notification:new",
-  "account:qrcode",
-  "account:login:status",
-]);
 
 export type Frame = ServerFrame & { id?: string; payload: any };
 
