@@ -8,11 +8,12 @@ import { authSecret } from "./auth";
  * production without its own `AUTH_SECRET`, or a setting in `[vars]` that is not a valid
  * number. A deploy's first health check fails loudly, naming what to fix, instead of the
  * service accepting tokens anyone can sign or quietly running on other limits than written.
+ * Routes read the settings from the context (`c.get("config")`).
  */
 export const settingsGuard = (): MiddlewareHandler<AppEnv> => {
   return async function settingsGuard(c, next) {
     authSecret(c.env);
-    readConfig(c.env as unknown as Record<string, unknown>);
+    c.set("config", readConfig(c.env as unknown as Record<string, unknown>));
     await next();
   };
 };

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env";
-import { readConfig } from "../config";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
 import { ITEM_KINDS, packPush, parseItems, pushEnvelope } from "../snapshot";
@@ -13,7 +12,7 @@ export const sync = new Hono<AppEnv>().post(
   "/:accountId/sync",
   authenticate(["crawler"]),
   async function limitBody(c, next) {
-    const maxSize = readConfig(c.env as unknown as Record<string, unknown>).maxPushBytes;
+    const maxSize = c.get("config").maxPushBytes;
     const limit = bodyLimit({
       maxSize,
       onError: () => {
