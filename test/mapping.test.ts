@@ -21,7 +21,8 @@ import {
 } from "../src/mapping";
 import type { MessageContext } from "../src/mapping";
 import type { Message, Topic } from "../src/protocol";
-import { MAX_ITEM_BYTES, packPush, parseItems, pushEnvelope, unpackPush } from "../src/snapshot";
+import { packPush, unpackPush } from "../src/push-pack";
+import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/snapshot";
 import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "../src/snapshot";
 
 const FALLBACK = 1_700_000_000_000;

@@ -3,7 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
-import { ITEM_KINDS, packPush, parseItems, pushEnvelope } from "../snapshot";
+import { packPush } from "../push-pack";
+import { ITEM_KINDS, parseItems, pushEnvelope } from "../snapshot";
 import { roomStub } from "../stubs";
 import { parseBody } from "../validate";
 
