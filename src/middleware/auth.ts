@@ -25,13 +25,26 @@ export function authSecret(env: Env): string {
   return secret || DEV_AUTH_SECRET;
 }
 
+/** Cloudflare refuses a request whose URL is longer than this (developers.cloudflare.com/workers/platform/limits). */
+export const MAX_URL_BYTES = 16 * 1024;
+
 function tokenOf(c: Context<AppEnv>, fromQuery: boolean): string | null {
   const header = c.req.header("authorization");
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     return match ? match[1]! : null;
   }
-  return fromQuery ? (c.req.query("token") ?? null) : null;
+  if (!fromQuery) return null;
+  const token = c.req.query("token") ?? null;
+  // Say so here rather than let the platform refuse it without a word: a token with a long
+  // `accounts` claim works locally but cannot reach a deployed Worker in the URL.
+  if (token && c.env.ENVIRONMENT === "production" && c.req.url.length > MAX_URL_BYTES) {
+    const message =
+      `the URL is ${c.req.url.length} bytes with its ${token.length}-character token, over the ` +
+      `${MAX_URL_BYTES} bytes Cloudflare accepts; use a token with fewer accounts (or none: every account of the tenant)`;
+    throw new ApiError("invalid_query", `token: ${message}`, [{ path: "token", message }]);
+  }
+  return token;
 }
 
 /**
