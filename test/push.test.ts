@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { api, comment, conversation, dm, push, roomSocket, token, uid, work } from "./helpers";
 
+/** Pushes of many megabytes or 10,000 items: seconds each on a busy 2-core machine. */
+const BIG_PUSH_MS = 60_000;
+
 describe("POST /api/v1/accounts/:accountId/sync", () => {
   it("stores a snapshot and answers with counts and the latest seq", async () => {
     const account = uid("acc");
@@ -168,7 +171,7 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     });
   });
 
-  it("refuses a body over 16 MiB with 413", async () => {
+  it("refuses a body over 16 MiB with 413", { timeout: BIG_PUSH_MS }, async () => {
     const account = uid("acc");
     const big = JSON.stringify({ accountId: account, snapshot: { comments: [] }, pad: "x".repeat(16 * 1024 * 1024) });
     const res = await api(`/api/v1/accounts/${account}/sync`, {
@@ -180,30 +183,34 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     expect(res.json.error.code).toBe("payload_too_large");
   });
 
-  it("takes a body just under 16 MiB whole when every item holds a little Chinese", async () => {
-    // Mostly ASCII with one character above U+00FF: the case where a string costs twice its length in memory.
-    const account = uid("acc");
-    const text = `好评 ${"fast delivery, well packed, would buy again; ".repeat(6)}`;
-    const one = (i: number) => comment(`c${i}`, "w1", { content: `${i} ${text}`, author_name: `粉丝${i}` });
-    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
-    const count = Math.floor((16 * 1024 * 1024 - 4096) / (bytes(one(99_999)) + 1));
-    const comments = Array.from({ length: count }, (_, i) => one(i));
-    expect(bytes(comments)).toBeGreaterThan(15.9 * 1024 * 1024);
-    const res = await push(account, { contents: [work("w1")], comments });
-    expect(res.status).toBe(200);
-    expect(res.json.counts.comments).toEqual({ received: count, new: count, updated: 0 });
-    const page = await api(`/api/v1/accounts/${account}/topics/w1/messages?limit=2`, { token: await token("agent") });
-    expect(page.json.messages.map((m: any) => [m.content, m.fromName])).toEqual([
-      [`${count - 2} ${text}`, `粉丝${count - 2}`],
-      [`${count - 1} ${text}`, `粉丝${count - 1}`],
-    ]);
-  });
+  it(
+    "takes a body just under 16 MiB whole when every item holds a little Chinese",
+    { timeout: BIG_PUSH_MS },
+    async () => {
+      // Mostly ASCII with one character above U+00FF: the case where a string costs twice its length in memory.
+      const account = uid("acc");
+      const text = `好评 ${"fast delivery, well packed, would buy again; ".repeat(6)}`;
+      const one = (i: number) => comment(`c${i}`, "w1", { content: `${i} ${text}`, author_name: `粉丝${i}` });
+      const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+      const count = Math.floor((16 * 1024 * 1024 - 4096) / (bytes(one(99_999)) + 1));
+      const comments = Array.from({ length: count }, (_, i) => one(i));
+      expect(bytes(comments)).toBeGreaterThan(15.9 * 1024 * 1024);
+      const res = await push(account, { contents: [work("w1")], comments });
+      expect(res.status).toBe(200);
+      expect(res.json.counts.comments).toEqual({ received: count, new: count, updated: 0 });
+      const page = await api(`/api/v1/accounts/${account}/topics/w1/messages?limit=2`, { token: await token("agent") });
+      expect(page.json.messages.map((m: any) => [m.content, m.fromName])).toEqual([
+        [`${count - 2} ${text}`, `粉丝${count - 2}`],
+        [`${count - 1} ${text}`, `粉丝${count - 1}`],
+      ]);
+    },
+  );
 });
 
 describe("a push with more rejected items than one push reports", () => {
   const broken = (n: number) => Array.from({ length: n }, (_, i) => ({ comment_id: `bad${i}`, content: "no work" }));
 
-  it("reports up to 10,000 rejected items and stores the valid ones", async () => {
+  it("reports up to 10,000 rejected items and stores the valid ones", { timeout: BIG_PUSH_MS }, async () => {
     const account = uid("acc");
     const res = await push(account, { contents: [work("w1")], comments: [...broken(10_000), comment("c1", "w1")] });
     expect(res.status).toBe(200);
@@ -216,42 +223,50 @@ describe("a push with more rejected items than one push reports", () => {
     });
   });
 
-  it("is refused whole past 10,000, naming the first ones, and nothing of it is stored", async () => {
-    const account = uid("acc");
-    const first = await push(account, { contents: [work("w1")], comments: [comment("c0", "w1")] });
-    const res = await push(account, { contents: [work("w2")], comments: [comment("c1", "w1"), ...broken(10_001)] });
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe("invalid_body");
-    expect(res.json.error.message).toMatch(
-      /^more than 10000 items of the snapshot are rejected, .*nothing was stored\. The first: snapshot\.comments\[1\]\.work_id: /,
-    );
-    expect(res.json.error.issues[0]).toEqual({ path: "snapshot.comments.1.work_id", message: expect.any(String) });
-    const topics = await api(`/api/v1/accounts/${account}/topics`, { token: await token("agent") });
-    expect(topics.json.topics.map((t: any) => [t.id, t.messageCount])).toEqual([["w1", 1]]);
-    const again = await push(account, {});
-    expect(again.json.seq).toBe(first.json.seq);
-  });
+  it(
+    "is refused whole past 10,000, naming the first ones, and nothing of it is stored",
+    { timeout: BIG_PUSH_MS },
+    async () => {
+      const account = uid("acc");
+      const first = await push(account, { contents: [work("w1")], comments: [comment("c0", "w1")] });
+      const res = await push(account, { contents: [work("w2")], comments: [comment("c1", "w1"), ...broken(10_001)] });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_body");
+      expect(res.json.error.message).toMatch(
+        /^more than 10000 items of the snapshot are rejected, .*nothing was stored\. The first: snapshot\.comments\[1\]\.work_id: /,
+      );
+      expect(res.json.error.issues[0]).toEqual({ path: "snapshot.comments.1.work_id", message: expect.any(String) });
+      const topics = await api(`/api/v1/accounts/${account}/topics`, { token: await token("agent") });
+      expect(topics.json.topics.map((t: any) => [t.id, t.messageCount])).toEqual([["w1", 1]]);
+      const again = await push(account, {});
+      expect(again.json.seq).toBe(first.json.seq);
+    },
+  );
 
-  it("counts what the account's room refuses too: past 10,000 in all, nothing is stored", async () => {
-    const account = uid("acc");
-    const first = await push(account, { contents: [work("w1")] });
-    // DMs in a conversation whose id is a work of the account: refused by the room, not by validation.
-    const misplaced = Array.from({ length: 1_001 }, (_, i) => dm(`m${i}`, "w1"));
-    const res = await push(account, { comments: broken(9_000), messages: misplaced });
-    expect(res.status).toBe(400);
-    expect(res.json.error.message).toMatch(
-      /^more than 10000 items .* 9000 failed validation; the first the account refused: snapshot\.messages\[0\]\.conversation_id: w1 is a work/,
-    );
-    const again = await push(account, {});
-    expect(again.json.seq).toBe(first.json.seq);
-    // One fewer, and the valid and refused items are reported together, in order.
-    const fine = await push(account, { comments: broken(9_000), messages: [dm("ok", "cv1"), ...misplaced.slice(1)] });
-    expect(fine.status).toBe(200);
-    expect(fine.json.rejected).toHaveLength(10_000);
-    expect(fine.json.rejected.map((r: any) => r.kind + r.index).slice(8_999, 9_001)).toEqual([
-      "comments8999",
-      "messages1",
-    ]);
-    expect(fine.json.counts.messages).toEqual({ received: 1_001, new: 1, updated: 0 });
-  });
+  it(
+    "counts what the account's room refuses too: past 10,000 in all, nothing is stored",
+    { timeout: BIG_PUSH_MS },
+    async () => {
+      const account = uid("acc");
+      const first = await push(account, { contents: [work("w1")] });
+      // DMs in a conversation whose id is a work of the account: refused by the room, not by validation.
+      const misplaced = Array.from({ length: 1_001 }, (_, i) => dm(`m${i}`, "w1"));
+      const res = await push(account, { comments: broken(9_000), messages: misplaced });
+      expect(res.status).toBe(400);
+      expect(res.json.error.message).toMatch(
+        /^more than 10000 items .* 9000 failed validation; the first the account refused: snapshot\.messages\[0\]\.conversation_id: w1 is a work/,
+      );
+      const again = await push(account, {});
+      expect(again.json.seq).toBe(first.json.seq);
+      // One fewer, and the valid and refused items are reported together, in order.
+      const fine = await push(account, { comments: broken(9_000), messages: [dm("ok", "cv1"), ...misplaced.slice(1)] });
+      expect(fine.status).toBe(200);
+      expect(fine.json.rejected).toHaveLength(10_000);
+      expect(fine.json.rejected.map((r: any) => r.kind + r.index).slice(8_999, 9_001)).toEqual([
+        "comments8999",
+        "messages1",
+      ]);
+      expect(fine.json.counts.messages).toEqual({ received: 1_001, new: 1, updated: 0 });
+    },
+  );
 });
