@@ -6,7 +6,8 @@
 import { ApiError } from "../errors";
 import { compact } from "../mapping";
 import type { Command, EventFrame, LoginStatus, Message, MessageStatus, TopicKind } from "../protocol";
-import { insertMessage } from "./room-rows";
+import { channelMessage, loginStatus, messageStatus, qrcode } from "./event-frames";
+import { MessageWriter } from "./message-writer";
 import type { RoomStore } from "./room-store";
 
 type CommandRow = {
@@ -143,11 +144,10 @@ export class CommandStore {
       direction: "out",
       status: "pending",
     });
-    insertMessage(this.sql, message, { platformId: null, hash: null, ts: now, raw: JSON.stringify({ agent }) });
-    const created = this.room.emit((s) => ({
-      type: "channel:message",
-      payload: { seq: s, channelId: message.channelId, topicId: message.topicId, message },
-    }));
+    const writer = new MessageWriter(this.sql);
+    writer.add(message, { platformId: null, hash: null, ts: now, raw: JSON.stringify({ agent }) });
+    writer.flush();
+    const created = this.room.emit((s) => channelMessage(s, message));
     const topicEvent = this.room.emitTopic(input.topicId);
     const id = crypto.randomUUID();
     this.sql.exec(
@@ -185,7 +185,7 @@ export class CommandStore {
          image = NULL, expires_at = NULL, qrcode_seq = NULL`,
       id,
     );
-    const event = this.room.emit((seq) => ({ type: "account:login:status", payload: { seq, status: "pending" } }));
+    const event = this.room.emit((seq) => loginStatus(seq, "pending"));
     return { command: toCommand(this.row(id)!), created: true, events: [event] };
   }
 
@@ -270,10 +270,7 @@ export class CommandStore {
   private status(messageId: string, status: MessageStatus, error?: string, stale?: boolean): EventFrame {
     const message = { ...this.message(messageId), status };
     this.sql.exec("UPDATE messages SET body = ? WHERE id = ?", JSON.stringify(message), messageId);
-    return this.room.emit((seq) => ({
-      type: "message:status",
-      payload: compact({ seq, messageId, status, error, stale }),
-    }));
+    return this.room.emit((seq) => messageStatus(seq, messageId, status, error, stale));
   }
 
   /** The crawler's QR code for the login under way; admins only, dropped at its expiry. */
@@ -287,7 +284,7 @@ export class CommandStore {
         { path: "expiresAt", message: "must be in the future" },
       ]);
     }
-    const event = this.room.emit((seq) => ({ type: "account:qrcode", payload: { seq, image, expiresAt } }));
+    const event = this.room.emit((seq) => qrcode(seq, image, expiresAt));
     this.sql.exec(
       "UPDATE login SET image = ?, expires_at = ?, qrcode_seq = ?, status = 'waiting' WHERE id = 1",
       image,
@@ -306,7 +303,7 @@ export class CommandStore {
     }
     if (FINAL_LOGIN.has(status)) return this.finishLogin(status, error);
     this.sql.exec("UPDATE login SET status = ?, error = ? WHERE id = 1", status, error ?? null);
-    return [this.room.emit((seq) => ({ type: "account:login:status", payload: compact({ seq, status, error }) }))];
+    return [this.room.emit((seq) => loginStatus(seq, status, error))];
   }
 
   private finishLogin(status: LoginStatus, error: string | undefined): EventFrame[] {
@@ -319,7 +316,7 @@ export class CommandStore {
       login.command_id,
     );
     this.dropQrcode();
-    return [this.room.emit((seq) => ({ type: "account:login:status", payload: compact({ seq, status, error }) }))];
+    return [this.room.emit((seq) => loginStatus(seq, status, error))];
   }
 
   /** Removes the QR image from storage: from the login row and from its event in the log. */
@@ -327,10 +324,7 @@ export class CommandStore {
     const login = this.loginRow();
     if (!login?.image) return;
     if (login.qrcode_seq !== null) {
-      const frame = {
-        type: "account:qrcode",
-        payload: { seq: login.qrcode_seq, image: "", expiresAt: login.expires_at },
-      };
+      const frame = qrcode(login.qrcode_seq, "", login.expires_at!);
       this.sql.exec("UPDATE events SET frame = ? WHERE seq = ?", JSON.stringify(frame), login.qrcode_seq);
     }
     this.sql.exec("UPDATE login SET image = NULL WHERE id = 1");
@@ -352,12 +346,7 @@ export class CommandStore {
       if (row.message_id)
         events.push(this.status(row.message_id, "pending", "no crawler has taken this reply yet", true));
       else {
-        events.push(
-          this.room.emit((seq) => ({
-            type: "account:login:status",
-            payload: { seq, status: "pending", error: "no crawler has taken the login request yet" },
-          })),
-        );
+        events.push(this.room.emit((seq) => loginStatus(seq, "pending", "no crawler has taken the login request yet")));
       }
     }
     return events;

@@ -13,90 +13,26 @@ import type {
   MessageItem,
   NotificationItem,
   Rejected,
-  RoomPush,
   ValidItem,
 } from "../snapshot";
+import type { RoomPush } from "../push-pack";
 import { MAX_REJECTED, tooManyRejected } from "../snapshot";
-import { ADMIN_ONLY, preview, rowToTopic } from "./room-rows";
+import {
+  audienceOf,
+  channelMessage,
+  channelMessageText,
+  messageUpdated,
+  notificationNew,
+  topicUpdated,
+} from "./event-frames";
+import { MessageWriter } from "./message-writer";
+import { preview, rowToTopic } from "./room-rows";
 import type { AccountRow, KindCounts, MessageRow, PushResult, TopicRow } from "./room-rows";
-
-/**
- * SQLite on Durable Objects binds at most 100 parameters per statement: multi-row inserts
- * and `IN (…)` lookups go in chunks that stay under it.
- */
-const MAX_BOUND = 100;
-
-/**
- * Rows for one table, inserted many per statement. A push of 10k new comments is 10k rows
- * in messages and in events; one statement per row spends most of its time crossing into
- * SQLite, not in it.
- */
-class RowBuffer {
-  private readonly perStatement: number;
-  private readonly fullSql: string;
-  private values: SqlStorageValue[] = [];
-
-  constructor(
-    private readonly sql: SqlStorage,
-    private readonly head: string,
-    private readonly columns: number,
-  ) {
-    this.perStatement = Math.floor(MAX_BOUND / columns);
-    this.fullSql = this.statement(this.perStatement);
-  }
-
-  add(...row: SqlStorageValue[]): void {
-    this.values.push(...row);
-    if (this.values.length === this.perStatement * this.columns) this.flush();
-  }
-
-  flush(): void {
-    if (!this.values.length) return;
-    const rows = this.values.length / this.columns;
-    this.sql.exec(rows === this.perStatement ? this.fullSql : this.statement(rows), ...this.values);
-    this.values = [];
-  }
-
-  private statement(rows: number): string {
-    const row = `(${new Array(this.columns).fill("?").join(", ")})`;
-    return `${this.head} VALUES ${new Array(rows).fill(row).join(", ")}`;
-  }
-}
-
-/** What inserting messages adds to a topic's (or the account's) figures, kept to write once. */
-class Tally {
-  count = 0;
-  unread = 0;
-  /** The newest time among the messages, and the preview of the last one inserted with it… */
-  time = -Infinity;
-  text = "";
-  /** …and that message's place in the push's insertion order. */
-  position = -1;
-
-  add(message: Message, inbound: number, position: number): void {
-    this.count++;
-    this.unread += inbound;
-    // Same rule as the per-message UPDATE: a message at least as new as the newest so far wins.
-    if (message.timestamp >= this.time) {
-      this.time = message.timestamp;
-      this.text = preview(message);
-      this.position = position;
-    }
-  }
-}
-
-/** Merges a stored item with a newer one: fields the crawler left out keep their value. */
-function merge(stored: string | null, incoming: string): { json: string; value: Record<string, unknown> } {
-  const next = JSON.parse(incoming) as Record<string, unknown>;
-  if (!stored) return { json: incoming, value: next };
-  const value = { ...(JSON.parse(stored) as Record<string, unknown>), ...next };
-  return { json: JSON.stringify(value), value };
-}
+import { isUnchanged, merge, storedCandidates } from "./push-items";
+import type { StoredItem } from "./push-items";
+import { RowBuffer } from "./row-buffer";
 
 type Pending = { message: Message; raw: string; hash: string; item: ValidItem; kind: "comments" | "messages" };
-
-/** The stored row of a message a push may have to write: [kind, hash, ts, has_raw], or kind null when there is none. */
-type MessageBrief = [kind: string | null, hash: string | null, ts: number | null, hasRaw: number];
 
 /** One push being applied: the counters and the events it makes. */
 export class PushRun {
@@ -114,7 +50,7 @@ export class PushRun {
   private readonly placeholders = new Map<string, TopicKind>();
   private readonly freshIds = new Map<string, string>();
   private readonly eventRows: RowBuffer;
-  private readonly messageRows: RowBuffer;
+  private readonly messages: MessageWriter;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -129,11 +65,7 @@ export class PushRun {
     }
     this.selfId = push.account.platformUserId ?? account.platform_user_id ?? undefined;
     this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience)", 4);
-    this.messageRows = new RowBuffer(
-      sql,
-      "INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
-      11,
-    );
+    this.messages = new MessageWriter(sql);
   }
 
   apply(): PushResult {
@@ -155,7 +87,7 @@ export class PushRun {
 
   /** Appends an event (buffered: the rows are written before the push returns). */
   private emit(frame: EventFrame, text = JSON.stringify(frame)): void {
-    this.eventRows.add(this.seq, this.now, text, ADMIN_ONLY.has(frame.type) ? "admin" : "all");
+    this.eventRows.add(this.seq, this.now, text, audienceOf(frame));
     this.events.push(frame);
     this.eventTexts.push(text);
   }
@@ -170,35 +102,6 @@ export class PushRun {
     return kind;
   }
 
-  /**
-   * The items that are new or may have changed, by their place in `items`: SQLite compares
-   * each item's hash with its stored row, so an unchanged item costs an index lookup and
-   * nothing is read back for it. A stored row of another kind is returned whatever its hash
-   * (it is rejected). Rows come back by position, not by id: an id is matched the way SQLite
-   * sees it (a lone UTF-16 surrogate does not survive the trip), exactly as a lookup per item.
-   */
-  private candidates(items: ValidItem[], kind: "comment" | "dm"): (MessageBrief | undefined)[] {
-    const found: (MessageBrief | undefined)[] = new Array(items.length);
-    const perStatement = Math.floor((MAX_BOUND - 1) / 2);
-    for (let start = 0; start < items.length; start += perStatement) {
-      const chunk = items.slice(start, start + perStatement);
-      const values: SqlStorageValue[] = [];
-      for (const item of chunk) values.push(item.id, item.hash);
-      const rows = this.sql
-        .exec(
-          `WITH incoming (i, platform_id, hash) AS (VALUES ${chunk.map((_, i) => `(${i}, ?, ?)`).join(", ")})
-           SELECT incoming.i, m.kind, m.hash, m.ts, m.raw IS NOT NULL
-           FROM incoming LEFT JOIN messages AS m ON m.platform_id = incoming.platform_id
-           WHERE m.hash IS NOT incoming.hash OR m.kind NOT IN (?, 'reply')`,
-          ...values,
-          kind,
-        )
-        .raw<[number, ...MessageBrief]>();
-      for (const [i, ...brief] of rows) found[start + i] = brief;
-    }
-    return found;
-  }
-
   private reject(kind: ItemKind, item: ValidItem, path: string, message: string): void {
     this.rejected.push({ kind, index: item.index, issues: [{ path, message }] });
     // Thrown inside the transaction: nothing of the push is stored.
@@ -208,17 +111,8 @@ export class PushRun {
   }
 
   /** Whether a stored item is left as it is: same incoming hash, or this push is older. */
-  private unchanged(
-    stored: { hash: string | null; ts: number; raw: string | null } | undefined,
-    item: ValidItem,
-  ): boolean {
-    if (!stored) return false;
-    return this.unchangedBrief(stored.hash, stored.ts, stored.raw !== null, item);
-  }
-
-  private unchangedBrief(hash: string | null, ts: number, hasRaw: boolean, item: ValidItem): boolean {
-    if (hash === item.hash) return true;
-    return hasRaw && this.push.timestamp < ts;
+  private unchanged(stored: StoredItem | undefined, item: ValidItem): boolean {
+    return stored !== undefined && isUnchanged(stored.hash, stored.ts, stored.raw !== null, item, this.push.timestamp);
   }
 
   private topicItem(kind: "contents" | "conversations", item: ValidItem): void {
@@ -292,7 +186,7 @@ export class PushRun {
       // Ids are unique within a kind (parseItems merges repeats), so one lookup up front sees
       // exactly what a lookup per item would: nothing of this kind is written before its turn.
       const items = this.push.items[kind];
-      const candidates = this.candidates(items, expected);
+      const candidates = storedCandidates(this.sql, items, expected);
       for (let position = 0; position < items.length; position++) {
         const item = items[position]!;
         const brief = candidates[position];
@@ -306,7 +200,8 @@ export class PushRun {
           this.reject(kind, item, field, `${item.id} is already a ${otherKind} of this account`);
           continue;
         }
-        if (storedKind !== null && this.unchangedBrief(storedHash, storedTs!, hasRaw === 1, item)) continue;
+        if (storedKind !== null && isUnchanged(storedHash, storedTs!, hasRaw === 1, item, this.push.timestamp))
+          continue;
         const stored =
           storedKind !== null
             ? this.sql
@@ -348,85 +243,20 @@ export class PushRun {
       }
     }
     fresh.sort((a, b) => a.message.timestamp - b.message.timestamp);
-    const topics = new Map<string, Tally>();
-    const account = new Tally();
-    fresh.forEach((pending, position) => this.insertMessage(pending, position, topics, account));
-    this.messageRows.flush();
-    // What `insertMessage` (the exported one) does per message, once per topic and once for
-    // the account. In the order of each topic's last message: should two topic ids be one row
-    // to SQLite (ids that differ only in a lone surrogate), the last message still wins.
-    const byLast = [...topics.entries()].sort((a, b) => a[1].position - b[1].position);
-    for (const [topicId, tally] of byLast) {
-      this.sql.exec(
-        `UPDATE topics SET message_count = message_count + ?,
-           unread_count = unread_count + ?,
-           last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-           last_message_time = MAX(last_message_time, ?),
-           sort_time = MAX(sort_time, ?)
-         WHERE id = ?`,
-        tally.count,
-        tally.unread,
-        tally.time,
-        tally.text,
-        tally.time,
-        tally.time,
-        topicId,
-      );
-    }
-    if (account.count) {
-      this.sql.exec(
-        `UPDATE account SET message_count = message_count + ?, unread_count = unread_count + ?,
-           last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-           last_message_time = MAX(last_message_time, ?)
-         WHERE id = 1`,
-        account.count,
-        account.unread,
-        account.time,
-        account.text,
-        account.time,
-      );
-    }
+    for (const pending of fresh) this.insertMessage(pending);
+    this.messages.flush();
   }
 
-  /** Stores a new message (buffered) and its event; its figures go into the tallies. */
-  private insertMessage(
-    { message, raw, hash, item, kind }: Pending,
-    position: number,
-    topics: Map<string, Tally>,
-    account: Tally,
-  ): void {
+  /** Stores a new message (buffered, with its figures) and its event. */
+  private insertMessage({ message, raw, hash, item, kind }: Pending): void {
     const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
     if (this.topicKind(message.topicId) === null) {
       this.insertTopic(message.topicId, placeholderHead(topicKind, message), null, null);
     }
     this.seq++;
     message.seq = this.seq;
-    const inbound = message.direction === "in" ? 1 : 0;
-    const body = JSON.stringify(message);
-    this.messageRows.add(
-      message.id,
-      item.id,
-      message.kind,
-      message.topicId,
-      message.seq,
-      message.timestamp,
-      inbound,
-      hash,
-      this.push.timestamp,
-      raw,
-      body,
-    );
-    let tally = topics.get(message.topicId);
-    if (!tally) topics.set(message.topicId, (tally = new Tally()));
-    tally.add(message, inbound, position);
-    account.add(message, inbound, position);
-    const frame: EventFrame = {
-      type: "channel:message",
-      payload: { seq: this.seq, channelId: message.channelId, topicId: message.topicId, message },
-    };
-    // Exactly JSON.stringify(frame), reusing the message's JSON instead of serialising it again.
-    const text = `{"type":"channel:message","payload":{"seq":${this.seq},"channelId":${JSON.stringify(message.channelId)},"topicId":${JSON.stringify(message.topicId)},"message":${body}}}`;
-    this.emit(frame, text);
+    const body = this.messages.add(message, { platformId: item.id, hash, ts: this.push.timestamp, raw });
+    this.emit(channelMessage(this.seq, message), channelMessageText(this.seq, message, body));
     this.counts[kind].new++;
     this.touched.add(message.topicId);
   }
@@ -456,7 +286,7 @@ export class PushRun {
     // PROTOCOL §4: a changed item makes one update event, even when the change (a like
     // count) is not part of the Message a client shows.
     this.seq++;
-    this.emit({ type: "message:updated", payload: { seq: this.seq, message } });
+    this.emit(messageUpdated(this.seq, message));
     this.counts[kind].updated++;
     this.sql.exec(
       "UPDATE topics SET last_message = ? WHERE id = ? AND last_message_time = ?",
@@ -470,7 +300,7 @@ export class PushRun {
   private topicEvent(id: string): void {
     const row = this.sql.exec<TopicRow>("SELECT * FROM topics WHERE id = ?", id).one();
     this.seq++;
-    this.emit({ type: "topic:updated", payload: { seq: this.seq, topic: rowToTopic(this.account.account_id, row) } });
+    this.emit(topicUpdated(this.seq, rowToTopic(this.account.account_id, row)));
   }
 
   private notificationItem(item: ValidItem): void {
@@ -507,7 +337,7 @@ export class PushRun {
       json,
       JSON.stringify(notification),
     );
-    this.emit({ type: "notification:new", payload: { seq: this.seq, notification } });
+    this.emit(notificationNew(this.seq, notification));
     this.counts.notifications.new++;
   }
 

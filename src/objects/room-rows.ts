@@ -1,14 +1,8 @@
-/**
- * The AccountRoom's stored rows and the small writes both the push and the command queue
- * make: a message with its figures, an event in the log.
- */
+/** The AccountRoom's stored rows, and what is read from them the same way everywhere. */
 import { topicOf } from "../mapping";
 import type { TopicHead } from "../mapping";
 import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
 import type { ItemKind, Rejected } from "../snapshot";
-
-/** Events only admins may see (login control, QR codes); everything else goes to every agent. */
-export const ADMIN_ONLY: ReadonlySet<EventFrame["type"]> = new Set(["account:qrcode", "account:login:status"]);
 
 export type AccountRow = {
   tenant: string;
@@ -82,69 +76,6 @@ export type AccountSummary = {
 export function preview(message: Message): string {
   if (message.content) return message.content;
   return message.type === "text" ? "" : `[${message.type}]`;
-}
-
-/**
- * Stores a new message and keeps its topic's and the account's figures (count, unread, last
- * message) in step. `message.seq` must already be its event's seq.
- */
-export function insertMessage(
-  sql: SqlStorage,
-  message: Message,
-  source: { platformId: string | null; hash: string | null; ts: number; raw: string | null },
-): void {
-  const inbound = message.direction === "in" ? 1 : 0;
-  sql.exec(
-    `INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    message.id,
-    source.platformId,
-    message.kind,
-    message.topicId,
-    message.seq,
-    message.timestamp,
-    inbound,
-    source.hash,
-    source.ts,
-    source.raw,
-    JSON.stringify(message),
-  );
-  const text = preview(message);
-  sql.exec(
-    `UPDATE topics SET message_count = message_count + 1,
-       unread_count = unread_count + ?,
-       last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-       last_message_time = MAX(last_message_time, ?),
-       sort_time = MAX(sort_time, ?)
-     WHERE id = ?`,
-    inbound,
-    message.timestamp,
-    text,
-    message.timestamp,
-    message.timestamp,
-    message.topicId,
-  );
-  sql.exec(
-    `UPDATE account SET message_count = message_count + 1, unread_count = unread_count + ?,
-       last_message = CASE WHEN ? >= last_message_time THEN ? ELSE last_message END,
-       last_message_time = MAX(last_message_time, ?)
-     WHERE id = 1`,
-    inbound,
-    message.timestamp,
-    text,
-    message.timestamp,
-  );
-}
-
-export function appendEvent(sql: SqlStorage, frame: EventFrame, seq: number, at: number): void {
-  const audience = ADMIN_ONLY.has(frame.type) ? "admin" : "all";
-  sql.exec(
-    "INSERT INTO events (seq, at, frame, audience) VALUES (?, ?, ?, ?)",
-    seq,
-    at,
-    JSON.stringify(frame),
-    audience,
-  );
 }
 
 export function rowToTopic(channelId: string, row: TopicRow): Topic {

@@ -1,0 +1,95 @@
+/** The AccountRoom's SQLite schema, as the migrations that build it. */
+
+/** Append-only: each entry runs once, in order, in the constructor. Never edit an applied one. */
+export const ROOM_MIGRATIONS: string[] = [
+  `CREATE TABLE account (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     tenant TEXT NOT NULL,
+     account_id TEXT NOT NULL,
+     epoch TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     seq INTEGER NOT NULL DEFAULT 0,
+     platform TEXT NOT NULL DEFAULT '',
+     name TEXT,
+     avatar TEXT,
+     platform_user_id TEXT,
+     account_ts INTEGER NOT NULL DEFAULT 0,
+     last_message TEXT NOT NULL DEFAULT '',
+     last_message_time INTEGER NOT NULL DEFAULT 0,
+     message_count INTEGER NOT NULL DEFAULT 0,
+     unread_count INTEGER NOT NULL DEFAULT 0,
+     last_sync_at INTEGER
+   );
+   CREATE TABLE topics (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     raw TEXT,
+     hash TEXT,
+     ts INTEGER NOT NULL DEFAULT 0,
+     title TEXT NOT NULL,
+     avatar TEXT,
+     base_time INTEGER NOT NULL,
+     last_message TEXT NOT NULL DEFAULT '',
+     last_message_time INTEGER NOT NULL DEFAULT 0,
+     message_count INTEGER NOT NULL DEFAULT 0,
+     unread_count INTEGER NOT NULL DEFAULT 0,
+     read_seq INTEGER NOT NULL DEFAULT 0,
+     sort_time INTEGER NOT NULL
+   );
+   CREATE INDEX topics_by_time ON topics (sort_time DESC, id);
+   CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     platform_id TEXT UNIQUE,
+     kind TEXT NOT NULL,
+     topic_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     timestamp INTEGER NOT NULL,
+     inbound INTEGER NOT NULL,
+     hash TEXT,
+     ts INTEGER NOT NULL DEFAULT 0,
+     raw TEXT,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX messages_by_topic ON messages (topic_id, seq);
+   CREATE INDEX messages_by_kind_time ON messages (kind, timestamp DESC, seq DESC);
+   CREATE TABLE notifications (
+     id TEXT PRIMARY KEY,
+     seq INTEGER NOT NULL,
+     hash TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     raw TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL);
+   CREATE TABLE cursors (client_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);`,
+  // Replies and logins the crawler carries out (PROTOCOL §7); admin-only events (login).
+  `ALTER TABLE events ADD COLUMN audience TEXT NOT NULL DEFAULT 'all';
+   CREATE TABLE commands (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     client_msg_id TEXT UNIQUE,
+     message_id TEXT,
+     topic_id TEXT,
+     topic_kind TEXT,
+     reply_to_id TEXT,
+     content TEXT,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     platform_message_id TEXT,
+     created_at INTEGER NOT NULL,
+     pending_since INTEGER NOT NULL,
+     taken_at INTEGER,
+     stale INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX commands_pending ON commands (status, pending_since);
+   CREATE TABLE login (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     command_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     error TEXT,
+     image TEXT,
+     expires_at INTEGER,
+     qrcode_seq INTEGER
+   );`,
+];
