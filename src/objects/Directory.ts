@@ -7,14 +7,14 @@ import { readConfig } from "../config";
 import type { Config } from "../config";
 import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
-import { directoryClientFrame, PING, PONG } from "../protocol";
+import { directoryClientFrame } from "../protocol";
 import type { Channel, DirectoryClientFrame } from "../protocol";
 import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
-import { attachmentOf, frameTypes, readIdentity, send, sendError, SocketGuard } from "./sockets";
+import { SocketHost } from "./socket-host";
+import { attachmentOf, readIdentity, saveAttachment, send } from "./sockets";
 import type { Attachment } from "./sockets";
 
-const FRAME_TYPES = frameTypes(directoryClientFrame);
 /** Socket tags: tokens without an `accounts` claim see every channel; the others are filtered. */
 const UNRESTRICTED = "all-accounts";
 const RESTRICTED = "some-accounts";
@@ -36,6 +36,14 @@ const MIGRATIONS: string[] = [
      seq INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX channels_order ON channels (is_pinned DESC, last_message_time DESC, id);`,
+  // The accounts a restricted token's socket may see: up to 200 ids, far more than a socket
+  // attachment holds. Rows of sockets that are gone are swept (see `sweepScopes`).
+  `CREATE TABLE socket_accounts (
+     account TEXT NOT NULL,
+     socket TEXT NOT NULL,
+     PRIMARY KEY (account, socket)
+   ) WITHOUT ROWID;
+   CREATE INDEX socket_accounts_by_socket ON socket_accounts (socket);`,
 ];
 
 type ChannelRow = {
@@ -74,21 +82,27 @@ function toChannel(row: ChannelRow): Channel {
   };
 }
 
-const visibleTo = (attachment: Pick<Attachment, "accounts">, channelId: string): boolean =>
-  !attachment.accounts || attachment.accounts.includes(channelId);
+/** Sweep the rows of vanished sockets once they outnumber the live restricted sockets by this much. */
+const SWEEP_SLACK = 16;
 
 export class Directory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: Config;
-  private readonly guard: SocketGuard;
+  private readonly sockets: SocketHost<DirectoryClientFrame>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.config = readConfig(env as unknown as Record<string, unknown>);
-    this.guard = new SocketGuard(ctx, this.config);
-    ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.sockets = new SocketHost<DirectoryClientFrame>(ctx, this.config, directoryClientFrame, {
+      onFrame: (ws, attachment, frame) => this.handle(ws, attachment, frame),
+      onClose: (_ws, attachment) => this.forgetScope(attachment),
+    });
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, MIGRATIONS);
+      // A restart (a deploy) drops every socket without a close: their rows go with them.
+      if (!ctx.getWebSockets().length) this.sql.exec("DELETE FROM socket_accounts");
+    });
   }
 
   // -------------------------------------------------------------------------
@@ -120,7 +134,7 @@ export class Directory extends DurableObject<Env> {
 
   /** The channel list, pinned first then newest; only the accounts a token may see. */
   async channels(accounts?: string[]): Promise<Channel[]> {
-    return this.list(accounts);
+    return this.list(accounts && new Set(accounts));
   }
 
   async updateChannel(channelId: string, patch: ChannelPatch): Promise<Result<Channel>> {
@@ -132,58 +146,40 @@ export class Directory extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const identity = readIdentity(request);
-    const refused = this.guard.admit(identity);
-    if (refused) return refused;
-    const pair = new WebSocketPair();
-    const attachment: Attachment = {
-      sub: identity.sub,
-      role: identity.role,
-      exp: identity.exp,
-      accounts: identity.accounts,
-    };
-    // Sockets that may see every account are found by tag, without reading attachments.
+    // Sockets that may see every account are found by tag, without any lookup.
     const scope = identity.accounts ? RESTRICTED : UNRESTRICTED;
-    this.ctx.acceptWebSocket(pair[1], [identity.role, scope, SocketGuard.tag(identity)]);
-    pair[1].serializeAttachment(attachment);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    const accepted = this.sockets.accept(identity, [identity.role, scope]);
+    if (accepted.ok && identity.accounts) this.saveScope(accepted.attachment.id, identity.accounts);
+    return accepted.response;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const received = this.guard.receive(ws, message, directoryClientFrame, FRAME_TYPES);
-    if (!received) return;
-    const { attachment } = received;
-    const frame = received.frame as DirectoryClientFrame;
-    try {
-      this.handle(ws, attachment, frame);
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      sendError(ws, error, frame.id);
-    }
+    await this.sockets.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    try {
-      ws.close(code === 1005 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    await this.sockets.close(ws, code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.sockets.error(ws);
   }
 
   private handle(ws: WebSocket, attachment: Attachment, frame: DirectoryClientFrame): void {
     switch (frame.type) {
       case "monitor:register":
         attachment.clientId = frame.payload.clientId;
-        ws.serializeAttachment(attachment);
+        saveAttachment(ws, attachment);
         send(ws, {
           type: "monitor:registered",
           id: frame.id,
           payload: { clientId: frame.payload.clientId, serverTime: Date.now() },
         });
-        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(attachment.accounts) } });
+        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
         return;
       case "client:register":
         attachment.clientId = frame.payload.client_id;
-        ws.serializeAttachment(attachment);
+        saveAttachment(ws, attachment);
         send(ws, {
           type: "client:register:success",
           id: frame.id,
@@ -195,12 +191,13 @@ export class Directory extends DurableObject<Env> {
         });
         return;
       case "monitor:request_channels":
-        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(attachment.accounts) } });
+        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
         return;
       case "channel:update": {
         if (attachment.role !== "admin") throw new ApiError("forbidden", "channel:update needs the admin role");
         const { channelId, ...patch } = frame.payload;
-        if (!visibleTo(attachment, channelId))
+        const scope = this.scopeOf(ws);
+        if (scope && !scope.has(channelId))
           throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
         this.patch(channelId, patch);
         return;
@@ -208,12 +205,50 @@ export class Directory extends DurableObject<Env> {
     }
   }
 
-  private list(accounts?: string[]): Channel[] {
+  /** The channels, pinned first then newest; only those in `scope` when the token is restricted. */
+  private list(scope?: ReadonlySet<string>): Channel[] {
     return this.sql
       .exec<ChannelRow>("SELECT * FROM channels ORDER BY is_pinned DESC, last_message_time DESC, id")
       .toArray()
-      .filter((row) => visibleTo({ accounts }, row.id))
+      .filter((row) => !scope || scope.has(row.id))
       .map(toChannel);
+  }
+
+  // -------------------------------------------------------------------------
+  // The accounts a restricted socket may see
+
+  private saveScope(socketId: string, accounts: string[]): void {
+    for (const account of new Set(accounts)) {
+      this.sql.exec("INSERT INTO socket_accounts (account, socket) VALUES (?, ?)", account, socketId);
+    }
+    this.sweepScopes();
+  }
+
+  /** The accounts a socket may see, or undefined when its token may see every account. */
+  private scopeOf(ws: WebSocket): ReadonlySet<string> | undefined {
+    if (!this.ctx.getTags(ws).includes(RESTRICTED)) return undefined;
+    const rows = this.sql
+      .exec<{ account: string }>("SELECT account FROM socket_accounts WHERE socket = ?", attachmentOf(ws).id)
+      .toArray();
+    return new Set(rows.map((row) => row.account));
+  }
+
+  private forgetScope(attachment: Attachment): void {
+    this.sql.exec("DELETE FROM socket_accounts WHERE socket = ?", attachment.id);
+  }
+
+  /**
+   * Removes the rows of sockets that went away without a close, once there are clearly more
+   * of them than live restricted sockets: the cost is spread over many accepts, not paid on each.
+   */
+  private sweepScopes(): void {
+    const live = this.ctx.getWebSockets(RESTRICTED).map((ws) => attachmentOf(ws).id);
+    const stored = this.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT socket) AS n FROM socket_accounts").one().n;
+    if (stored <= 2 * live.length + SWEEP_SLACK) return;
+    this.sql.exec(
+      "DELETE FROM socket_accounts WHERE socket NOT IN (SELECT value FROM json_each(?))",
+      JSON.stringify(live),
+    );
   }
 
   private patch(channelId: string, patch: ChannelPatch): Channel {
@@ -237,8 +272,15 @@ export class Directory extends DurableObject<Env> {
     const channel = toChannel(row);
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
     for (const ws of this.ctx.getWebSockets(UNRESTRICTED)) send(ws, frame);
-    for (const ws of this.ctx.getWebSockets(RESTRICTED)) {
-      if (visibleTo(attachmentOf(ws), channelId)) send(ws, frame);
+    const restricted = this.ctx.getWebSockets(RESTRICTED);
+    if (restricted.length) {
+      const allowed = new Set(
+        this.sql
+          .exec<{ socket: string }>("SELECT socket FROM socket_accounts WHERE account = ?", channelId)
+          .toArray()
+          .map((row) => row.socket),
+      );
+      for (const ws of restricted) if (allowed.has(attachmentOf(ws).id)) send(ws, frame);
     }
     return channel;
   }

@@ -1,115 +1,29 @@
 /**
- * The AccountRoom's SQLite storage: schema, reads, read marks, the event log, cursors (the
+ * The AccountRoom's SQLite storage: reads, read marks, the event log, cursors (the
  * push itself is push-run.ts). Storage is the truth: nothing here keeps state in memory
  * between calls.
  */
 import { ApiError } from "../errors";
 import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
-import type { RoomPush } from "../snapshot";
+import type { RoomPush } from "../push-pack";
+import { audienceOf, topicUpdated } from "./event-frames";
 import { migrate } from "./migrate";
+import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
-import { appendEvent, rowToTopic } from "./room-rows";
+import { rowToTopic } from "./room-rows";
 import type { AccountRow, AccountSummary, PushResult, TopicRow } from "./room-rows";
 
-/** Append-only: each entry runs once, in order, in the constructor. Never edit an applied one. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE account (
-     id INTEGER PRIMARY KEY CHECK (id = 1),
-     tenant TEXT NOT NULL,
-     account_id TEXT NOT NULL,
-     epoch TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     seq INTEGER NOT NULL DEFAULT 0,
-     platform TEXT NOT NULL DEFAULT '',
-     name TEXT,
-     avatar TEXT,
-     platform_user_id TEXT,
-     account_ts INTEGER NOT NULL DEFAULT 0,
-     last_message TEXT NOT NULL DEFAULT '',
-     last_message_time INTEGER NOT NULL DEFAULT 0,
-     message_count INTEGER NOT NULL DEFAULT 0,
-     unread_count INTEGER NOT NULL DEFAULT 0,
-     last_sync_at INTEGER
-   );
-   CREATE TABLE topics (
-     id TEXT PRIMARY KEY,
-     kind TEXT NOT NULL,
-     raw TEXT,
-     hash TEXT,
-     ts INTEGER NOT NULL DEFAULT 0,
-     title TEXT NOT NULL,
-     avatar TEXT,
-     base_time INTEGER NOT NULL,
-     last_message TEXT NOT NULL DEFAULT '',
-     last_message_time INTEGER NOT NULL DEFAULT 0,
-     message_count INTEGER NOT NULL DEFAULT 0,
-     unread_count INTEGER NOT NULL DEFAULT 0,
-     read_seq INTEGER NOT NULL DEFAULT 0,
-     sort_time INTEGER NOT NULL
-   );
-   CREATE INDEX topics_by_time ON topics (sort_time DESC, id);
-   CREATE TABLE messages (
-     id TEXT PRIMARY KEY,
-     platform_id TEXT UNIQUE,
-     kind TEXT NOT NULL,
-     topic_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     timestamp INTEGER NOT NULL,
-     inbound INTEGER NOT NULL,
-     hash TEXT,
-     ts INTEGER NOT NULL DEFAULT 0,
-     raw TEXT,
-     body TEXT NOT NULL
-   );
-   CREATE INDEX messages_by_topic ON messages (topic_id, seq);
-   CREATE INDEX messages_by_kind_time ON messages (kind, timestamp DESC, seq DESC);
-   CREATE TABLE notifications (
-     id TEXT PRIMARY KEY,
-     seq INTEGER NOT NULL,
-     hash TEXT NOT NULL,
-     ts INTEGER NOT NULL,
-     raw TEXT NOT NULL,
-     body TEXT NOT NULL
-   );
-   CREATE TABLE events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, frame TEXT NOT NULL);
-   CREATE TABLE cursors (client_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);`,
-  // Replies and logins the crawler carries out (PROTOCOL §7); admin-only events (login).
-  `ALTER TABLE events ADD COLUMN audience TEXT NOT NULL DEFAULT 'all';
-   CREATE TABLE commands (
-     id TEXT PRIMARY KEY,
-     type TEXT NOT NULL,
-     client_msg_id TEXT UNIQUE,
-     message_id TEXT,
-     topic_id TEXT,
-     topic_kind TEXT,
-     reply_to_id TEXT,
-     content TEXT,
-     status TEXT NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     error TEXT,
-     platform_message_id TEXT,
-     created_at INTEGER NOT NULL,
-     pending_since INTEGER NOT NULL,
-     taken_at INTEGER,
-     stale INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX commands_pending ON commands (status, pending_since);
-   CREATE TABLE login (
-     id INTEGER PRIMARY KEY CHECK (id = 1),
-     command_id TEXT NOT NULL,
-     status TEXT NOT NULL,
-     error TEXT,
-     image TEXT,
-     expires_at INTEGER,
-     qrcode_seq INTEGER
-   );`,
-];
+/** Which compatibility list to read, and where (PROTOCOL §8). */
+export type CompatQuery =
+  | { list: "conversations" | "contents"; offset: number; count: number }
+  | { list: "messages"; conversationId: string; offset: number; count: number }
+  | { list: "discussions" | "unified"; kinds: ("comment" | "dm")[]; offset: number; count: number };
 
 export class RoomStore {
   constructor(private readonly sql: SqlStorage) {}
 
   migrate(): void {
-    migrate(this.sql, MIGRATIONS);
+    migrate(this.sql, ROOM_MIGRATIONS);
   }
 
   account(): AccountRow | null {
@@ -168,11 +82,6 @@ export class RoomStore {
     return row ? rowToTopic(this.account()?.account_id ?? "", row) : null;
   }
 
-  topicRaw(topicId: string): Record<string, unknown> | null {
-    const row = this.sql.exec<{ raw: string | null }>("SELECT raw FROM topics WHERE id = ?", topicId).toArray()[0];
-    return row?.raw ? (JSON.parse(row.raw) as Record<string, unknown>) : null;
-  }
-
   /** A page of a topic's messages, oldest first, strictly before `before` (a Message.seq). */
   messages(topicId: string, before: number | undefined, limit: number): { messages: Message[]; hasMore: boolean } {
     if (!this.sql.exec("SELECT 1 FROM topics WHERE id = ?", topicId).toArray().length) {
@@ -192,6 +101,27 @@ export class RoomStore {
       .reverse()
       .map((r) => JSON.parse(r.body) as Message);
     return { messages, hasMore };
+  }
+
+  /** One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by offset. */
+  compatPage(query: CompatQuery): { items: unknown[]; hasMore: boolean } {
+    switch (query.list) {
+      case "conversations":
+      case "contents": {
+        const kind = query.list === "contents" ? "work" : "conversation";
+        const page = this.topicsByKind(kind, query.offset, query.count);
+        return { items: page.topics, hasMore: page.hasMore };
+      }
+      case "messages": {
+        const page = this.messagesByKind(["dm", "reply"], query.offset, query.count, query.conversationId);
+        return { items: page.messages, hasMore: page.hasMore };
+      }
+      case "discussions":
+      case "unified": {
+        const page = this.messagesByKind(query.kinds, query.offset, query.count);
+        return { items: page.messages, hasMore: page.hasMore };
+      }
+    }
   }
 
   /** Messages of some kinds across the account, newest first, by offset (the compatibility API). */
@@ -280,14 +210,20 @@ export class RoomStore {
     this.sql.exec("UPDATE topics SET read_seq = ?, unread_count = ? WHERE id = ?", mark, unread, topicId);
     this.sql.exec("UPDATE account SET unread_count = unread_count - ? WHERE id = 1", row.unread_count - unread);
     const topic = rowToTopic(account.account_id, { ...row, read_seq: mark, unread_count: unread });
-    return this.emit((seq) => ({ type: "topic:updated", payload: { seq, topic } }));
+    return this.emit((seq) => topicUpdated(seq, topic));
   }
 
   /** Appends one event with the next `seq`. Must run inside `transactionSync`. */
-  emit<F extends EventFrame>(make: (seq: number) => F): F {
+  emit(make: (seq: number) => EventFrame): EventFrame {
     const seq = this.seq() + 1;
     const frame = make(seq);
-    appendEvent(this.sql, frame, seq, Date.now());
+    this.sql.exec(
+      "INSERT INTO events (seq, at, frame, audience) VALUES (?, ?, ?, ?)",
+      seq,
+      Date.now(),
+      JSON.stringify(frame),
+      audienceOf(frame),
+    );
     this.sql.exec("UPDATE account SET seq = ? WHERE id = 1", seq);
     return frame;
   }
@@ -295,7 +231,7 @@ export class RoomStore {
   /** The current state of a topic as a `topic:updated` event. Must run inside `transactionSync`. */
   emitTopic(topicId: string): EventFrame {
     const topic = this.topic(topicId)!;
-    return this.emit((seq) => ({ type: "topic:updated", payload: { seq, topic } }));
+    return this.emit((seq) => topicUpdated(seq, topic));
   }
 
   /** The oldest seq still kept, or null when the log is empty. */
@@ -332,15 +268,14 @@ export class RoomStore {
   }
 
   /** Drops events older than the retention, keeping at least the newest `keep`. */
-  pruneEvents(olderThan: number, keepAtMost: number): number {
+  pruneEvents(olderThan: number, keepAtMost: number): void {
     const seq = this.seq();
-    const cursor = this.sql.exec(
+    this.sql.exec(
       "DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)",
       seq - keepAtMost,
       olderThan,
       seq - 1,
     );
-    return cursor.rowsWritten;
   }
 
   oldestEventAt(): number | null {

@@ -1,6 +1,7 @@
 /**
- * What both Durable Objects do with hibernatable sockets: who is on a socket (kept in its
- * attachment, so it survives hibernation), how a frame is read and how answers are sent.
+ * The pieces both Durable Objects' sockets are made of: who is on a socket (kept in its
+ * attachment, so it survives hibernation), how a frame is read under the limits and how
+ * answers are sent. `socket-host.ts` puts them together.
  */
 import type { z } from "zod";
 import type { Role } from "../auth";
@@ -14,15 +15,28 @@ export type Identity = { sub: string; tid: string; role: Role; exp: number; acco
 
 export const IDENTITY_HEADER = "x-edge-identity";
 
-/** Kept in the socket's attachment (≤ 2 KiB); everything a woken object needs about it. */
+/**
+ * Kept in the socket's attachment; everything a woken object needs about it. Only an id and
+ * scalars of bounded size: anything that can grow (a token's account list) is kept in the
+ * object's SQLite under `id`.
+ */
 export type Attachment = {
+  /** This socket's own id, drawn when it is accepted. */
+  id: string;
   sub: string;
   role: Role;
   exp: number;
-  accounts?: string[];
   clientId?: string;
   registered?: boolean;
 };
+
+/**
+ * Cloudflare documents 2,048 bytes as the most a socket attachment may hold. Every field is
+ * bounded (`sub` and `clientId` at 128 characters), so the largest attachment is ~1.7 KB;
+ * this is the guard that keeps it so. The attachment's JSON in UTF-8 is measured: it is never
+ * smaller than the structured clone the runtime stores.
+ */
+export const MAX_ATTACHMENT_BYTES = 2048;
 
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TOKEN_EXPIRED = 4001;
@@ -33,6 +47,22 @@ export function readIdentity(request: Request): Identity {
 
 export function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;
+}
+
+const encoder = new TextEncoder();
+
+/** The size `saveAttachment` holds to `MAX_ATTACHMENT_BYTES`. */
+export function attachmentBytes(attachment: Attachment): number {
+  return encoder.encode(JSON.stringify(attachment)).length;
+}
+
+/** Stores a socket's attachment; one over the platform's limit is a bug here, never the caller's input. */
+export function saveAttachment(ws: WebSocket, attachment: Attachment): void {
+  const bytes = attachmentBytes(attachment);
+  if (bytes > MAX_ATTACHMENT_BYTES) {
+    throw new Error(`socket attachment of ${bytes} bytes is over the ${MAX_ATTACHMENT_BYTES}-byte limit`);
+  }
+  ws.serializeAttachment(attachment);
 }
 
 export function send(ws: WebSocket, frame: ServerFrame | string): void {
@@ -54,8 +84,6 @@ export function sendError(ws: WebSocket, error: ApiError, id?: string): void {
 export function batchOf(frames: string[]): string {
   return frames.length === 1 ? frames[0]! : `{"type":"batch","payload":{"frames":[${frames.join(",")}]}}`;
 }
-
-const encoder = new TextEncoder();
 
 export type Incoming<T> = { ok: true; frame: T } | { ok: false; error: ApiError; id?: string; close?: number };
 

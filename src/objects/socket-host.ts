@@ -1,0 +1,93 @@
+/**
+ * The runtime half of both objects' hibernatable sockets, in the spirit of partyserver: the
+ * handlers the runtime calls (`fetch` for the upgrade, `webSocketMessage`, `webSocketClose`,
+ * `webSocketError`) are written once here, and call an object's two hooks: a valid frame to
+ * handle, a socket that went away. Each object holds one host; nothing here is kept in
+ * memory that a woken object would need.
+ */
+import type { z } from "zod";
+import type { Config } from "../config";
+import { ApiError } from "../errors";
+import { PING, PONG } from "../protocol";
+import { attachmentOf, frameTypes, saveAttachment, sendError, SocketGuard } from "./sockets";
+import type { Attachment, Identity } from "./sockets";
+
+/** What an object does with its sockets; everything else is the host's. */
+export type SocketApp<F> = {
+  /** One valid frame from a socket. A thrown ApiError is answered as an `error` frame carrying the frame's id. */
+  onFrame(ws: WebSocket, attachment: Attachment, frame: F): void | Promise<void>;
+  /** A socket closed or failed; the host closes its end afterwards. */
+  onClose?(ws: WebSocket, attachment: Attachment): void | Promise<void>;
+};
+
+export type Accepted = { ok: true; ws: WebSocket; attachment: Attachment; response: Response };
+export type Refused = { ok: false; response: Response };
+
+export class SocketHost<F extends { type: string; id?: string }> {
+  private readonly guard: SocketGuard;
+  private readonly types: ReadonlySet<string>;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    config: Config,
+    private readonly schema: z.ZodDiscriminatedUnion,
+    private readonly app: SocketApp<F>,
+  ) {
+    this.guard = new SocketGuard(ctx, config);
+    this.types = frameTypes(schema);
+    // Answered by the runtime itself: a heartbeat never wakes a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /**
+   * Admits an upgrade the Worker authenticated, under the connection limits, and accepts it
+   * as a hibernatable socket with `tags` (plus the token's own tag) and a fresh attachment.
+   * @example
+   * const accepted = this.sockets.accept(identity, ["agent"]);
+   * if (!accepted.ok) return accepted.response;
+   */
+  accept(identity: Identity, tags: string[], fields: Pick<Attachment, "clientId"> = {}): Accepted | Refused {
+    const refused = this.guard.admit(identity);
+    if (refused) return { ok: false, response: refused };
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const attachment: Attachment = {
+      id: crypto.randomUUID(),
+      sub: identity.sub,
+      role: identity.role,
+      exp: identity.exp,
+      ...(fields.clientId ? { clientId: fields.clientId } : {}),
+    };
+    this.ctx.acceptWebSocket(server, [...tags, SocketGuard.tag(identity)]);
+    saveAttachment(server, attachment);
+    return { ok: true, ws: server, attachment, response: new Response(null, { status: 101, webSocket: client }) };
+  }
+
+  /** For the object's `webSocketMessage`: reads the frame under the limits and hands it to the app. */
+  async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const received = this.guard.receive(ws, message, this.schema, this.types);
+    if (!received) return;
+    const frame = received.frame as F;
+    try {
+      await this.app.onFrame(ws, received.attachment, frame);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      sendError(ws, error, frame.id);
+    }
+  }
+
+  /** For the object's `webSocketClose`: tells the app, then closes this end quietly. */
+  async close(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await this.app.onClose?.(ws, attachmentOf(ws));
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** For the object's `webSocketError`: the same as a close. */
+  async error(ws: WebSocket): Promise<void> {
+    await this.close(ws, 1011, "socket error");
+  }
+}
