@@ -2,6 +2,9 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 const wrangler = { configPath: "./wrangler.toml" };
+// A test here takes well under a second alone; on a busy 2-core machine (CI, or a
+// developer's running wrangler and a browser) the same test can take several.
+const testTimeout = 30_000;
 
 // Tests that run inside workerd, against the real Worker and Durable Objects.
 export default defineConfig({
@@ -9,7 +12,7 @@ export default defineConfig({
     projects: [
       {
         plugins: [cloudflareTest({ wrangler })],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/limits/**"] },
+        test: { name: "workers", testTimeout, include: ["test/**/*.test.ts"], exclude: ["test/limits/**"] },
       },
       {
         // The same Worker with small limits, so the limits can be reached in a test.
@@ -29,7 +32,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "limits", include: ["test/limits/**/*.test.ts"] },
+        test: { name: "limits", testTimeout, include: ["test/limits/**/*.test.ts"] },
       },
     ],
   },
