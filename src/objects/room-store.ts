@@ -270,12 +270,7 @@ export class RoomStore {
   /** Drops events older than the retention, keeping at least the newest `keep`. */
   pruneEvents(olderThan: number, keepAtMost: number): void {
     const seq = this.seq();
-    this.sql.exec(
-      "DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)",
-      seq - keepAtMost,
-      olderThan,
-      seq - 1,
-    );
+    this.sql.exec("DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)", seq - keepAtMost, olderThan, seq - 1);
   }
 
   oldestEventAt(): number | null {
