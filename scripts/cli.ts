@@ -1,6 +1,6 @@
 /**
  * What the local scripts (token, crawler, start, watch) share: a small flag parser with
- * errors that name the flag, and "am I the script being run?".
+ * errors that name the flag, the backend URL flag, and "am I the script being run?".
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -68,6 +68,20 @@ export function parseFlags<S extends FlagSpec>(
     flags[name] = value;
   }
   return { flags: flags as Flags<S>, positionals, help };
+}
+
+/** Parses and checks a base URL flag (http or https; no trailing slash kept). */
+export function parseBaseUrl(text: string, flag = "--url"): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${flag} must be a URL like http://127.0.0.1:8787 (got ${JSON.stringify(text)})`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`${flag} must start with http:// or https:// (got ${JSON.stringify(text)})`);
+  }
+  return url.href.replace(/\/+$/, "");
 }
 
 /** Whether `importMetaUrl` is the module node was asked to run (not one imported by another script). */

@@ -10,8 +10,7 @@ import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import type { Channel, EventFrame, Message, ServerFrame } from "../src/protocol";
 import { ACCOUNT_ID_RE, EVENT_TYPES } from "../src/protocol";
-import { isMain, parseFlags, runMain, UsageError } from "./cli";
-import { parseBaseUrl } from "./crawler";
+import { isMain, parseBaseUrl, parseFlags, runMain, UsageError } from "./cli";
 import { devSecret, mintToken } from "./token";
 
 export const WATCH_USAGE = `usage: npm run watch -- <accountId> [--tenant <tid>] [--url <base>] [--since <seq>]

@@ -26,7 +26,7 @@ app.route("/api/v1/accounts", accounts);
 app.route("/api/v1/accounts", commands);
 app.route("/api/im", im);
 
-app.notFound((c) => {
+app.notFound(function notFound(c) {
   throw new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`);
 });
 

@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Claims, Role } from "../src/auth";
 import { api, comment, connect, conversation, dm, push, token, uid, work } from "./helpers";
@@ -6,6 +6,12 @@ import type { TestSocket } from "./helpers";
 
 // ---------------------------------------------------------------------------
 // Helpers of this file
+
+/**
+ * For setups and tests that make several round trips to the Worker and its objects: on a busy
+ * 2-core machine one can take a second, and a new account's first one longer.
+ */
+const SLOW = 30_000;
 
 function base64url(text: string): string {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -73,7 +79,7 @@ async function channelsOnSocket(socket: TestSocket): Promise<any[]> {
 }
 
 /** What tenant A's users see of the account: to show a refused request changed nothing. */
-async function stateOf(fx: Fixture) {
+async function stateOf(fx: Fixture): Promise<unknown> {
   const admin = await token("admin", { tenant: fx.tenant });
   const channels = await api("/api/v1/accounts", { token: admin });
   const topics = await api(`/api/v1/accounts/${fx.account}/topics`, { token: admin });
@@ -100,8 +106,14 @@ type Route = {
   allowed: Role[];
   /** Roles refused with 403. */
   denied: Role[];
-  /** Whether the route changes stored data (then a refused request must change nothing). */
+  /** Whether the route changes what agents see (then a refused request must change nothing). */
   mutates?: boolean;
+  /**
+   * Whether a served call writes to the account: then each such test gets an account of its
+   * own, while the route's other tests share one. What a call prepares first (a reply for the
+   * crawler to take, a login under way) comes out the same however often it runs.
+   */
+  writes?: boolean;
   call(fx: Fixture, bearer: string | undefined): Promise<Call>;
   /** What a served request must show. */
   served(call: Call, fx: Fixture): Promise<void>;
@@ -132,6 +144,7 @@ const ROUTES: Route[] = [
     allowed: ["admin"],
     denied: ["agent", "crawler"],
     mutates: true,
+    writes: true,
     call: (fx, bearer) =>
       api(`/api/v1/accounts/${fx.account}`, {
         method: "PATCH",
@@ -174,6 +187,7 @@ const ROUTES: Route[] = [
     allowed: ["crawler"],
     denied: ["agent", "admin"],
     mutates: true,
+    writes: true,
     call: (fx, bearer) =>
       api(`/api/v1/accounts/${fx.account}/sync`, {
         method: "POST",
@@ -199,6 +213,7 @@ const ROUTES: Route[] = [
     allowed: ["agent", "admin"],
     denied: ["crawler"],
     mutates: true,
+    writes: true,
     call: (fx, bearer) =>
       api(`/api/v1/accounts/${fx.account}/topics/w1/replies`, {
         method: "POST",
@@ -216,6 +231,7 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["crawler"],
     denied: ["agent", "admin"],
+    writes: true,
     call: async (fx, bearer) => {
       await requestReply(fx);
       return get(`/api/v1/accounts/${fx.account}/commands?status=pending`)(bearer);
@@ -231,6 +247,7 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["crawler"],
     denied: ["agent", "admin"],
+    writes: true,
     call: async (fx, bearer) => {
       const id = await requestReply(fx);
       return api(`/api/v1/accounts/${fx.account}/commands/${id}/result`, {
@@ -250,6 +267,7 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["admin"],
     denied: ["agent", "crawler"],
+    writes: true,
     call: (fx, bearer) =>
       api(`/api/v1/accounts/${fx.account}/login`, {
         method: "POST",
@@ -266,6 +284,7 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["crawler"],
     denied: ["agent", "admin"],
+    writes: true,
     call: async (fx, bearer) => {
       await api(`/api/v1/accounts/${fx.account}/login`, {
         method: "POST",
@@ -288,6 +307,7 @@ const ROUTES: Route[] = [
     scope: "account",
     allowed: ["crawler"],
     denied: ["agent", "admin"],
+    writes: true,
     call: async (fx, bearer) => {
       await api(`/api/v1/accounts/${fx.account}/login`, {
         method: "POST",
@@ -432,57 +452,68 @@ const UNAUTHENTICATED: BadToken[] = [
   { name: "a signed token without a tenant claim", make: (role) => tokenWithoutTenant(role) },
 ];
 
+/** A fixture, and what its users see when the route could change that. */
+async function prepared(route: Route): Promise<{ fx: Fixture; before: unknown }> {
+  const fx = await fixture();
+  return { fx, before: route.mutates ? await stateOf(fx) : null };
+}
+
 for (const route of ROUTES) {
   describe(route.name, () => {
     const role = route.allowed[0]!;
     const success = route.surface === "socket" ? "101" : "2xx";
 
+    // Setting up an account is most of a test's cost, and most tests here are refused, which
+    // writes nothing: they share one account per route.
+    let shared: { fx: Fixture; before: unknown };
+    beforeAll(async () => {
+      shared = await prepared(route);
+    }, SLOW);
+    /** The account of a test whose call is served: its own when that writes. */
+    const servedFixture = async () => (route.writes ? fixture() : shared.fx);
+    // A route that writes makes a test set up an account, prepare the call or read the account
+    // again: several round trips.
+    const several = { timeout: route.writes ? SLOW : undefined };
+
+    /** A refused call answers `status` with the refusal body, and the account is as it was. */
+    async function refused(
+      status: 401 | 403,
+      bearer: (fx: Fixture) => Promise<string | undefined> | string | undefined,
+    ): Promise<void> {
+      const { fx, before } = shared;
+      const call = await route.call(fx, await bearer(fx));
+      expectRefusal(route, call, status, fx);
+      if (before) expect(await stateOf(fx)).toEqual(before);
+    }
+
     for (const bad of UNAUTHENTICATED) {
-      it(`${bad.name} gets 401${route.surface === "socket" ? ", not a 101" : ""}`, async () => {
-        const fx = await fixture();
-        const before = route.mutates ? await stateOf(fx) : null;
-        const call = await route.call(fx, await bad.make(role, fx));
-        expectRefusal(route, call, 401, fx);
-        if (before) expect(await stateOf(fx)).toEqual(before);
-      });
+      it(`${bad.name} gets 401${route.surface === "socket" ? ", not a 101" : ""}`, several, () =>
+        refused(401, (fx) => bad.make(role, fx)),
+      );
     }
 
     for (const denied of route.denied) {
-      it(`role ${denied} gets 403`, async () => {
-        const fx = await fixture();
-        const before = route.mutates ? await stateOf(fx) : null;
-        const call = await route.call(fx, await token(denied, { tenant: fx.tenant }));
-        expectRefusal(route, call, 403, fx);
-        if (before) expect(await stateOf(fx)).toEqual(before);
-      });
+      it(`role ${denied} gets 403`, several, () => refused(403, (fx) => token(denied, { tenant: fx.tenant })));
     }
 
     for (const allowed of route.allowed) {
-      it(`role ${allowed} gets ${success}`, async () => {
-        const fx = await fixture();
+      it(`role ${allowed} gets ${success}`, several, async () => {
+        const fx = await servedFixture();
         await route.served(await route.call(fx, await token(allowed, { tenant: fx.tenant })), fx);
       });
     }
 
     if (route.scope === "account") {
-      it("a token of another tenant gets 403 and none of the account's data", async () => {
-        const fx = await fixture();
-        const before = route.mutates ? await stateOf(fx) : null;
-        const call = await route.call(fx, await token(role, { tenant: uid("tenant-b") }));
-        expectRefusal(route, call, 403, fx);
-        if (before) expect(await stateOf(fx)).toEqual(before);
-      });
+      it("a token of another tenant gets 403 and none of the account's data", several, () =>
+        refused(403, () => token(role, { tenant: uid("tenant-b") })),
+      );
 
-      it("an account outside the token's accounts claim gets 403", async () => {
-        const fx = await fixture();
-        const before = route.mutates ? await stateOf(fx) : null;
-        const call = await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc")] }));
-        expectRefusal(route, call, 403, fx);
-        if (before) expect(await stateOf(fx)).toEqual(before);
-      });
+      it("an account outside the token's accounts claim gets 403", several, () =>
+        refused(403, (fx) => token(role, { tenant: fx.tenant, accounts: [uid("other-acc")] })),
+      );
 
-      it(`an account inside the token's accounts claim gets ${success}`, async () => {
-        const fx = await fixture();
+      it(`an account inside the token's accounts claim gets ${success}`, several, async () => {
+        const fx = await servedFixture();
         await route.served(
           await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc"), fx.account] })),
           fx,
@@ -492,7 +523,7 @@ for (const route of ROUTES) {
 
     if (route.scope === "list") {
       it("a token of another tenant lists none of the tenant's channels", async () => {
-        const fx = await fixture();
+        const { fx } = shared;
         const call = await route.call(fx, await token(role, { tenant: uid("tenant-b") }));
         expect(call.status).toBe(route.surface === "socket" ? 101 : 200);
         expect(await route.list!(call)).toEqual([]);
@@ -502,7 +533,7 @@ for (const route of ROUTES) {
       });
 
       it("an account outside the token's accounts claim is not listed", async () => {
-        const fx = await fixture();
+        const { fx } = shared;
         const call = await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc")] }));
         expect(call.status).toBe(route.surface === "socket" ? 101 : 200);
         expect(await route.list!(call)).toEqual([]);
@@ -510,33 +541,35 @@ for (const route of ROUTES) {
     }
 
     if (route.scope === "push") {
-      it("another tenant's crawler pushing to the same account id writes its own account, never this one", async () => {
-        const fx = await fixture();
-        const before = await stateOf(fx);
-        const other = uid("tenant-b");
-        const call = await route.call(fx, await token(role, { tenant: other }));
-        expect(call.status).toBe(200);
-        expect(JSON.stringify(call.json)).not.toContain(fx.marker);
-        expect(await stateOf(fx)).toEqual(before);
-        const theirs = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, {
-          token: await token("agent", { tenant: other }),
-        });
-        expect(theirs.json.messages.map((m: any) => m.id)).toEqual(["intruder"]);
-      });
+      // Served, but into the other tenant's account: this tenant's stays untouched.
+      it(
+        "another tenant's crawler pushing to the same account id writes its own account, never this one",
+        {
+          timeout: SLOW,
+        },
+        async () => {
+          const { fx, before } = shared;
+          const other = uid("tenant-b");
+          const call = await route.call(fx, await token(role, { tenant: other }));
+          expect(call.status).toBe(200);
+          expect(JSON.stringify(call.json)).not.toContain(fx.marker);
+          expect(await stateOf(fx)).toEqual(before);
+          const theirs = await api(`/api/v1/accounts/${fx.account}/topics/w1/messages`, {
+            token: await token("agent", { tenant: other }),
+          });
+          expect(theirs.json.messages.map((m: any) => m.id)).toEqual(["intruder"]);
+        },
+      );
 
-      it("an account outside the token's accounts claim gets 403 and stores nothing", async () => {
-        const fx = await fixture();
-        const before = await stateOf(fx);
-        const call = await route.call(fx, await token(role, { tenant: fx.tenant, accounts: [uid("other-acc")] }));
-        expectRefusal(route, call, 403, fx);
-        expect(await stateOf(fx)).toEqual(before);
-      });
+      it("an account outside the token's accounts claim gets 403 and stores nothing", several, () =>
+        refused(403, (fx) => token(role, { tenant: fx.tenant, accounts: [uid("other-acc")] })),
+      );
     }
   });
 }
 
 describe("a crawler on the AccountRoom socket", () => {
-  it("is refused reads and is sent none of the account's data, live or replayed", async () => {
+  it("is refused reads and is sent none of the account's data, live or replayed", { timeout: SLOW }, async () => {
     const fx = await fixture();
     const call = await open(`/api/v1/accounts/${fx.account}/ws?since=0`, await token("crawler", { tenant: fx.tenant }));
     expect(call.status).toBe(101);
@@ -562,8 +595,13 @@ describe("a crawler on the AccountRoom socket", () => {
 // ---------------------------------------------------------------------------
 
 describe("GET /api/v1/status", () => {
+  // Tenant data that must not show up in the answer.
+  let fx: Fixture;
+  beforeAll(async () => {
+    fx = await fixture();
+  }, SLOW);
+
   it("answers without a token, with status, version and time only", async () => {
-    const fx = await fixture();
     const res = await api("/api/v1/status");
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: "ok", version: expect.any(String), time: expect.any(Number) });
@@ -574,7 +612,6 @@ describe("GET /api/v1/status", () => {
   });
 
   it("answers the same with a bad token and shows no tenant data to a valid one", async () => {
-    const fx = await fixture();
     const bad = await api("/api/v1/status", { token: "this-is-not-a-jwt" });
     expect(bad.status).toBe(200);
     const good = await api("/api/v1/status", { token: await token("admin", { tenant: fx.tenant }) });
@@ -613,16 +650,22 @@ describe("tenants whose account ids collide", () => {
     };
   }
 
-  it("each tenant's channel list shows only its own channel", async () => {
-    const { account, tenants } = await twoTenants();
+  // Read by every test but the rename, which writes and so sets up its own.
+  let shared: Awaited<ReturnType<typeof twoTenants>>;
+  beforeAll(async () => {
+    shared = await twoTenants();
+  }, SLOW);
+
+  it("each tenant's channel list shows only its own channel", { timeout: SLOW }, async () => {
+    const { account, tenants } = shared;
     for (const t of tenants) {
       const res = await api("/api/v1/accounts", { token: await token("agent", { tenant: t.tenant }) });
       expect(res.json.channels.map((c: any) => [c.id, c.name])).toEqual([[account, `Brand ${t.own}`]]);
     }
   });
 
-  it("each tenant's Directory socket lists only its own channel", async () => {
-    const { account, tenants } = await twoTenants();
+  it("each tenant's Directory socket lists only its own channel", { timeout: SLOW }, async () => {
+    const { account, tenants } = shared;
     for (const t of tenants) {
       const call = await open("/api/v1/ws", await token("agent", { tenant: t.tenant }));
       const channels = await channelsOnSocket(call.socket!);
@@ -630,8 +673,8 @@ describe("tenants whose account ids collide", () => {
     }
   });
 
-  it("each tenant's topics and messages are only its own", async () => {
-    const { account, tenants } = await twoTenants();
+  it("each tenant's topics and messages are only its own", { timeout: SLOW }, async () => {
+    const { account, tenants } = shared;
     for (const t of tenants) {
       const agent = await token("agent", { tenant: t.tenant });
       const topics = await api(`/api/v1/accounts/${account}/topics`, { token: agent });
@@ -648,8 +691,8 @@ describe("tenants whose account ids collide", () => {
     }
   });
 
-  it("each tenant's AccountRoom socket serves only its own topics", async () => {
-    const { account, tenants } = await twoTenants();
+  it("each tenant's AccountRoom socket serves only its own topics", { timeout: SLOW }, async () => {
+    const { account, tenants } = shared;
     for (const t of tenants) {
       const call = await open(`/api/v1/accounts/${account}/ws`, await token("agent", { tenant: t.tenant }));
       const answer = await call.socket!.request("monitor:request_topics", {}, "monitor:topics");
@@ -661,8 +704,8 @@ describe("tenants whose account ids collide", () => {
     }
   });
 
-  it("each tenant's compatibility lists are only its own", async () => {
-    const { account, tenants } = await twoTenants();
+  it("each tenant's compatibility lists are only its own", { timeout: SLOW }, async () => {
+    const { account, tenants } = shared;
     for (const t of tenants) {
       const agent = await token("agent", { tenant: t.tenant });
       const lists = {
@@ -684,7 +727,7 @@ describe("tenants whose account ids collide", () => {
     }
   });
 
-  it("an admin's rename in one tenant leaves the other tenant's channel as it was", async () => {
+  it("an admin's rename in one tenant leaves the other tenant's channel as it was", { timeout: SLOW }, async () => {
     const { account, tenants } = await twoTenants();
     const [a, b] = tenants as [(typeof tenants)[0], (typeof tenants)[0]];
     const patch = await api(`/api/v1/accounts/${account}`, {
@@ -716,8 +759,14 @@ describe("the accounts claim", () => {
     return { tenant, visible, hidden };
   }
 
+  // Read by the first two tests; the live update pushes, so it sets up its own.
+  let shared: Awaited<ReturnType<typeof tenantWithTwoAccounts>>;
+  beforeAll(async () => {
+    shared = await tenantWithTwoAccounts();
+  }, SLOW);
+
   it("filters the channel list to the claimed accounts", async () => {
-    const { tenant, visible, hidden } = await tenantWithTwoAccounts();
+    const { tenant, visible, hidden } = shared;
     const all = await api("/api/v1/accounts", { token: await token("agent", { tenant }) });
     expect(all.json.channels.map((c: any) => c.id).sort()).toEqual([hidden, visible].sort());
     const scoped = await api("/api/v1/accounts", { token: await token("agent", { tenant, accounts: [visible] }) });
@@ -726,13 +775,13 @@ describe("the accounts claim", () => {
   });
 
   it("filters the Directory socket's channel list to the claimed accounts", async () => {
-    const { tenant, visible } = await tenantWithTwoAccounts();
+    const { tenant, visible } = shared;
     const call = await open("/api/v1/ws", await token("agent", { tenant, accounts: [visible] }));
     const channels = await channelsOnSocket(call.socket!);
     expect(channels.map((c: any) => c.id)).toEqual([visible]);
   });
 
-  it("sends the Directory socket no live update of an account outside the claim", async () => {
+  it("sends the Directory socket no live update of an account outside the claim", { timeout: SLOW }, async () => {
     const { tenant, visible, hidden } = await tenantWithTwoAccounts();
     const call = await open("/api/v1/ws", await token("agent", { tenant, accounts: [visible] }));
     const socket = call.socket!;

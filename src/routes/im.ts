@@ -58,24 +58,24 @@ const agents = authenticate(["agent", "admin"]);
  * `cursor` / `has_more`, `status_code`. Errors are `{status_code, status_msg}` (see index.ts).
  */
 export const im = new Hono<AppEnv>()
-  .get("/conversations", agents, async (c) => {
+  .get("/conversations", agents, async function listConversations(c) {
     const q = parseQuery(page, c.req.query());
     return list(c, q, "conversations", { list: "conversations", offset: q.cursor, count: q.count }, (entry) => {
       const { topic, raw } = entry as TopicEntry;
       return imConversation(topic, (raw as ConversationItem | null)?.participant);
     });
   })
-  .get("/messages", agents, async (c) => {
+  .get("/messages", agents, async function listMessages(c) {
     const q = parseQuery(page.extend({ conversation_id: z.string().min(1).max(256) }), c.req.query());
     const request = { list: "messages" as const, conversationId: q.conversation_id, offset: q.cursor, count: q.count };
     return list(c, q, "messages", request, (m) => imMessage(m as Message));
   })
-  .get("/discussions", agents, async (c) => {
+  .get("/discussions", agents, async function listDiscussions(c) {
     const q = parseQuery(page, c.req.query());
     const request = { list: "discussions" as const, kinds: ["comment" as const], offset: q.cursor, count: q.count };
     return list(c, q, "discussions", request, (m) => imDiscussion(m as Message));
   })
-  .get("/contents", agents, async (c) => {
+  .get("/contents", agents, async function listContents(c) {
     const q = parseQuery(page, c.req.query());
     return list(c, q, "contents", { list: "contents", offset: q.cursor, count: q.count }, (entry) => {
       const { topic, raw } = entry as TopicEntry;
@@ -87,7 +87,7 @@ export const im = new Hono<AppEnv>()
       return imContent(item, topic.lastMessageTime);
     });
   })
-  .get("/unified-messages", agents, async (c) => {
+  .get("/unified-messages", agents, async function listUnifiedMessages(c) {
     const q = parseQuery(unifiedQuery, c.req.query());
     const kinds = q.types.map((t) => TYPE_KINDS[t]);
     return list(c, q, "messages", { list: "unified", kinds, offset: q.cursor, count: q.count }, (m) =>

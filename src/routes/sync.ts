@@ -16,7 +16,7 @@ export const sync = new Hono<AppEnv>().post(
     const maxSize = c.get("config").maxPushBytes;
     const limit = bodyLimit({
       maxSize,
-      onError: () => {
+      onError: function tooLarge() {
         const mib = Math.round((maxSize / 1024 / 1024) * 10) / 10;
         throw new ApiError(
           "payload_too_large",

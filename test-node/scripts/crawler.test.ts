@@ -3,16 +3,9 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { parseItems, pushEnvelope } from "../../src/snapshot";
 import { UsageError } from "../../scripts/cli";
-import {
-  DEFAULT_ACCOUNTS,
-  describePush,
-  generateSnapshot,
-  parseCrawlerArgs,
-  runCrawler,
-  simAccount,
-  WINDOW,
-} from "../../scripts/crawler";
-import type { SnapshotBody } from "../../scripts/crawler";
+import { DEFAULT_ACCOUNTS, describePush, parseCrawlerArgs, runCrawler } from "../../scripts/crawler";
+import { generateSnapshot, simAccount, WINDOW } from "../../scripts/crawler/world";
+import type { SnapshotBody } from "../../scripts/crawler/world";
 
 const AT = Date.UTC(2026, 4, 1, 10, 0, 0);
 const MINUTE = 60_000;
