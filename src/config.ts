@@ -31,6 +31,27 @@ export type Config = {
   maxFrameBytes: number;
 };
 
+/** The vars the settings are read from; docs/OPERATIONS.md describes each. */
+type SettingName =
+  | "EVENT_RETENTION_DAYS"
+  | "EVENT_RETENTION_COUNT"
+  | "HEARTBEAT_INTERVAL_MS"
+  | "COMMAND_MAX_ATTEMPTS"
+  | "COMMAND_STALE_SECONDS"
+  | "PUSHES_PER_MINUTE"
+  | "FRAMES_PER_SECOND"
+  | "CONNECTS_PER_MINUTE"
+  | "MAX_SOCKETS_PER_OBJECT"
+  | "MAX_SOCKETS_PER_TOKEN"
+  | "MAX_PUSH_BYTES"
+  | "MAX_FRAME_BYTES";
+
+/**
+ * What `readConfig` reads: the setting vars, each optional. The Worker's `Env` is one: it has
+ * those that wrangler.toml sets, and a setting it leaves out takes its default.
+ */
+export type SettingVars = { readonly [Name in SettingName]?: unknown };
+
 /** The largest push body one call to an account's object can carry, with room for the rest of the push. */
 const MAX_PUSH_BYTES_CAP = 31 * 1024 * 1024;
 
@@ -39,7 +60,7 @@ const MAX_PUSH_BYTES_CAP = 31 * 1024 * 1024;
  * anything else that is not such a number is refused, naming the var, rather than quietly
  * replaced: an operator who wrote `MAX_PUSH_BYTES = "16MB"` finds out on the first request.
  */
-function setting(env: Record<string, unknown>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function setting(env: SettingVars, name: SettingName, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = env[name];
   if (value === undefined || value === null || value === "") return fallback;
   const n =
@@ -53,7 +74,7 @@ function setting(env: Record<string, unknown>, name: string, fallback: number, m
 }
 
 /** The settings from the Worker's or an object's env; throws naming the first var that is set wrong. */
-export function readConfig(env: Record<string, unknown>): Config {
+export function readConfig(env: SettingVars): Config {
   return {
     eventRetentionMs: setting(env, "EVENT_RETENTION_DAYS", 30, 36_500) * 24 * 3600 * 1000,
     eventRetentionCount: setting(env, "EVENT_RETENTION_COUNT", 100_000),

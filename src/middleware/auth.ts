@@ -14,9 +14,8 @@ import { accountIdSchema } from "../protocol";
  * development default; in production that default, or no secret at all, is refused.
  */
 export function authSecret(env: Env): string {
-  const vars = env as unknown as { AUTH_SECRET?: string; ENVIRONMENT?: string };
-  const secret = vars.AUTH_SECRET;
-  if (vars.ENVIRONMENT === "production" && (!secret || secret === DEV_AUTH_SECRET)) {
+  const secret = env.AUTH_SECRET;
+  if (env.ENVIRONMENT === "production" && (!secret || secret === DEV_AUTH_SECRET)) {
     throw new ApiError(
       "internal",
       "AUTH_SECRET is not configured for production (set it with `wrangler secret put AUTH_SECRET`)",

@@ -13,7 +13,7 @@ import { authSecret } from "./auth";
 export const settingsGuard = (): MiddlewareHandler<AppEnv> => {
   return async function settingsGuard(c, next) {
     authSecret(c.env);
-    c.set("config", readConfig(c.env as unknown as Record<string, unknown>));
+    c.set("config", readConfig(c.env));
     await next();
   };
 };

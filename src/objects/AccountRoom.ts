@@ -42,7 +42,7 @@ export class AccountRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
-    this.config = readConfig(env as unknown as Record<string, unknown>);
+    this.config = readConfig(env);
     this.pushes = new RateLimiter(this.config.pushesPerMinute, 60_000);
     this.commands = new CommandStore(ctx.storage.sql, this.store, {
       maxAttempts: this.config.commandMaxAttempts,

@@ -93,7 +93,7 @@ export class Directory extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.config = readConfig(env as unknown as Record<string, unknown>);
+    this.config = readConfig(env);
     this.sockets = new SocketHost<DirectoryClientFrame>(ctx, this.config, directoryClientFrame, {
       onFrame: (ws, attachment, frame) => this.handle(ws, attachment, frame),
       onClose: (_ws, attachment) => this.forgetScope(attachment),
