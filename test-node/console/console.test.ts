@@ -250,6 +250,32 @@ describe("the console", () => {
   );
 
   it(
+    "pages a long topic 50 messages at a time as the reader scrolls up, never loading all of it",
+    async () => {
+      const accountId = await newAccount("Long work");
+      const comments = Array.from({ length: 230 }, (_, i) => comment(`c${i + 1}`, `comment ${i + 1}`));
+      await backend.push(accountId, { comments });
+      const { context, page } = await openPage(browser);
+      await signIn(page);
+      await openTopic(page, accountId, "Long work");
+      const first = await until(page, (t) => t.length === 50, "the newest page");
+      expect(first[0]).toBe("comment 181");
+      expect(first.at(-1)).toBe("comment 230");
+
+      await page.locator(".messages").evaluate((el) => el.scrollTo({ top: 0 }));
+      const second = await until(page, (t) => t.length === 100, "the page before it");
+      expect(second.slice(0, 2)).toEqual(["comment 131", "comment 132"]);
+      expect(second.at(-1)).toBe("comment 230");
+      // Reading stays where it was: the newly loaded page is above, not on screen.
+      expect(await page.locator(".messages").evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
+      await page.waitForTimeout(500);
+      expect((await shown(page)).length).toBe(100);
+      await context.close();
+    },
+    SLOW,
+  );
+
+  it(
     "resumes after a reload from localStorage, showing each message once",
     async () => {
       const accountId = await newAccount("Reload work");

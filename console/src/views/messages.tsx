@@ -16,9 +16,19 @@ function statusLabel(status: ReplyStatus): string {
 }
 
 function Body({ message }: { message: WireMessage }) {
-  if (message.type === "image") {
+  const [broken, setBroken] = useState(false);
+  if (message.type === "image" && !broken) {
     const src = safeImageUrl(message.fileUrl ?? message.content);
-    if (src) return <img class="picture" src={src} alt={message.fileName ?? "image"} referrerpolicy="no-referrer" />;
+    if (src)
+      return (
+        <img
+          class="picture"
+          src={src}
+          alt={message.fileName ?? "image"}
+          referrerpolicy="no-referrer"
+          onError={() => setBroken(true)}
+        />
+      );
   }
   if (message.type === "video" || message.type === "file" || message.type === "image") {
     const href = safeLinkUrl(message.fileUrl ?? message.content);
