@@ -164,6 +164,27 @@ describe("the console", () => {
         })
         .toBe(0);
 
+      // A notification arrives live and is listed.
+      await backend.push(accountId, {
+        notifications: [
+          {
+            notification_id: "n1",
+            type: "like",
+            title: "新的点赞",
+            content: "小红赞了你的作品",
+            create_time: 1_730_000_900,
+          },
+        ],
+      });
+      const bell = page.getByRole("button", { name: /^Notifications/ });
+      await expect.poll(() => bell.textContent(), { timeout: UI_TIMEOUT }).toBe("Notifications1");
+      await bell.click();
+      await page
+        .getByRole("region", { name: "Notifications" })
+        .getByText("小红赞了你的作品")
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page.getByRole("button", { name: "Close" }).click();
+
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, "console-main.png") });
       expect(dialogs).toEqual([]);
@@ -321,6 +342,53 @@ describe("the console", () => {
       await until(page, (t) => t.length >= 5, "the comments after the restart");
       await page.waitForTimeout(1500);
       expect(await shown(page)).toEqual(["before 1", "before 2", "after 3", "after 4", "after 5"]);
+      await context.close();
+    },
+    SLOW * 2,
+  );
+  it(
+    "returns to the token form saying 'token expired' when the backend closes the socket with 4001",
+    async () => {
+      const accountId = await newAccount("Expiry work");
+      const { context, page } = await openPage(browser);
+      const expiresIn = 30;
+      const signedAt = Date.now();
+      await page.goto(`${dev.url}/#token=${await token("agent", { sub: "agent-expiring", ttl: expiresIn })}`);
+      await openTopic(page, accountId, "Expiry work");
+      await page.waitForTimeout(Math.max(0, signedAt + (expiresIn + 1) * 1000 - Date.now()));
+      // The backend checks the token on the socket's next frame.
+      await page.getByRole("textbox", { name: "Reply" }).fill("still there?");
+      await page.getByRole("button", { name: "Send" }).click();
+      await expect.poll(() => page.getByRole("alert").textContent(), { timeout: UI_TIMEOUT }).toMatch(/Token expired/);
+      await page.getByLabel("Token").waitFor();
+      expect(await page.evaluate(() => localStorage.getItem("hiscrm-console:token"))).toBeNull();
+      await context.close();
+    },
+    SLOW,
+  );
+
+  it(
+    "says 'history reset' and reloads the account when the backend lost its storage",
+    async () => {
+      const accountId = await newAccount("Reset work");
+      await backend.push(accountId, { comments: [comment("c1", "old 1"), comment("c2", "old 2")] });
+      const { context, page } = await openPage(browser);
+      await signIn(page);
+      await openTopic(page, accountId, "Reset work");
+      await until(page, (t) => t.length === 2, "the comments before the loss");
+
+      const port = Number(new URL(dev.url).port);
+      await dev.kill();
+      await rm(join(dir, "state"), { recursive: true, force: true });
+      dev = await startDev({ dir, port, readyTimeoutMs: 150_000 });
+      await backend.push(accountId, {
+        contents: [{ work_id: "w1", title: "Reset work" }],
+        comments: [comment("c7", "new 7")],
+      });
+
+      await page.getByText(`History reset for ${accountId}`).waitFor({ timeout: UI_TIMEOUT * 2 });
+      await until(page, (t) => t.length === 1, "the topic as the backend has it now");
+      expect(await shown(page)).toEqual(["new 7"]);
       await context.close();
     },
     SLOW * 2,
