@@ -138,6 +138,7 @@ export class ConsoleModel {
   }
 
   stop(): void {
+    document.removeEventListener("visibilitychange", this.#onVisible);
     this.#client.disconnect();
     this.#listeners.clear();
   }
@@ -316,8 +317,11 @@ export class ConsoleModel {
       this.#setLogin(accountId, login);
     });
     client.onTokenExpired(() => this.#onExpired());
-    document.addEventListener("visibilitychange", () => this.markRead());
+    document.addEventListener("visibilitychange", this.#onVisible);
   }
+
+  /** Coming back to the tab reads the open topic. */
+  #onVisible = (): void => this.markRead();
 
   #addMessage(message: WireMessage): void {
     if (message.channelId !== this.state.channelId || message.topicId !== this.state.topicId) return;
