@@ -14,7 +14,7 @@ import { isMain, runMain } from "./cli";
 import { REPO_ROOT } from "./token";
 
 const CONSOLE = join(REPO_ROOT, "console");
-export const CONSOLE_DIST = join(CONSOLE, "dist");
+const CONSOLE_DIST = join(CONSOLE, "dist");
 const HASH_FILE = ".build-hash";
 /** What the bundle is made of: the console, the adapter and the protocol it imports, the locked dependencies. */
 const INPUTS = ["console", "client", "src", "package-lock.json"];
@@ -30,7 +30,7 @@ function files(path: string): string[] {
 }
 
 /** A hash of every input file's path and content. */
-export function sourceHash(): string {
+function sourceHash(): string {
   const hash = createHash("sha256");
   for (const file of INPUTS.flatMap((input) => files(join(REPO_ROOT, input)))) {
     hash.update(relative(REPO_ROOT, file)).update("\0").update(readFileSync(file)).update("\0");

@@ -14,7 +14,7 @@ import { SignIn } from "./views/sign-in";
 type Screen = { name: "checking" } | { name: "form"; message: string | null } | { name: "inbox"; model: ConsoleModel };
 
 /** What the form says about a refused token. */
-export function refusal(check: Exclude<TokenCheckResult, { ok: true }>): string {
+function refusal(check: Exclude<TokenCheckResult, { ok: true }>): string {
   switch (check.problem) {
     case "expired":
       return `Token expired: ${check.message}. Paste a new token.`;
