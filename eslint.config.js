@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".wrangler/", "worker-configuration.d.ts", "bench/scratch/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "console/dist/",
+      "console/.dist-*",
+      "test-results/",
+      ".wrangler/",
+      "worker-configuration.d.ts",
+      "bench/scratch/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,6 +19,7 @@ export type AccountEvents = {
   reset(accountId: string, room: { seq: number; epoch: string }): void;
   state(accountId: string, state: ConnectionState): void;
   error(accountId: string, error: AdapterError): void;
+  tokenExpired(accountId: string): void;
   /** Frames that are neither events nor answers (presence…), for `onFrame`. */
   frame(accountId: string, frame: IncomingFrame): void;
 };
@@ -93,6 +94,7 @@ export class AccountConnection {
         frame: (frame) => this.#onFrame(frame),
         state: (state) => events.state(this.accountId, state),
         failure: () => undefined,
+        tokenExpired: () => events.tokenExpired(this.accountId),
       },
     );
     // Replies typed before the app last closed go out with this connection.
@@ -157,6 +159,24 @@ export class AccountConnection {
     this.#replyTimer ??= setInterval(() => {
       for (const text of this.#requests.textsOf("monitor:reply")) this.#socket.send(text);
     }, this.#options.requestTimeout);
+    return request.answer;
+  }
+
+  /**
+   * `account:login:start` (admin). The room answers with the event
+   * `account:login:status {status: "pending"}`, which settles it (and is still delivered
+   * as an event); an `error` frame with its id rejects it.
+   */
+  startLogin(): Promise<IncomingFrame> {
+    const request = this.#requests.create(
+      "account:login:start",
+      {},
+      {
+        answers: [],
+        timeoutMs: this.#options.requestTimeout,
+      },
+    );
+    this.#socket.send(request.text);
     return request.answer;
   }
 
@@ -257,6 +277,8 @@ export class AccountConnection {
         break;
       default:
         if (this.#requests.settle(frame)) break;
+        if (frame.type === "account:login:status" && (frame.payload as { status?: unknown }).status === "pending")
+          for (const id of this.#requests.idsOf("account:login:start")) this.#requests.resolve(id, frame);
         if (isSequenced(frame)) this.#apply(this.#sequencer.event(frame));
         else this.#events.frame(this.accountId, frame);
     }

@@ -11,7 +11,7 @@ import type { Channel, Message as WireMessage, Topic } from "../src/protocol";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";
-import type { Registration } from "./directory";
+import type { ChannelPatch, Registration } from "./directory";
 import { ClientEvents } from "./events";
 import type { FrameSource } from "./events";
 import { toQueuedReply } from "./replies";
@@ -25,12 +25,14 @@ import type {
   ConnectOptions,
   ConnectionStateEvent,
   Conversation,
+  LoginStatusEvent,
   Message,
   MessageContext,
   MessagePage,
   MessageStatusEvent,
   NotificationEvent,
   PresenceEvent,
+  QrCodeEvent,
   ReplyInput,
   SendOptions,
   SentReply,
@@ -134,6 +136,7 @@ export class WebSocketService {
         channels: (channels) => this.#onChannels(channels),
         state: (state) => this.#on.connectionState.emit({ scope: "directory", state }),
         error: (error) => this.#on.error.emit(error, {}),
+        tokenExpired: () => this.#on.tokenExpired.emit({}),
         frame: (frame) => this.#on.frame.emit(frame, {}),
       },
     );
@@ -248,6 +251,25 @@ export class WebSocketService {
     return this.#on.notification.add(callback);
   }
 
+  /** A QR code to show an admin (`account:qrcode`; only admin tokens receive it). */
+  onQrCode(callback: (event: QrCodeEvent) => void): () => void {
+    return this.#on.qrCode.add(callback);
+  }
+
+  /** How a QR login is going (`account:login:status`; only admin tokens receive it). */
+  onLoginStatus(callback: (event: LoginStatusEvent) => void): () => void {
+    return this.#on.loginStatus.add(callback);
+  }
+
+  /**
+   * A socket was closed because its token expired (4001). The adapter keeps reconnecting
+   * with what the token getter returns, so an app that can refresh does nothing; one that
+   * cannot asks the user for a new token.
+   */
+  onTokenExpired(callback: (source: FrameSource) => void): () => void {
+    return this.#on.tokenExpired.add(callback);
+  }
+
   /** Other agents coming and going (`status_change`). */
   onPresence(callback: (event: PresenceEvent) => void): () => void {
     return this.#on.presence.add(callback);
@@ -295,6 +317,24 @@ export class WebSocketService {
     if (target === undefined || !this.#config) return false;
     this.#room(target).notificationAck(notificationId);
     return true;
+  }
+
+  /**
+   * Changes a channel (admin): `channel:update` on the Directory socket. Resolves with the
+   * channel once the server's `channel:updated` shows the change.
+   */
+  async updateChannel(channelId: string, patch: ChannelPatch): Promise<Channel> {
+    if (!this.#directory) throw new AdapterError("disconnected", "updateChannel: the client is not connected");
+    return this.#directory.updateChannel(channelId, patch);
+  }
+
+  /**
+   * Starts a QR login for an account (admin): `account:login:start`. Resolves when the room
+   * reports the login pending; the QR code and the progress follow through `onQrCode` and
+   * `onLoginStatus`.
+   */
+  async startLogin(accountId: string): Promise<void> {
+    await this.#room(accountId).startLogin();
   }
 
   async requestChannels(): Promise<Channel[]> {
@@ -378,6 +418,7 @@ export class WebSocketService {
         reset: (id, room) => this.#on.syncReset.emit({ accountId: id, ...room }),
         state: (id, state) => this.#on.connectionState.emit({ scope: "account", accountId: id, state }),
         error: (id, error) => this.#on.error.emit(error, { accountId: id }),
+        tokenExpired: (id) => this.#on.tokenExpired.emit({ accountId: id }),
         frame: (id, frame) => this.#on.roomFrame(id, frame),
       },
     );
@@ -449,6 +490,9 @@ export {
   toMillis,
 } from "./convert";
 export { AdapterError, RequestTimeoutError } from "./requests";
+export { checkToken } from "./token-check";
+export type { TokenCheckResult, TokenProblem } from "./token-check";
+export type { ChannelPatch } from "./directory";
 export { memoryStorage } from "./storage";
 export type * from "./types";
 export type { FrameSource } from "./events";

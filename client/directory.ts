@@ -16,10 +16,23 @@ export type Registration = {
   appVersion?: string;
 };
 
+/** What an admin may change about a channel (`channel:update`). */
+export type ChannelPatch = { enabled?: boolean; isPinned?: boolean; name?: string };
+
+/** Whether a channel shows every field of the patch. */
+function reflects(channel: Channel, patch: ChannelPatch): boolean {
+  return (
+    (patch.enabled === undefined || channel.enabled === patch.enabled) &&
+    (patch.isPinned === undefined || channel.isPinned === patch.isPinned) &&
+    (patch.name === undefined || channel.name === patch.name)
+  );
+}
+
 export type DirectoryEvents = {
   channels(channels: Channel[]): void;
   state(state: ConnectionState): void;
   error(error: AdapterError): void;
+  tokenExpired(): void;
   /** Any other frame, for `onFrame`. */
   frame(frame: IncomingFrame): void;
 };
@@ -49,6 +62,8 @@ export class DirectoryConnection {
   #socket: FrameSocket;
   #requests = new PendingRequests("d");
   #channels = new Map<string, Channel>();
+  /** request id → the channel update it waits to see broadcast. */
+  #updates = new Map<string, { channelId: string; patch: ChannelPatch }>();
   #events: DirectoryEvents;
   #options: DirectoryOptions;
   #heartbeatInterval: number | undefined;
@@ -75,6 +90,7 @@ export class DirectoryConnection {
         },
         frame: (frame) => this.#onFrame(frame),
         state: (state) => events.state(state),
+        tokenExpired: () => events.tokenExpired(),
         failure: (error) => {
           settle?.reject(new AdapterError("connect_failed", `could not open the Directory socket: ${error.message}`));
           settle = undefined;
@@ -110,6 +126,26 @@ export class DirectoryConnection {
     const answer = await this.#request("monitor:request_channels", {}, ["monitor:channels"]);
     this.#replaceChannels(answer.payload);
     return this.channels;
+  }
+
+  /**
+   * `channel:update` (admin). The server answers with a `channel:updated` broadcast that
+   * carries no request id, so the update settles when a broadcast shows the change; an
+   * `error` frame with its id rejects it.
+   */
+  async updateChannel(channelId: string, patch: ChannelPatch): Promise<Channel> {
+    const request = this.#requests.create(
+      "channel:update",
+      { channelId, ...patch },
+      { answers: [], timeoutMs: this.#options.requestTimeout },
+    );
+    this.#updates.set(request.id, { channelId, patch });
+    this.#socket.send(request.text);
+    try {
+      return (await request.answer).payload as Channel;
+    } finally {
+      this.#updates.delete(request.id);
+    }
   }
 
   close(reason: AdapterError): void {
@@ -160,6 +196,10 @@ export class DirectoryConnection {
     const channel = (payload as { channel?: Channel } | undefined)?.channel;
     if (!channel || typeof channel.id !== "string") return;
     this.#channels.set(channel.id, channel);
+    for (const [id, update] of this.#updates) {
+      if (update.channelId === channel.id && reflects(channel, update.patch))
+        this.#requests.resolve(id, { type: "channel:updated", payload: channel });
+    }
     this.#events.channels(this.channels);
   }
 }

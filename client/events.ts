@@ -10,11 +10,13 @@ import type { AdapterError, IncomingFrame } from "./requests";
 import type { SequencedFrame } from "./sequencer";
 import type {
   ConnectionStateEvent,
+  LoginStatusEvent,
   Message,
   MessageContext,
   MessageStatusEvent,
   NotificationEvent,
   PresenceEvent,
+  QrCodeEvent,
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
@@ -35,6 +37,9 @@ export class ClientEvents {
   readonly topicUpdated = new Listeners<[TopicUpdatedEvent]>("onTopicUpdated");
   readonly channels = new Listeners<[Channel[]]>("onChannels");
   readonly notification = new Listeners<[NotificationEvent]>("onNotification");
+  readonly qrCode = new Listeners<[QrCodeEvent]>("onQrCode");
+  readonly loginStatus = new Listeners<[LoginStatusEvent]>("onLoginStatus");
+  readonly tokenExpired = new Listeners<[FrameSource]>("onTokenExpired");
   readonly presence = new Listeners<[PresenceEvent]>("onPresence");
   readonly syncReset = new Listeners<[SyncResetEvent]>("onSyncReset");
   readonly connectionState = new Listeners<[ConnectionStateEvent]>("onConnectionState");
@@ -77,6 +82,13 @@ export class ClientEvents {
         this.notification.emit({ accountId, seq, notification });
         break;
       }
+      case "account:qrcode":
+        if (typeof payload.image !== "string") break;
+        this.qrCode.emit({ ...(payload as Omit<QrCodeEvent, "accountId">), accountId });
+        break;
+      case "account:login:status":
+        this.loginStatus.emit({ ...(payload as Omit<LoginStatusEvent, "accountId">), accountId });
+        break;
     }
     this.frame.emit(frame, { accountId });
   }

@@ -140,6 +140,19 @@ export class PendingRequests {
     return true;
   }
 
+  /** Settles a request with a frame that answers it without its `id` (an event it caused). */
+  resolve(id: string, frame: IncomingFrame): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#finish(id, pending);
+    pending.resolve(frame);
+  }
+
+  /** The ids of the waiting requests of one type. */
+  idsOf(type: string): string[] {
+    return [...this.#pending].filter(([, pending]) => pending.type === type).map(([id]) => id);
+  }
+
   /** Rejects one request (e.g. a reply the app gave up on). */
   cancel(id: string, error: Error): void {
     const pending = this.#pending.get(id);

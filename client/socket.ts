@@ -16,6 +16,8 @@ export type SocketHandlers = {
   state(state: ConnectionState): void;
   /** A failed attempt or a broken socket, with what the runtime said about it. */
   failure(error: Error): void;
+  /** The server closed the socket because the token expired (close code 4001). */
+  tokenExpired(): void;
 };
 
 export type SocketOptions = {
@@ -25,6 +27,9 @@ export type SocketOptions = {
   /** Outgoing frames per second at most (the heartbeat excepted); 0 for no limit. */
   maxFramesPerSecond?: number;
 };
+
+/** The close code the backend uses for a socket whose token expired (PROTOCOL §6, docs/DESIGN.md). */
+const CLOSE_TOKEN_EXPIRED = 4001;
 
 const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 4000 };
 
@@ -136,9 +141,10 @@ export class FrameSocket {
     if (frame) this.#handlers.frame(frame);
   };
 
-  #onClose = (): void => {
+  #onClose = (event: CloseEvent): void => {
     this.#pacer?.clear();
     if (this.#state === "closed") return;
+    if (event.code === CLOSE_TOKEN_EXPIRED) this.#handlers.tokenExpired();
     this.#setState(this.#socket.shouldReconnect ? "reconnecting" : "closed");
   };
 

@@ -3,7 +3,7 @@
  * seeds/001), the legacy Master message shape, and the adapter's public option and
  * event types. Wire shapes (Channel, Topic, Message…) come from `src/protocol.ts`.
  */
-import type { Channel, Message as WireMessage, MessageStatus, Notification, Topic } from "../src/protocol";
+import type { Channel, LoginStatus, Message as WireMessage, MessageStatus, Notification, Topic } from "../src/protocol";
 
 /** The crm-pc-im message type: the UI knows text, files and images only. */
 export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";
@@ -150,11 +150,19 @@ export type MessageStatusEvent = {
   messageId: string;
   status: MessageStatus;
   error?: string;
+  /** A reply nobody has taken for `COMMAND_STALE_SECONDS` (true), or taken again (false). */
+  stale?: boolean;
 };
 
 export type TopicUpdatedEvent = { accountId: string; seq: number; topic: Topic; conversation: Conversation };
 
 export type NotificationEvent = { accountId: string; seq: number; notification: Notification };
+
+/** A QR code for an admin to scan (`account:qrcode`, admins only); `image` is a URL, often `data:image/…`. */
+export type QrCodeEvent = { accountId: string; seq: number; image: string; expiresAt: number };
+
+/** How a QR login is going (`account:login:status`, admins only). */
+export type LoginStatusEvent = { accountId: string; seq: number; status: LoginStatus; error?: string };
 
 export type PresenceEvent = { accountId: string; clientId: string; userId: string; status: "online" | "offline" };
 
@@ -185,4 +193,4 @@ export type MessagePage = {
   before?: number;
 };
 
-export type { Channel, Notification, Topic, WireMessage };
+export type { Channel, LoginStatus, Notification, Topic, WireMessage };

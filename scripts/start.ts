@@ -2,8 +2,9 @@
  * `npm start [-- --verbose] [-- --no-crawler]`
  *
  * The local system in one command: `wrangler dev` (local mode, SQLite under .wrangler/state),
- * then, once `GET /api/v1/status` answers, the simulated crawler, then a banner with tokens
- * and commands to try. Ctrl-C stops both. Writes nothing but wrangler's own local state.
+ * then, once `GET /api/v1/status` answers, the simulated crawler, then a banner with the
+ * console's URLs, tokens and commands to try. Ctrl-C stops both. Writes nothing but
+ * wrangler's own local state.
  */
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
@@ -118,6 +119,10 @@ export function banner(options: {
     ` HisCRM-IM Edge is running at ${base}`,
     ` local data: .wrangler/state (stop, delete it, start again to begin afresh)`,
     options.crawling ? ` simulated crawler: ${options.crawling}` : " simulated crawler: off (--no-crawler)",
+    "",
+    " Open the console in a browser (the token is in the #token= fragment, valid 24 h):",
+    `   agent  ${base}/#token=${agentToken}`,
+    `   admin  ${base}/#token=${adminToken}`,
     "",
     " Tokens for tenant demo, valid 24 h — paste these into another terminal first:",
     `   export AGENT_TOKEN=${agentToken}`,

@@ -3,8 +3,17 @@
  * seeds/000 WebSocketService sees through drops, outages and restarts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createClient, memoryStorage, RequestTimeoutError } from "../../client/adapter";
-import type { Message, MessageContext, SeqStorage, SyncResetEvent, WebSocketService } from "../../client/adapter";
+import { checkToken, createClient, memoryStorage, RequestTimeoutError } from "../../client/adapter";
+import type {
+  Channel,
+  LoginStatusEvent,
+  Message,
+  MessageContext,
+  QrCodeEvent,
+  SeqStorage,
+  SyncResetEvent,
+  WebSocketService,
+} from "../../client/adapter";
 import { startBackend } from "../backend";
 import type { Backend } from "../backend";
 import { network, sleep, waitFor } from "./network";
@@ -487,5 +496,82 @@ describe("replies", () => {
       "Thanks!",
       "Anything else?",
     ]);
+  });
+});
+
+describe("what the web console needs", () => {
+  it("checkToken tells a good token from a malformed, an expired, a crawler's and an unreachable backend", async () => {
+    const good = await checkToken(backend.url, await backend.token("admin", { sub: "ann" }));
+    expect(good).toMatchObject({ ok: true, role: "admin", tenant: backend.tenant, subject: "ann" });
+
+    expect(await checkToken(backend.url, "not-a-token")).toMatchObject({ ok: false, problem: "malformed" });
+    const expired = await checkToken(backend.url, await backend.token("agent", { ttl: -60 }));
+    expect(expired).toEqual({ ok: false, problem: "expired", message: "token has expired" });
+    const crawler = await checkToken(backend.url, await backend.token("crawler"));
+    expect(crawler).toMatchObject({ ok: false, problem: "forbidden" });
+    expect(crawler.ok || crawler.message).toMatch(/role crawler/);
+    expect(await checkToken("http://127.0.0.1:9", "x.y.z")).toMatchObject({ ok: false, problem: "unreachable" });
+  });
+
+  it("updateChannel renames, pins and disables a channel for every client; an agent is refused", async () => {
+    const accountId = await newAccount();
+    const admin = await connect({ token: () => backend.token("admin", { sub: "admin-uc" }) });
+    const agent = await connect();
+    await waitFor(() => agent.client.getChannels().some((c) => c.id === accountId), "the channel");
+    const seen: Channel[][] = [];
+    agent.client.onChannels((channels) => seen.push(channels));
+
+    const channel = await admin.client.updateChannel(accountId, { name: "客服 🎧", isPinned: true, enabled: false });
+    expect(channel).toMatchObject({ id: accountId, name: "客服 🎧", isPinned: true, enabled: false });
+    await waitFor(() => seen.some((list) => list[0]?.id === accountId && list[0].name === "客服 🎧"), "the rename");
+
+    await expect(agent.client.updateChannel(accountId, { name: "mine" })).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("startLogin starts a QR login; the QR code and the status reach the admin live", async () => {
+    const accountId = await newAccount();
+    const admin = await connect({ accounts: [accountId], token: () => backend.token("admin", { sub: "admin-qr" }) });
+    const statuses: LoginStatusEvent[] = [];
+    const codes: QrCodeEvent[] = [];
+    admin.client.onLoginStatus((event) => statuses.push(event));
+    admin.client.onQrCode((event) => codes.push(event));
+    await ready(admin.client, accountId);
+
+    await admin.client.startLogin(accountId);
+    await waitFor(() => statuses.some((s) => s.status === "pending"), "login pending");
+    const image = "data:image/png;base64,iVBORw0KGgo=";
+    const expiresAt = Date.now() + 60_000;
+    const crawler = { "content-type": "application/json" };
+    const qr = await backend.api(`/api/v1/accounts/${accountId}/qrcode`, "crawler", {
+      method: "POST",
+      headers: crawler,
+      body: JSON.stringify({ image, expiresAt }),
+    });
+    expect(qr.status).toBeLessThan(300);
+    await waitFor(() => codes.length === 1, "the QR code");
+    expect(codes[0]).toMatchObject({ accountId, image, expiresAt });
+    const done = await backend.api(`/api/v1/accounts/${accountId}/login/status`, "crawler", {
+      method: "POST",
+      headers: crawler,
+      body: JSON.stringify({ status: "success" }),
+    });
+    expect(done.status).toBeLessThan(300);
+    await waitFor(() => statuses.at(-1)?.status === "success", "login success");
+
+    const agent = await connect({ accounts: [accountId] });
+    await expect(agent.client.startLogin(accountId)).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("onTokenExpired fires when the server closes a socket whose token expired (4001)", async () => {
+    const accountId = await newAccount();
+    const token = await backend.token("agent", { sub: "agent-short", ttl: 3 });
+    const { client } = await connect({ accounts: [accountId], token: async () => token });
+    const expired: Array<{ accountId?: string }> = [];
+    client.onTokenExpired((source) => expired.push(source));
+    await ready(client, accountId);
+    await sleep(3_500);
+    // The server checks the token on the next frame.
+    client.markRead("w0", { accountId });
+    await waitFor(() => expired.some((source) => source.accountId === accountId), "4001 on the account socket");
   });
 });
