@@ -7,7 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Config } from "../config";
-import { ApiError, attempt } from "../errors";
+import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
 import { roomClientFrame } from "../protocol";
 import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
@@ -66,7 +66,7 @@ export class AccountRoom extends DurableObject<Env> {
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
       const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
-      return { ok: false, error: { code: "rate_limited", message } };
+      return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
     }
     const account = this.store.account();
     if (account && account.tenant !== tenant) {
@@ -157,7 +157,7 @@ export class AccountRoom extends DurableObject<Env> {
     try {
       return { ok: true, value: await call(this.store.requireAccount(tenant, accountId)) };
     } catch (error) {
-      if (error instanceof ApiError) return { ok: false, error: error.payload };
+      if (error instanceof ApiError) return failed(error);
       throw error;
     }
   }
