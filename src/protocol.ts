@@ -26,6 +26,22 @@ export type Channel = {
   enabled: boolean;
   lastSyncAt: number | null;
   seq: number;
+  health: Health;
+};
+
+/** What a crawler may say about the account's platform session (PROTOCOL §10). */
+export const CRAWLER_LOGINS = ["logged_in", "logged_out", "expired"] as const;
+export type CrawlerLogin = (typeof CRAWLER_LOGINS)[number];
+export type CrawlerState = "online" | "late" | "offline" | "never";
+
+/** Is the account's crawler alive, is the account logged in (PROTOCOL §10); derived on read. */
+export type Health = {
+  crawler: CrawlerState;
+  lastSeenAt: number | null;
+  intervalMs: number | null;
+  login: CrawlerLogin | "unknown";
+  error?: string;
+  storage: "ok" | "high" | "full";
 };
 
 export type TopicKind = "work" | "conversation";

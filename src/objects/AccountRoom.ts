@@ -6,14 +6,15 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { healthOf } from "../health";
 import type { Config } from "../config";
 import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
 import { roomClientFrame } from "../protocol";
-import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
+import type { Command, EventFrame, Health, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
-import type { ItemKind, Rejected } from "../snapshot";
+import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
 import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
 import { CRAWLER, Fanout, READER } from "./fanout";
@@ -84,6 +85,34 @@ export class AccountRoom extends DurableObject<Env> {
     return { ok: true, value: { seq, counts, rejected } };
   }
 
+  /**
+   * A crawler's health report with nothing to push (PROTOCOL §10): a sign of life, counted
+   * against the same per-token limit as pushes. Creates the account, as a first push would.
+   */
+  async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
+    const allowed = this.pushes.take(crawler);
+    if (!allowed.ok) {
+      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+      const message = `more than ${this.config.pushesPerMinute} pushes and health reports a minute for this token; retry in ${seconds} s`;
+      return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
+    }
+    const account = this.store.account();
+    if (account && account.tenant !== tenant) {
+      return {
+        ok: false,
+        error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
+      };
+    }
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.store.ensureAccount(tenant, accountId, now);
+      this.store.recordSignOfLife(report, now);
+    });
+    await this.upkeep.sendSummary();
+    await this.upkeep.scheduleAlarm(now);
+    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+  }
+
   // -------------------------------------------------------------------------
   // §5, §7, §8 over HTTP: each call names its tenant and account, checked against the room's own.
 
@@ -122,7 +151,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   async loginStatus(tenant: string, accountId: string, status: LoginStatus, error?: string): Promise<Result<number>> {
-    return this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+    const result = await this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+    // A QR login that succeeded turns the channel's health to logged_in.
+    if (result.ok && status === "success") await this.upkeep.sendSummary();
+    return result;
   }
 
   async topics(tenant: string, accountId: string): Promise<Result<Topic[]>> {
