@@ -258,6 +258,14 @@ export const pushEnvelope = z.object({
 });
 export type PushEnvelope = z.infer<typeof pushEnvelope>;
 
+/** The 200 answer to a push (PROTOCOL §4): counts only for the kinds the push carried. */
+export type PushResponse = {
+  ok: true;
+  seq: number;
+  counts: Partial<Record<ItemKind, { received: number; new: number; updated: number }>>;
+  rejected: Rejected[];
+};
+
 /**
  * An item that passed validation: its platform id, its JSON (the validated item, unknown
  * fields kept) and that JSON's hash. Only this crosses into the AccountRoom, which parses

@@ -35,6 +35,8 @@ export type DevOptions = {
   /** `--var NAME:value` pairs. */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** The port to listen on (a restart that clients must find at the same address); default a free one. */
+  port?: number;
 };
 
 /** Every group this module started and has not seen die, so an aborted test leaves nothing behind. */
@@ -111,7 +113,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * await dev.kill();
  */
 export async function startDev(options: DevOptions): Promise<DevServer> {
-  const [port, inspector] = [await freePort(), await freePort()];
+  const [port, inspector] = [options.port ?? (await freePort()), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const vars = Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const project = mirror(options.dir);
