@@ -64,6 +64,8 @@ export class CrawlerError extends Error {
     message: string,
     readonly status?: number,
     readonly issues?: { path: string; message: string }[],
+    /** What the backend (or whatever answered instead) said, without the request in front. */
+    readonly detail = message,
   ) {
     super(message);
     this.name = "CrawlerError";
@@ -200,7 +202,9 @@ export class CrawlerClient {
         response = await this.#fetch(`${this.#base}${path}`, { method, headers, body: text });
       } catch (error) {
         if (attempt >= maxAttempts) {
-          throw new CrawlerError("network", `${method} ${path}: ${(error as Error).message}`);
+          const cause = (error as { cause?: { code?: string } }).cause?.code;
+          const detail = cause === "ECONNREFUSED" ? "connection refused" : (cause ?? (error as Error).message);
+          throw new CrawlerError("network", `${method} ${path}: ${detail}`, undefined, undefined, detail);
         }
         await sleep(this.#delay(attempt));
         continue;
@@ -242,8 +246,14 @@ async function errorOf(method: string, path: string, response: Response): Promis
     // Not the backend's JSON (a proxy's page): the status says enough.
   }
   const code = error?.code ?? `http_${response.status}`;
-  const message = `${method} ${path}: ${response.status} ${error?.message ?? text.slice(0, 200)}`;
-  return new CrawlerError(code, message, response.status, error?.issues);
+  const detail = error?.message ?? text.slice(0, 200);
+  return new CrawlerError(
+    code,
+    `${method} ${path}: ${response.status} ${detail}`,
+    response.status,
+    error?.issues,
+    detail,
+  );
 }
 
 /**
