@@ -17,6 +17,7 @@ import type { ConnectionState, ReconnectOptions } from "./types";
 import { accountUrl, toSocketBase } from "./urls";
 
 export type { PushBody } from "./crawler-split";
+export type { Command, Health } from "../src/protocol";
 export type { PushResponse } from "../src/snapshot";
 
 /** What a crawler says about itself, in a push (`crawler`) or by `reportHealth`. */
@@ -189,43 +190,42 @@ export class CrawlerClient {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
+  /**
+   * One request, sent again on network errors and 502/503/504 (at most `maxAttempts` tries in
+   * all) and after each 429 (at most `maxRateLimitWaits` waits, which are not failures).
+   */
   async #request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
     const maxAttempts = this.#options.maxAttempts ?? 8;
     const maxWaits = this.#options.maxRateLimitWaits ?? 30;
     const text = body === undefined ? undefined : JSON.stringify(body);
+    let failures = 0;
     let waits = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}` };
       if (text !== undefined) headers["content-type"] = "application/json";
       let response: Response;
       try {
         response = await this.#fetch(`${this.#base}${path}`, { method, headers, body: text });
       } catch (error) {
-        if (attempt >= maxAttempts) {
-          const cause = (error as { cause?: { code?: string } }).cause?.code;
-          const detail = cause === "ECONNREFUSED" ? "connection refused" : (cause ?? (error as Error).message);
-          throw new CrawlerError("network", `${method} ${path}: ${detail}`, undefined, undefined, detail);
-        }
-        await sleep(this.#delay(attempt));
+        if (++failures >= maxAttempts) throw networkError(method, path, error);
+        await sleep(this.#delay(failures));
         continue;
       }
       if (response.ok) return (await response.json()) as T;
+      const rateLimited = response.status === 429 && ++waits <= maxWaits;
+      const unavailable = RETRIED_STATUSES.has(response.status) && ++failures < maxAttempts;
+      if (!rateLimited && !unavailable) throw await errorOf(method, path, response);
       const retryAfter = retryAfterMs(response);
-      if (response.status === 429 && waits < maxWaits) {
-        waits++;
-        attempt--;
-        await response.body?.cancel();
-        await sleep(retryAfter ?? this.#delay(waits));
-        continue;
-      }
-      if (RETRIED_STATUSES.has(response.status) && attempt < maxAttempts) {
-        await response.body?.cancel();
-        await sleep(retryAfter ?? this.#delay(attempt));
-        continue;
-      }
-      throw await errorOf(method, path, response);
+      await response.body?.cancel();
+      await sleep(retryAfter ?? this.#delay(rateLimited ? waits : failures));
     }
   }
+}
+
+function networkError(method: string, path: string, error: unknown): CrawlerError {
+  const cause = (error as { cause?: { code?: string } }).cause?.code;
+  const detail = cause === "ECONNREFUSED" ? "connection refused" : (cause ?? (error as Error).message);
+  return new CrawlerError("network", `${method} ${path}: ${detail}`, undefined, undefined, detail);
 }
 
 /** `Retry-After` in seconds (or an HTTP date) as ms, with a little jitter so waiting crawlers do not return together. */
