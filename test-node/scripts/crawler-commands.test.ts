@@ -2,7 +2,8 @@
  * The simulated crawler against the real backend (`wrangler dev`): it reports its health in
  * every push, carries out agents' replies (each fails once here, then succeeds on the retry)
  * so that its next snapshots carry them under the platform id it reported without a
- * duplicate, and answers an admin's login with a real PNG QR code, `scanned` and `success`.
+ * duplicate, and answers an admin's login with a real PNG QR code, `scanned` and `success`;
+ * stopped, its channel goes `late` then `offline`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -159,5 +160,25 @@ describe("the simulated crawler", () => {
       "success",
     ]);
     admin.close();
+  }, 60_000);
+
+  it("once stopped, its channel turns late then offline on the Directory, announced by the room's alarm", async () => {
+    const directory = new WebSocket(`${dev.url.replace("http", "ws")}/api/v1/ws?token=${await token("agent")}`);
+    const states: string[] = [];
+    directory.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as { type: string; payload: { channel?: Channel } };
+      if (frame.type === "channel:updated" && frame.payload.channel?.id === ACCOUNT) {
+        states.push(frame.payload.channel.health.crawler);
+      }
+    });
+    await new Promise((resolve) => directory.once("open", resolve));
+    controller.abort();
+    expect(await crawling).toBe(true);
+    // Interval 1 s: late 2 s after the last push, offline after 5 s.
+    await until(async () => states.includes("offline"), "offline", 30_000);
+    expect(states.slice(states.indexOf("late"))).toEqual(["late", "offline"]);
+    const { channels } = await get<{ channels: Channel[] }>("/api/v1/accounts");
+    expect(channels.find((c) => c.id === ACCOUNT)!.health).toMatchObject({ crawler: "offline", login: "logged_in" });
+    directory.close();
   }, 60_000);
 });
