@@ -111,7 +111,13 @@ export class CrawlerClient {
   async push(body: PushBody): Promise<PushResponse> {
     const limit = this.#options.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES;
     const answers: { part: Part; answer: PushResponse }[] = [];
-    const queue = splitPart(wholePart(body), limit);
+    let queue: Part[];
+    try {
+      queue = splitPart(wholePart(body), limit);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new CrawlerError("payload_too_large", error.message);
+    }
     while (queue.length) {
       const part = queue.shift()!;
       try {
