@@ -6,10 +6,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import { healthOf } from "../health";
 import type { Config } from "../config";
 import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
+import { healthOf } from "../health";
 import { roomClientFrame } from "../protocol";
 import type { Command, EventFrame, Health, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
 import { unpackPush } from "../push-pack";
@@ -63,17 +63,8 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const allowed = this.pushes.take(crawler);
-    if (!allowed.ok) {
-      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
-      return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
-    }
-    const account = this.store.account();
-    if (account && account.tenant !== tenant) {
-      const message = `account ${packed.accountId} is not an account of tenant ${tenant}`;
-      return { ok: false, error: { code: "forbidden", message } };
-    }
+    const refused = this.admitCrawler(tenant, crawler, packed.accountId);
+    if (refused) return refused;
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now)));
@@ -90,10 +81,27 @@ export class AccountRoom extends DurableObject<Env> {
    * against the same per-token limit as pushes. Creates the account, as a first push would.
    */
   async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
+    const refused = this.admitCrawler(tenant, crawler, accountId);
+    if (refused) return refused;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.store.ensureAccount(tenant, accountId, now);
+      this.store.recordSignOfLife(report, now);
+    });
+    await this.upkeep.sendSummary();
+    await this.upkeep.scheduleAlarm(now);
+    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+  }
+
+  /**
+   * What a push and a health report both pass: the per-token limit (one bucket for both) and
+   * the tenant, when the account exists. Null when admitted, else the refusal.
+   */
+  private admitCrawler(tenant: string, crawler: string, accountId: string): Result<never> | null {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      const message = `more than ${this.config.pushesPerMinute} pushes and health reports a minute for this token; retry in ${seconds} s`;
+      const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
       return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
     }
     const account = this.store.account();
@@ -103,14 +111,7 @@ export class AccountRoom extends DurableObject<Env> {
         error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
       };
     }
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      this.store.ensureAccount(tenant, accountId, now);
-      this.store.recordSignOfLife(report, now);
-    });
-    await this.upkeep.sendSummary();
-    await this.upkeep.scheduleAlarm(now);
-    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+    return null;
   }
 
   // -------------------------------------------------------------------------
