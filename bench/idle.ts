@@ -1,7 +1,11 @@
 /**
  * §4 Idle cost and §5 memory. 1,000 clients on one account send exactly `{"type":"ping"}`
  * every 5 s for a minute; logpoints on every AccountRoom method (inspector.ts) count how often
- * its code ran: that must be zero, the runtime answers the heartbeat itself. Afterwards one real
+ * its code ran: that must be zero, the runtime answers the heartbeat itself — except the
+ * room's alarm announcing its crawler's health transitions (PROTOCOL §10): the crawler's last
+ * push just before the minute says it comes every sixth of the minute, so the channel turns
+ * `late` and then `offline` within it, and each of those may wake the room once; those
+ * wake-ups are reported on their own line. Afterwards one real
  * frame shows whether the object had been hibernated meanwhile (its constructor runs again).
  * Memory: resident memory of the workerd processes before and after opening the 1,000
  * sockets, and again after the idle minute.
@@ -72,6 +76,19 @@ export async function idle(b: Bench): Promise<Row[]> {
   await sleep(3_000);
   const rssOpen = await settledRss(b);
 
+  // The crawler's last sign of life: late after 2 of its intervals, offline after 5, both within the idle time.
+  const intervalMs = Math.max(1_000, Math.round((seconds * 1000) / 6));
+  const lastSeen = await b.backend.push(
+    TENANT,
+    ACCOUNT,
+    JSON.stringify({
+      ...JSON.parse(pushBody(ACCOUNT, { comments: [comment(ACCOUNT, 0, "w0")] })),
+      crawler: { intervalMs },
+    }),
+  );
+  if (lastSeen.status !== 200) throw new Error(`the crawler's last push answered ${lastSeen.status}: ${lastSeen.text}`);
+  const lastSeenAt = Date.now();
+
   // The logpoints go in only now (each hit costs the inspector a compiled condition), and must
   // first see what they are for: a few real frames, each a webSocketMessage.
   let logpoints: Logpoints | null = null;
@@ -125,6 +142,7 @@ export async function idle(b: Bench): Promise<Row[]> {
     );
   }
   const idleStarted = performance.now();
+  const idleStartedAt = Date.now();
   for (let elapsed = 0; elapsed < seconds;) {
     const step = Math.min(10, seconds - elapsed);
     await sleep(step * 1000);
@@ -135,8 +153,15 @@ export async function idle(b: Bench): Promise<Row[]> {
   }
   for (const timer of timers) clearTimeout(timer);
   await sleep(1_000);
-  const wakeups = logpoints?.total() ?? NaN;
+  const idleEndedAt = Date.now();
+  // An alarm may find the object evicted: its constructor then runs too, and belongs to that wake-up.
+  const alarms = logpoints?.count("alarm") ?? NaN;
+  const alarmConstructors = Math.min(logpoints?.count("constructor") ?? 0, alarms);
+  const wakeups = (logpoints?.total() ?? NaN) - alarms - alarmConstructors;
   const hits = logpoints?.hits() ?? {};
+  const transitions = [2, 5]
+    .map((after) => lastSeenAt + after * intervalMs)
+    .filter((at) => at >= idleStartedAt && at <= idleEndedAt).length;
   const rssIdle = await settledRss(b);
 
   // One real frame: did the object have to be constructed again to answer it?
@@ -163,15 +188,25 @@ export async function idle(b: Bench): Promise<Row[]> {
 
   if (wakeups > 0)
     b.fail(`idle: the AccountRoom ran code ${wakeups} times during the heartbeat minute: ${JSON.stringify(hits)}`);
+  if (alarms > transitions)
+    b.fail(
+      `idle: ${alarms} alarms for ${transitions} health transitions; a transition must wake the room at most once`,
+    );
   if (pongs !== sent) b.fail(`idle: ${sent - pongs} of ${sent} pings got no pong`);
   if (other > 0) b.fail(`idle: ${other} frames other than pong arrived while idle`);
   const rt = summarize(roundTrips);
   rows.push(
     {
       section: IDLE,
-      name: `AccountRoom wake-ups in ${seconds} s`,
+      name: `AccountRoom wake-ups in ${seconds} s (besides health transitions)`,
       value: Number.isNaN(wakeups) ? "not measured" : String(wakeups),
-      notes: `constructor and method runs, counted by inspector logpoints (which counted ${calibrated} of ${CALIBRATION} test frames); ${sent} pings, ${pongs} pongs`,
+      notes: `constructor and method runs but the health alarms', counted by inspector logpoints (which counted ${calibrated} of ${CALIBRATION} test frames); ${sent} pings, ${pongs} pongs`,
+    },
+    {
+      section: IDLE,
+      name: `health-transition wake-ups in ${seconds} s`,
+      value: Number.isNaN(alarms) ? "not measured" : String(alarms),
+      notes: `the room's alarm (with its constructor ${alarmConstructors} times); ${transitions} transitions (online → late → offline, interval ${intervalMs / 1000} s) fell in the idle time`,
     },
     { section: IDLE, name: "heartbeat round trip (runtime auto-response)", median: rt.median, p99: rt.p99, n: rt.n },
     {

@@ -1,15 +1,24 @@
 /**
  * `npm run crawler -- [--url http://127.0.0.1:8787] [--tenant demo] [--interval 3] [--once] [--accounts a,b] [--seed s]`
  *
- * A simulated crawler: every few seconds it re-scrapes a window of each account (the latest
- * works, comments, DMs, notifications) and pushes it as a full snapshot (PROTOCOL §4).
+ * A simulated crawler built on `client/crawler.ts`: every few seconds it re-scrapes a window
+ * of each account (the latest works, comments, DMs, notifications) and pushes it as a full
+ * snapshot (PROTOCOL §4) with its health report (§10); between pushes it carries out the
+ * agents' replies and the admins' QR logins (§7).
  *
  * What it scrapes comes from the simulated world in `./crawler/world.ts`, a pure function of
- * (seed, account, time); this file is the command line, the push loop and what it prints.
+ * (seed, account, time); the replies it posted, from `./crawler/outbox.ts`; how it carries out
+ * commands, `./crawler/commands.ts`. This file is the command line, the push loop and what it prints.
  */
+import WebSocket from "ws";
+import { createCrawlerClient, CrawlerError } from "../client/crawler";
+import type { CommandLoop, PushResponse } from "../client/crawler";
 import { ACCOUNT_ID_RE } from "../src/protocol";
 import { isMain, parseBaseUrl, parseFlags, runMain, sleep, UsageError } from "./cli";
 import { devSecret, mintToken, parseAccountList } from "./token";
+import { simulatedHandler } from "./crawler/commands";
+import type { CommandOptions } from "./crawler/commands";
+import { Outbox } from "./crawler/outbox";
 import { DEFAULT_SEED, generateSnapshot, simAccount } from "./crawler/world";
 import type { SimAccount, SnapshotBody } from "./crawler/world";
 
@@ -64,13 +73,7 @@ export function parseCrawlerArgs(argv: readonly string[]): CrawlerOptions {
   };
 }
 
-type KindCounts = { received: number; new: number; updated: number };
-export type PushResponse = {
-  ok: true;
-  seq: number;
-  counts: Partial<Record<keyof SnapshotBody["snapshot"], KindCounts>>;
-  rejected: { kind: string; index: number; issues: { path: string; message: string }[] }[];
-};
+export type { PushResponse };
 
 const NOUNS: Record<keyof SnapshotBody["snapshot"], [string, string]> = {
   contents: ["work", "works"],
@@ -117,51 +120,33 @@ export type CrawlerRun = {
   retryMs?: number;
   /** Called after every successful push. */
   onPush?: (account: SimAccount, response: PushResponse) => void;
+  /** How replies and logins are carried out (delays, failure rate); not in `once` mode. */
+  commands?: Partial<Omit<CommandOptions, "client" | "outbox" | "log">>;
 };
-
-class PushError extends Error {}
-/**
- * 502, 503 or 504: no backend behind the address right now. `wrangler dev` answers 503 while it
- * reloads, and its local proxy now and then with "Your worker restarted mid-request". A push
- * sent again is harmless (a repeated snapshot changes nothing), so these are waited out.
- */
-class UnavailableError extends PushError {}
 
 function timeOfDay(): string {
   return new Date().toTimeString().slice(0, 8);
 }
 
-/** Why a fetch never got an answer, in words: "connection refused" rather than "fetch failed". */
-function unreachableReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (error instanceof UnavailableError) return error.message;
-  if (cause?.code === "ECONNREFUSED") return "connection refused";
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+/** 502, 503, 504 or no answer at all: no backend behind the address right now. */
+function unavailable(error: CrawlerError): boolean {
+  return error.code === "network" || [502, 503, 504].includes(error.status ?? 0);
 }
 
-async function pushOnce(url: string, token: string, body: SnapshotBody, signal?: AbortSignal): Promise<PushResponse> {
-  const response = await fetch(`${url}/api/v1/accounts/${encodeURIComponent(body.accountId)}/sync`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  });
-  const text = await response.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Not JSON: shown below as it came.
-  }
-  if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    let message = `HTTP ${response.status}${error?.code ? ` ${error.code}` : ""}: ${error?.message ?? text.slice(0, 200)}`;
-    if (response.status === 401)
-      message += " (does the crawler sign with the backend's AUTH_SECRET? see docs/RUNNING.md)";
-    throw new ([502, 503, 504].includes(response.status) ? UnavailableError : PushError)(message);
-  }
-  return json as PushResponse;
+/** "HTTP 400 invalid_body: snapshot.comments[0].content: Required", or why there was no answer. */
+function describeError(error: CrawlerError): string {
+  if (error.status === undefined) return error.detail;
+  const code = error.code.startsWith("http_") ? "" : ` ${error.code}`;
+  let message = `HTTP ${error.status}${code}: ${error.detail}`;
+  if (error.status === 401) message += " (does the crawler sign with the backend's AUTH_SECRET? see docs/RUNNING.md)";
+  return message;
 }
+
+/**
+ * The crawler's interval as it reports it (PROTOCOL §10 bounds it to 1 s … 1 h): a crawler
+ * faster than a second is still held to a second.
+ */
+const reportedInterval = (ms: number) => Math.min(3_600_000, Math.max(1_000, ms));
 
 /**
  * Pushes snapshots of every account until `signal` aborts (or once, with `once`). Waits for a
@@ -171,52 +156,72 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
   const { log = console.log, signal, waitMs = 60_000, retryMs = 2_000, onPush } = run;
   const secret = run.secret ?? devSecret().secret;
   const accounts = options.accounts.map((id, index) => simAccount(id, index));
+  const client = createCrawlerClient({
+    url: options.url,
+    token: () => mintToken({ role: "crawler", tenant: options.tenant, sub: "crawler-sim", ttl: 3600 }, secret),
+    // Waiting for a backend that is down is this loop's business (it says so once); 429s the client waits out.
+    maxAttempts: 1,
+    fetch: (input, init) => fetch(input, { ...init, signal }),
+    WebSocket,
+    onError: (error) => log(`${timeOfDay()}  ${error.message}`),
+  });
+  const outbox = new Outbox();
+  const handler = simulatedHandler({
+    client,
+    outbox,
+    log: (line) => log(`${timeOfDay()}  ${line}`),
+    ...run.commands,
+  });
+  const loops = new Map<string, CommandLoop>();
+  const crawler = { intervalMs: reportedInterval(options.intervalMs), login: "logged_in" as const, version: "sim" };
   let allOk = true;
   let unreachableSince: number | null = null;
-  while (!signal?.aborted) {
-    const token = await mintToken({ role: "crawler", tenant: options.tenant, sub: "crawler-sim", ttl: 3600 }, secret);
-    let retry = false;
-    for (const account of accounts) {
-      if (signal?.aborted) break;
-      try {
-        const response = await pushOnce(
-          options.url,
-          token,
-          generateSnapshot(account, Date.now(), options.seed),
-          signal,
-        );
-        if (unreachableSince !== null) log(`${timeOfDay()}  backend is up`);
-        unreachableSince = null;
-        log(`${timeOfDay()}  ${describePush(account, response)}`);
-        onPush?.(account, response);
-      } catch (error) {
+  try {
+    while (!signal?.aborted) {
+      let retry = false;
+      for (const account of accounts) {
         if (signal?.aborted) break;
-        if (error instanceof PushError && !(error instanceof UnavailableError)) {
-          allOk = false;
-          log(`${timeOfDay()}  ${account.id} push failed: ${error.message}`);
-          continue;
+        try {
+          const body = outbox.addTo(account, generateSnapshot(account, Date.now(), options.seed));
+          const response = await client.push({ ...body, crawler });
+          if (unreachableSince !== null) log(`${timeOfDay()}  backend is up`);
+          unreachableSince = null;
+          log(`${timeOfDay()}  ${describePush(account, response)}`);
+          onPush?.(account, response);
+          // The account exists now: take its commands (a once-run pushes and leaves).
+          if (!options.once && !loops.has(account.id)) loops.set(account.id, client.listen(account.id, handler));
+        } catch (error) {
+          if (signal?.aborted) break;
+          if (!(error instanceof CrawlerError)) throw error;
+          if (!unavailable(error)) {
+            allOk = false;
+            log(`${timeOfDay()}  ${account.id} push failed: ${describeError(error)}`);
+            continue;
+          }
+          // No answer, or no backend behind the address: it is not up (yet). Say so once, then keep trying.
+          if (unreachableSince === null) {
+            unreachableSince = Date.now();
+            log(
+              `${timeOfDay()}  waiting for the backend at ${options.url} (${describeError(error)}); retrying every ${retryMs / 1000} s…`,
+            );
+          }
+          if (options.once && Date.now() - unreachableSince > waitMs) {
+            log(`${timeOfDay()}  gave up: no backend at ${options.url} after ${Math.round(waitMs / 1000)} s`);
+            return false;
+          }
+          retry = true;
+          break;
         }
-        // No answer, or no backend behind the address: it is not up (yet). Say so once, then keep trying.
-        if (unreachableSince === null) {
-          unreachableSince = Date.now();
-          log(
-            `${timeOfDay()}  waiting for the backend at ${options.url} (${unreachableReason(error)}); retrying every ${retryMs / 1000} s…`,
-          );
-        }
-        if (options.once && Date.now() - unreachableSince > waitMs) {
-          log(`${timeOfDay()}  gave up: no backend at ${options.url} after ${Math.round(waitMs / 1000)} s`);
-          return false;
-        }
-        retry = true;
-        break;
       }
+      if (retry) {
+        await sleep(retryMs, signal);
+        continue;
+      }
+      if (options.once) break;
+      await sleep(options.intervalMs, signal);
     }
-    if (retry) {
-      await sleep(retryMs, signal);
-      continue;
-    }
-    if (options.once) break;
-    await sleep(options.intervalMs, signal);
+  } finally {
+    await Promise.all([...loops.values()].map((loop) => loop.stop()));
   }
   return allOk;
 }

@@ -84,11 +84,13 @@ function describeMessage(message: Message): string {
   return `${message.kind} [${message.topicId}] ${who}${reply}: ${text}${status}`;
 }
 
-/** "douyin-1001 Brand A · seq 97 · 61 unread of 71 · last: Love this! 💕" */
+/** "douyin-1001 Brand A · crawler online, logged_in · seq 97 · 61 unread of 71 · last: Love this! 💕" */
 export function describeChannel(channel: Channel): string {
   const flags = [channel.isPinned ? "pinned" : "", channel.enabled ? "" : "disabled"].filter(Boolean);
+  const { health } = channel;
   return [
     `${channel.id} ${channel.name}${flags.length ? ` (${flags.join(", ")})` : ""}`,
+    `crawler ${health.crawler}, ${health.login}${health.error ? ` (${clip(health.error, 60)})` : ""}`,
     `seq ${channel.seq}`,
     `${channel.unreadCount} unread of ${channel.messageCount}`,
     `last: ${clip(channel.lastMessage, 80)}`,

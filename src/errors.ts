@@ -25,16 +25,26 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly issues?: Issue[];
+  /** For `rate_limited`: when to try again, sent as `Retry-After` (seconds). */
+  readonly retryAfterMs?: number;
 
-  constructor(code: ErrorCode, message: string, issues?: Issue[]) {
+  constructor(code: ErrorCode, message: string, issues?: Issue[], retryAfterMs?: number) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.issues = issues;
+    this.retryAfterMs = retryAfterMs;
   }
 
   get status(): number {
     return STATUS[this.code];
+  }
+
+  /** The headers of its HTTP answer: `Retry-After` in whole seconds when it has a delay. */
+  get headers(): Record<string, string> {
+    return this.retryAfterMs === undefined
+      ? {}
+      : { "retry-after": String(Math.max(1, Math.ceil(this.retryAfterMs / 1000))) };
   }
 
   get payload(): ErrorPayload {
@@ -54,20 +64,27 @@ export class ApiError extends Error {
  * What a Durable Object's RPC method returns: errors cross the boundary as data, because
  * a thrown error arrives on the other side without its code.
  */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload; retryAfterMs?: number };
 
 /** Runs `fn`, turning a thrown ApiError into a failed Result; anything else is rethrown. */
 export function attempt<T>(fn: () => T): Result<T> {
   try {
     return { ok: true, value: fn() };
   } catch (error) {
-    if (error instanceof ApiError) return { ok: false, error: error.payload };
+    if (error instanceof ApiError) return failed(error);
     throw error;
   }
+}
+
+/** A thrown ApiError as a failed Result, keeping its retry delay. */
+export function failed(error: ApiError): { ok: false; error: ErrorPayload; retryAfterMs?: number } {
+  return error.retryAfterMs === undefined
+    ? { ok: false, error: error.payload }
+    : { ok: false, error: error.payload, retryAfterMs: error.retryAfterMs };
 }
 
 /** Unwraps a Result in the Worker, rethrowing its error as an ApiError. */
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new ApiError(result.error.code, result.error.message, result.error.issues);
+  throw new ApiError(result.error.code, result.error.message, result.error.issues, result.retryAfterMs);
 }

@@ -36,9 +36,13 @@ app.onError(function onError(error, c) {
   const apiError = known ?? new ApiError("internal", "internal error");
   // The compatibility API answers errors the way the platform does.
   if (c.req.path.startsWith("/api/im/")) {
-    return c.json({ status_code: apiError.status, status_msg: apiError.message }, apiError.status as 400);
+    return c.json(
+      { status_code: apiError.status, status_msg: apiError.message },
+      apiError.status as 400,
+      apiError.headers,
+    );
   }
-  return c.json({ error: apiError.payload }, apiError.status as 400);
+  return c.json({ error: apiError.payload }, apiError.status as 400, apiError.headers);
 });
 
 export default app;

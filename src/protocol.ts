@@ -26,6 +26,22 @@ export type Channel = {
   enabled: boolean;
   lastSyncAt: number | null;
   seq: number;
+  health: Health;
+};
+
+/** What a crawler may say about the account's platform session (PROTOCOL §10). */
+export const CRAWLER_LOGINS = ["logged_in", "logged_out", "expired"] as const;
+export type CrawlerLogin = (typeof CRAWLER_LOGINS)[number];
+export type CrawlerState = "online" | "late" | "offline" | "never";
+
+/** Is the account's crawler alive, is the account logged in (PROTOCOL §10); derived on read. */
+export type Health = {
+  crawler: CrawlerState;
+  lastSeenAt: number | null;
+  intervalMs: number | null;
+  login: CrawlerLogin | "unknown";
+  error?: string;
+  storage: "ok" | "high" | "full";
 };
 
 export type TopicKind = "work" | "conversation";
@@ -202,6 +218,30 @@ export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(eventTypes))
 
 export const LOGIN_STATUSES = ["pending", "waiting", "scanned", "success", "failed", "expired"] as const;
 export type LoginStatus = (typeof LOGIN_STATUSES)[number];
+
+/** A crawler's report on a command (PROTOCOL §7). */
+export const resultBody = z.object({
+  status: z.enum(["sent", "failed"]),
+  platformMessageId: z.union([z.string().min(1).max(256), z.number().int().transform(String)]).optional(),
+  error: z.string().max(2_000).optional(),
+});
+/** A QR code as a data: URL or an https URL; at most 512 KiB. */
+export const qrcodeBody = z.object({
+  image: z
+    .string()
+    .max(512 * 1024, "must be at most 512 KiB")
+    .regex(/^(data:image\/[a-z+.-]+;base64,|https?:\/\/)/, "must be a data:image/…;base64, or an http(s) URL"),
+  expiresAt: z
+    .number()
+    .int()
+    .positive()
+    .transform((t) => (t < 1e12 ? t * 1000 : t)),
+});
+/** The crawler's news of the login under way. */
+export const loginStatusBody = z.object({
+  status: z.enum(LOGIN_STATUSES).exclude(["pending"]),
+  error: z.string().max(2_000).optional(),
+});
 
 /** What the crawler is asked to do on the platform (PROTOCOL §7). */
 export type Command = {

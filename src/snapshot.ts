@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ApiError } from "./errors";
 import { contentHash } from "./hash";
-import { accountIdSchema, describeIssues, toIssues } from "./protocol";
+import { CRAWLER_LOGINS, accountIdSchema, describeIssues, toIssues } from "./protocol";
 import type { Issue } from "./protocol";
 
 /**
@@ -228,12 +228,26 @@ export const fastItems: Record<ItemKind, (input: unknown) => Record<string, unkn
 
 const itemList = z.array(z.unknown()).max(100_000).optional();
 
+/**
+ * What a crawler says about itself, in a push envelope or on its own to the health route
+ * (PROTOCOL §10). Unknown fields are refused: a misspelt `intervalMs` would otherwise be
+ * silently replaced by the default.
+ */
+export const crawlerReport = z.strictObject({
+  intervalMs: z.number().int().min(1_000).max(3_600_000).optional(),
+  login: z.enum(CRAWLER_LOGINS).optional(),
+  version: string().max(64).optional(),
+  error: string().max(2_000).optional(),
+});
+export type CrawlerReport = z.infer<typeof crawlerReport>;
+
 export const pushEnvelope = z.object({
   type: z.literal("worker:data:sync").optional(),
   accountId: accountIdSchema,
   platform: z.string().min(1).max(64).optional(),
   account: z.looseObject({ name: text(NAME), avatar: text(URL), platform_user_id: optionalId }).nullish(),
   timestamp: z.number().int().positive().optional(),
+  crawler: crawlerReport.optional(),
   snapshot: z.object({
     contents: itemList,
     comments: itemList,
@@ -243,6 +257,14 @@ export const pushEnvelope = z.object({
   }),
 });
 export type PushEnvelope = z.infer<typeof pushEnvelope>;
+
+/** The 200 answer to a push (PROTOCOL §4): counts only for the kinds the push carried. */
+export type PushResponse = {
+  ok: true;
+  seq: number;
+  counts: Partial<Record<ItemKind, { received: number; new: number; updated: number }>>;
+  rejected: Rejected[];
+};
 
 /**
  * An item that passed validation: its platform id, its JSON (the validated item, unknown
@@ -285,6 +307,7 @@ export type ParsedPush = {
   platform: string | undefined;
   account: { name?: string; avatar?: string; platformUserId?: string };
   timestamp: number;
+  crawler: CrawlerReport | undefined;
   items: Record<ItemKind, ValidItem[]>;
   received: Record<ItemKind, number>;
   rejected: Rejected[];
@@ -363,6 +386,7 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
       platformUserId: account.platform_user_id ?? undefined,
     },
     timestamp: envelope.timestamp ?? receivedAt,
+    crawler: envelope.crawler,
     items,
     received,
     rejected,

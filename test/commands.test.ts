@@ -260,13 +260,17 @@ describe("the crawler carries out commands", () => {
 
   it("a command nobody took in time is shown as stale, by an alarm", async () => {
     const account = await setup();
+    const stub = stubOf(account);
+    // Only the command's deadline here: the crawler's health transitions are test/health.test.ts's.
+    await runInDurableObject(stub, (_room, state) => {
+      state.storage.sql.exec("UPDATE account SET last_seen_at = NULL");
+    });
     const agent = await roomSocket(account);
     const accepted = await agent.request(
       "monitor:reply",
       { topicId: "w1", content: "Thanks!", clientMsgId: "k1" },
       "monitor:reply:accepted",
     );
-    const stub = stubOf(account);
     const alarm = await runInDurableObject(stub, (_room, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now() + 9 * 60_000);
     // Ten minutes pass with no crawler.

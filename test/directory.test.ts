@@ -34,6 +34,13 @@ describe("Directory socket", () => {
         enabled: true,
         lastSyncAt: expect.any(Number),
         seq: 2,
+        health: {
+          crawler: "online",
+          lastSeenAt: expect.any(Number),
+          intervalMs: 30_000,
+          login: "unknown",
+          storage: "ok",
+        },
       },
     ]);
     socket.close();

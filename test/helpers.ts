@@ -35,7 +35,7 @@ export async function api(path: string, { method = "GET", token, body, headers =
   } catch {
     json = text;
   }
-  return { status: response.status, json };
+  return { status: response.status, json, headers: response.headers };
 }
 
 export type Snapshot = {
@@ -194,10 +194,13 @@ export class TestSocket {
 }
 
 /** Opens a WebSocket through the Worker; resolves to the socket, or to the refusal status. */
-export async function connect(path: string): Promise<{ status: number; socket?: TestSocket; json?: any }> {
+export async function connect(
+  path: string,
+): Promise<{ status: number; socket?: TestSocket; json?: any; retryAfter?: string | null }> {
   const response = await exports.default.fetch(`http://edge.test${path}`, { headers: { Upgrade: "websocket" } });
   if (response.status !== 101 || !response.webSocket) {
-    return { status: response.status, json: await response.json().catch(() => null) };
+    const json = await response.json().catch(() => null);
+    return { status: response.status, json, retryAfter: response.headers.get("retry-after") };
   }
   return { status: 101, socket: new TestSocket(response.webSocket) };
 }

@@ -7,13 +7,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Config } from "../config";
-import { ApiError, attempt } from "../errors";
+import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
+import { healthOf } from "../health";
 import { roomClientFrame } from "../protocol";
-import type { Command, EventFrame, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
+import type { Command, EventFrame, Health, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
-import type { ItemKind, Rejected } from "../snapshot";
+import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
 import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
 import { CRAWLER, Fanout, READER } from "./fanout";
@@ -62,17 +63,8 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const allowed = this.pushes.take(crawler);
-    if (!allowed.ok) {
-      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
-      return { ok: false, error: { code: "rate_limited", message } };
-    }
-    const account = this.store.account();
-    if (account && account.tenant !== tenant) {
-      const message = `account ${packed.accountId} is not an account of tenant ${tenant}`;
-      return { ok: false, error: { code: "forbidden", message } };
-    }
+    const refused = this.admitCrawler(tenant, crawler, packed.accountId);
+    if (refused) return refused;
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now)));
@@ -82,6 +74,44 @@ export class AccountRoom extends DurableObject<Env> {
     await this.upkeep.sendSummary();
     await this.upkeep.scheduleAlarm(now);
     return { ok: true, value: { seq, counts, rejected } };
+  }
+
+  /**
+   * A crawler's health report with nothing to push (PROTOCOL §10): a sign of life, counted
+   * against the same per-token limit as pushes. Creates the account, as a first push would.
+   */
+  async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
+    const refused = this.admitCrawler(tenant, crawler, accountId);
+    if (refused) return refused;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.store.ensureAccount(tenant, accountId, now);
+      this.store.recordSignOfLife(report, now);
+    });
+    await this.upkeep.sendSummary();
+    await this.upkeep.scheduleAlarm(now);
+    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+  }
+
+  /**
+   * What a push and a health report both pass: the per-token limit (one bucket for both) and
+   * the tenant, when the account exists. Null when admitted, else the refusal.
+   */
+  private admitCrawler(tenant: string, crawler: string, accountId: string): Result<never> | null {
+    const allowed = this.pushes.take(crawler);
+    if (!allowed.ok) {
+      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+      const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
+      return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
+    }
+    const account = this.store.account();
+    if (account && account.tenant !== tenant) {
+      return {
+        ok: false,
+        error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
+      };
+    }
+    return null;
   }
 
   // -------------------------------------------------------------------------
@@ -122,7 +152,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   async loginStatus(tenant: string, accountId: string, status: LoginStatus, error?: string): Promise<Result<number>> {
-    return this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+    const result = await this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+    // A QR login that succeeded turns the channel's health to logged_in.
+    if (result.ok && status === "success") await this.upkeep.sendSummary();
+    return result;
   }
 
   async topics(tenant: string, accountId: string): Promise<Result<Topic[]>> {
@@ -157,7 +190,7 @@ export class AccountRoom extends DurableObject<Env> {
     try {
       return { ok: true, value: await call(this.store.requireAccount(tenant, accountId)) };
     } catch (error) {
-      if (error instanceof ApiError) return { ok: false, error: error.payload };
+      if (error instanceof ApiError) return failed(error);
       throw error;
     }
   }

@@ -8,7 +8,8 @@ import type { Config } from "../config";
 import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { directoryClientFrame } from "../protocol";
-import type { Channel, DirectoryClientFrame } from "../protocol";
+import { healthOf } from "../health";
+import type { Channel, CrawlerLogin, DirectoryClientFrame } from "../protocol";
 import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
 import { SocketHost } from "./socket-host";
@@ -44,6 +45,11 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (account, socket)
    ) WITHOUT ROWID;
    CREATE INDEX socket_accounts_by_socket ON socket_accounts (socket);`,
+  // Account health (PROTOCOL §10) as the account's room last reported it.
+  `ALTER TABLE channels ADD COLUMN last_seen_at INTEGER;
+   ALTER TABLE channels ADD COLUMN interval_ms INTEGER;
+   ALTER TABLE channels ADD COLUMN login TEXT;
+   ALTER TABLE channels ADD COLUMN crawler_error TEXT;`,
 ];
 
 type ChannelRow = {
@@ -60,11 +66,16 @@ type ChannelRow = {
   enabled: number;
   last_sync_at: number | null;
   seq: number;
+  last_seen_at: number | null;
+  interval_ms: number | null;
+  login: CrawlerLogin | null;
+  crawler_error: string | null;
 };
 
 export type ChannelPatch = { enabled?: boolean; isPinned?: boolean; name?: string };
 
-function toChannel(row: ChannelRow): Channel {
+/** A stored row as a Channel; its health is derived at `now`, never stored. */
+function toChannel(row: ChannelRow, now: number): Channel {
   return {
     id: row.id,
     name: row.custom_name ?? row.name,
@@ -79,6 +90,10 @@ function toChannel(row: ChannelRow): Channel {
     enabled: row.enabled === 1,
     lastSyncAt: row.last_sync_at,
     seq: row.seq,
+    health: healthOf(
+      { lastSeenAt: row.last_seen_at, intervalMs: row.interval_ms, login: row.login, error: row.crawler_error },
+      now,
+    ),
   };
 }
 
@@ -110,13 +125,16 @@ export class Directory extends DurableObject<Env> {
 
   /** An AccountRoom's summary after a push or a read mark; stored, then sent to watchers. */
   async updateSummary(summary: AccountSummary): Promise<void> {
+    const { health } = summary;
     this.sql.exec(
-      `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count, last_sync_at, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count,
+         last_sync_at, seq, last_seen_at, interval_ms, login, crawler_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, platform = excluded.platform,
          last_message = excluded.last_message, last_message_time = excluded.last_message_time,
          unread_count = excluded.unread_count, message_count = excluded.message_count,
-         last_sync_at = excluded.last_sync_at, seq = excluded.seq
+         last_sync_at = excluded.last_sync_at, seq = excluded.seq, last_seen_at = excluded.last_seen_at,
+         interval_ms = excluded.interval_ms, login = excluded.login, crawler_error = excluded.crawler_error
        WHERE excluded.seq >= channels.seq`,
       summary.id,
       summary.name,
@@ -128,6 +146,10 @@ export class Directory extends DurableObject<Env> {
       summary.messageCount,
       summary.lastSyncAt,
       summary.seq,
+      health.lastSeenAt,
+      health.intervalMs,
+      health.login,
+      health.error,
     );
     this.announce(summary.id);
   }
@@ -207,11 +229,12 @@ export class Directory extends DurableObject<Env> {
 
   /** The channels, pinned first then newest; only those in `scope` when the token is restricted. */
   private list(scope?: ReadonlySet<string>): Channel[] {
+    const now = Date.now();
     return this.sql
       .exec<ChannelRow>("SELECT * FROM channels ORDER BY is_pinned DESC, last_message_time DESC, id")
       .toArray()
       .filter((row) => !scope || scope.has(row.id))
-      .map(toChannel);
+      .map((row) => toChannel(row, now));
   }
 
   // -------------------------------------------------------------------------
@@ -269,7 +292,7 @@ export class Directory extends DurableObject<Env> {
   private announce(channelId: string): Channel | null {
     const row = this.sql.exec<ChannelRow>("SELECT * FROM channels WHERE id = ?", channelId).toArray()[0];
     if (!row) return null;
-    const channel = toChannel(row);
+    const channel = toChannel(row, Date.now());
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
     for (const ws of this.ctx.getWebSockets(UNRESTRICTED)) send(ws, frame);
     const restricted = this.ctx.getWebSockets(RESTRICTED);

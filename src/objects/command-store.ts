@@ -316,6 +316,8 @@ export class CommandStore {
       login.command_id,
     );
     this.dropQrcode();
+    // A QR login that succeeded is a fresh session; a failed or expired QR code leaves the session as it was.
+    if (status === "success") this.sql.exec("UPDATE account SET login = 'logged_in' WHERE id = 1");
     return [this.room.emit((seq) => loginStatus(seq, status, error))];
   }
 

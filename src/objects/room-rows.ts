@@ -1,7 +1,8 @@
 /** The AccountRoom's stored rows, and what is read from them the same way everywhere. */
 import { topicOf } from "../mapping";
 import type { TopicHead } from "../mapping";
-import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
+import type { HealthRecord } from "../health";
+import type { CrawlerLogin, EventFrame, Message, Topic, TopicKind } from "../protocol";
 import type { ItemKind, Rejected } from "../snapshot";
 
 export type AccountRow = {
@@ -19,6 +20,11 @@ export type AccountRow = {
   message_count: number;
   unread_count: number;
   last_sync_at: number | null;
+  last_seen_at: number | null;
+  interval_ms: number | null;
+  login: CrawlerLogin | null;
+  crawler_error: string | null;
+  summary_retry_at: number | null;
 };
 
 export type TopicRow = {
@@ -70,6 +76,8 @@ export type AccountSummary = {
   messageCount: number;
   lastSyncAt: number | null;
   seq: number;
+  /** Stored facts only: the Directory derives the crawler's state from them whenever it reads. */
+  health: HealthRecord;
 };
 
 /** What a topic list shows for a message that has no text (an image, a file). */

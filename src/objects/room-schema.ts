@@ -92,4 +92,11 @@ export const ROOM_MIGRATIONS: string[] = [
      expires_at INTEGER,
      qrcode_seq INTEGER
    );`,
+  // Account health (PROTOCOL §10): the crawler's last sign of life and what it said; when a
+  // summary the Directory did not take is to be sent again.
+  `ALTER TABLE account ADD COLUMN last_seen_at INTEGER;
+   ALTER TABLE account ADD COLUMN interval_ms INTEGER;
+   ALTER TABLE account ADD COLUMN login TEXT;
+   ALTER TABLE account ADD COLUMN crawler_error TEXT;
+   ALTER TABLE account ADD COLUMN summary_retry_at INTEGER;`,
 ];

@@ -4,8 +4,10 @@
  * between calls.
  */
 import { ApiError } from "../errors";
+import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
 import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
+import type { CrawlerReport } from "../snapshot";
 import { audienceOf, topicUpdated } from "./event-frames";
 import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
@@ -51,19 +53,51 @@ export class RoomStore {
    * item and every event is stored, or (on a throw) none is.
    */
   applyPush(tenant: string, push: RoomPush, now: number): PushResult {
-    let account = this.account();
-    if (!account) {
-      this.sql.exec(
-        "INSERT INTO account (id, tenant, account_id, epoch, created_at) VALUES (1, ?, ?, ?, ?)",
-        tenant,
-        push.accountId,
-        crypto.randomUUID(),
-        now,
-      );
-      account = this.account()!;
-    }
-    const run = new PushRun(this.sql, account, push, now);
-    return run.apply();
+    const account = this.ensureAccount(tenant, push.accountId, now);
+    const result = new PushRun(this.sql, account, push, now).apply();
+    this.recordSignOfLife(push.crawler, now);
+    return result;
+  }
+
+  /** The account row, created (no items, seq 0) for the first push or health call. */
+  ensureAccount(tenant: string, accountId: string, now: number): AccountRow {
+    const account = this.account();
+    if (account) return account;
+    this.sql.exec(
+      "INSERT INTO account (id, tenant, account_id, epoch, created_at) VALUES (1, ?, ?, ?, ?)",
+      tenant,
+      accountId,
+      crypto.randomUUID(),
+      now,
+    );
+    return this.account()!;
+  }
+
+  /**
+   * A push or a health call: the crawler is alive now. An interval it does not repeat stays
+   * as last said; an error it does not repeat is over; a login state it does not give stays.
+   */
+  recordSignOfLife(report: CrawlerReport | undefined, now: number): void {
+    this.sql.exec(
+      `UPDATE account SET last_seen_at = ?, interval_ms = COALESCE(?, interval_ms, ?),
+         login = COALESCE(?, login), crawler_error = ? WHERE id = 1`,
+      now,
+      report?.intervalMs ?? null,
+      DEFAULT_INTERVAL_MS,
+      report?.login ?? null,
+      report?.error ?? null,
+    );
+  }
+
+  /** When the crawler's derived state next changes, for the alarm that announces it. */
+  healthDeadline(now: number): number | null {
+    const a = this.account();
+    return a ? nextTransition(a.last_seen_at, a.interval_ms, now) : null;
+  }
+
+  /** A summary the Directory did not take is due again at `at` (null: it took the last one). */
+  summaryRetry(at: number | null): void {
+    this.sql.exec("UPDATE account SET summary_retry_at = ? WHERE id = 1", at);
   }
 
   // -------------------------------------------------------------------------
@@ -184,6 +218,7 @@ export class RoomStore {
       messageCount: a.message_count,
       lastSyncAt: a.last_sync_at,
       seq: a.seq,
+      health: { lastSeenAt: a.last_seen_at, intervalMs: a.interval_ms, login: a.login, error: a.crawler_error },
     };
   }
 

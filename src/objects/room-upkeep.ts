@@ -1,6 +1,7 @@
 /**
  * An AccountRoom's housekeeping: its summary for the tenant's Directory, and the one alarm
- * that prunes the event log, expires QR codes and marks commands nobody took as stale.
+ * that prunes the event log, expires QR codes, marks commands nobody took as stale and
+ * announces the crawler's health transitions (online → late → offline).
  */
 import type { Config } from "../config";
 import type { CommandStore } from "./command-store";
@@ -28,29 +29,46 @@ export class RoomUpkeep {
     try {
       const directory = this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(account.tenant));
       await directory.updateSummary(summary);
+      if (account.summary_retry_at !== null) this.store.summaryRetry(null);
     } catch (error) {
       console.error("directory update failed; retrying from the alarm", error);
-      await this.alarmAtMost(Date.now() + DIRECTORY_RETRY_MS);
+      const at = Date.now() + DIRECTORY_RETRY_MS;
+      this.store.summaryRetry(at);
+      await this.alarmAtMost(at);
     }
   }
 
   /**
    * Sets the alarm for the earliest thing that needs it: a command going stale, a QR code
-   * expiring, a log outgrowing its retention. Nothing pending → no alarm: an idle room
-   * never wakes.
+   * expiring, a log outgrowing its retention, the crawler's next health transition, a summary
+   * to send again. Every deadline is read from storage, so the alarm is set to exactly the
+   * earliest (later too, when a push moved the health transition on): an idle room wakes
+   * once per transition and never once its crawler is offline.
    */
   async scheduleAlarm(now: number): Promise<void> {
     const first = this.store.firstEventSeq();
     const oldest = this.store.oldestEventAt();
     const tooMany = first !== null && this.store.seq() - first + 1 > this.config.eventRetentionCount * 1.1;
     const tooOld = oldest !== null && oldest < now - this.config.eventRetentionMs;
-    const deadlines = [this.commands.nextDeadline(), tooMany || tooOld ? now + 1_000 : null].filter(
-      (t): t is number => t !== null,
-    );
-    if (deadlines.length) await this.alarmAtMost(Math.min(...deadlines));
+    const deadlines = [
+      this.commands.nextDeadline(),
+      tooMany || tooOld ? now + 1_000 : null,
+      this.store.healthDeadline(now),
+      this.store.account()?.summary_retry_at ?? null,
+    ].filter((t): t is number => t !== null);
+    const current = await this.ctx.storage.getAlarm();
+    if (!deadlines.length) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const at = Math.min(...deadlines);
+    if (current !== at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** Prunes, expires QR codes and stale commands, re-sends the summary; idempotent (alarms may run twice). */
+  /**
+   * Prunes, expires QR codes and stale commands, re-sends the summary (the Directory derives
+   * the crawler's new state from it and announces it); idempotent (alarms may run twice).
+   */
   async alarm(now: number): Promise<void> {
     if (!this.store.account()) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);

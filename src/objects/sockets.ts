@@ -224,9 +224,6 @@ export class SocketGuard {
 }
 
 function tooMany(message: string, retryAfterMs: number): Response {
-  const error = new ApiError("rate_limited", message);
-  return Response.json(
-    { error: error.payload },
-    { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } },
-  );
+  const error = new ApiError("rate_limited", message, undefined, retryAfterMs);
+  return Response.json({ error: error.payload }, { status: 429, headers: error.headers });
 }

@@ -3,34 +3,12 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
-import { LOGIN_STATUSES, replyFields } from "../protocol";
+import { loginStatusBody, qrcodeBody, replyFields, resultBody } from "../protocol";
 import { roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../validate";
 
 const replyBody = z.object(replyFields);
 const listQuery = z.object({ status: z.enum(["pending", "sent", "failed"]).default("pending") });
-const resultBody = z.object({
-  status: z.enum(["sent", "failed"]),
-  platformMessageId: z.union([z.string().min(1).max(256), z.number().int().transform(String)]).optional(),
-  error: z.string().max(2_000).optional(),
-});
-/** A QR code as a data: URL or an https URL; at most 512 KiB. */
-const qrcodeBody = z.object({
-  image: z
-    .string()
-    .max(512 * 1024, "must be at most 512 KiB")
-    .regex(/^(data:image\/[a-z+.-]+;base64,|https?:\/\/)/, "must be a data:image/…;base64, or an http(s) URL"),
-  expiresAt: z
-    .number()
-    .int()
-    .positive()
-    .transform((t) => (t < 1e12 ? t * 1000 : t)),
-});
-const loginStatusBody = z.object({
-  status: z.enum(LOGIN_STATUSES).exclude(["pending"]),
-  error: z.string().max(2_000).optional(),
-});
-
 const idParam = (value: string | undefined, name: string): string => {
   if (!value || value.length > 256) throw new ApiError("invalid_query", `${name}: must be 1–256 characters`);
   return value;

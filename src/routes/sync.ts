@@ -4,44 +4,58 @@ import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
 import { packPush } from "../push-pack";
-import { ITEM_KINDS, parseItems, pushEnvelope } from "../snapshot";
+import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope } from "../snapshot";
 import { roomStub } from "../stubs";
 import { parseBody } from "../validate";
 
-/** `POST /api/v1/accounts/:accountId/sync`: the crawler's snapshot push (PROTOCOL §4). */
-export const sync = new Hono<AppEnv>().post(
-  "/:accountId/sync",
-  authenticate(["crawler"]),
-  async function limitBody(c, next) {
-    const maxSize = c.get("config").maxPushBytes;
-    const limit = bodyLimit({
-      maxSize,
-      onError: function tooLarge() {
-        const mib = Math.round((maxSize / 1024 / 1024) * 10) / 10;
-        throw new ApiError(
-          "payload_too_large",
-          `body is larger than ${mib} MiB; split the snapshot into several pushes`,
-        );
-      },
-    });
-    return limit(c, next);
-  },
-  async function pushSnapshot(c) {
+/**
+ * `POST /api/v1/accounts/:accountId/sync`: the crawler's snapshot push (PROTOCOL §4), and
+ * `POST …/health`: its sign of life when it has nothing to push (§10).
+ */
+export const sync = new Hono<AppEnv>()
+  .post("/:accountId/health", authenticate(["crawler"]), async function reportHealth(c) {
     const { claims, accountId } = accountParam(c);
-    const envelope = parseBody(pushEnvelope, await c.req.text());
-    if (envelope.accountId !== accountId) {
-      const message = `must equal the account in the URL (${accountId})`;
-      throw new ApiError("invalid_body", `accountId: ${message}`, [{ path: "accountId", message }]);
-    }
-    const parsed = parseItems(envelope, Date.now());
-    const result = unwrap(await roomStub(c.env, claims.tid, accountId).push(claims.tid, claims.sub, packPush(parsed)));
-    const counts = Object.fromEntries(
-      ITEM_KINDS.filter((kind) => envelope.snapshot[kind] !== undefined).map((kind) => [kind, result.counts[kind]]),
+    const report = parseBody(crawlerReport, await c.req.text());
+    const health = unwrap(
+      await roomStub(c.env, claims.tid, accountId).health(claims.tid, claims.sub, accountId, report),
     );
-    // What failed validation here, and what the room refused (an id already used by another kind…), in item order.
-    const rejected = [...parsed.rejected, ...result.rejected].sort((a, b) =>
-      a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1,
-    );
-    return c.json({ ok: true, seq: result.seq, counts, rejected });
-  },
-);
+    return c.json({ ok: true, health });
+  })
+  .post(
+    "/:accountId/sync",
+    authenticate(["crawler"]),
+    async function limitBody(c, next) {
+      const maxSize = c.get("config").maxPushBytes;
+      const limit = bodyLimit({
+        maxSize,
+        onError: function tooLarge() {
+          const mib = Math.round((maxSize / 1024 / 1024) * 10) / 10;
+          throw new ApiError(
+            "payload_too_large",
+            `body is larger than ${mib} MiB; split the snapshot into several pushes`,
+          );
+        },
+      });
+      return limit(c, next);
+    },
+    async function pushSnapshot(c) {
+      const { claims, accountId } = accountParam(c);
+      const envelope = parseBody(pushEnvelope, await c.req.text());
+      if (envelope.accountId !== accountId) {
+        const message = `must equal the account in the URL (${accountId})`;
+        throw new ApiError("invalid_body", `accountId: ${message}`, [{ path: "accountId", message }]);
+      }
+      const parsed = parseItems(envelope, Date.now());
+      const result = unwrap(
+        await roomStub(c.env, claims.tid, accountId).push(claims.tid, claims.sub, packPush(parsed)),
+      );
+      const counts = Object.fromEntries(
+        ITEM_KINDS.filter((kind) => envelope.snapshot[kind] !== undefined).map((kind) => [kind, result.counts[kind]]),
+      );
+      // What failed validation here, and what the room refused (an id already used by another kind…), in item order.
+      const rejected = [...parsed.rejected, ...result.rejected].sort((a, b) =>
+        a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1,
+      );
+      return c.json({ ok: true, seq: result.seq, counts, rejected });
+    },
+  );

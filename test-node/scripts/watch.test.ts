@@ -102,13 +102,21 @@ describe("formatFrame", () => {
       enabled: true,
       lastSyncAt: 1,
       seq: 12,
+      health: {
+        crawler: "late" as const,
+        lastSeenAt: 1,
+        intervalMs: 30_000,
+        login: "logged_in" as const,
+        error: "captcha",
+        storage: "ok" as const,
+      },
     };
     expect(formatFrame({ type: "monitor:channels", payload: { channels: [channel] } })).toEqual([
       "channels (1):",
-      "  douyin-1001 Brand A (pinned) · seq 12 · 5 unread of 9 · last: 求链接",
+      "  douyin-1001 Brand A (pinned) · crawler late, logged_in (captcha) · seq 12 · 5 unread of 9 · last: 求链接",
     ]);
     expect(formatFrame({ type: "channel:updated", payload: { channel } })).toEqual([
-      "channel:updated douyin-1001 Brand A (pinned) · seq 12 · 5 unread of 9 · last: 求链接",
+      "channel:updated douyin-1001 Brand A (pinned) · crawler late, logged_in (captcha) · seq 12 · 5 unread of 9 · last: 求链接",
     ]);
   });
 

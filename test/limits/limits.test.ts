@@ -11,6 +11,11 @@ describe("push rate per token", () => {
     const limited = await push(account, { comments: [comment("c9", "w1")] });
     expect(limited.status).toBe(429);
     expect(limited.json.error.code).toBe("rate_limited");
+    // 6 a minute refill one every 10 s: the answer says when the next one is allowed.
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(10);
+    expect(limited.json.error.message).toContain(`retry in ${retryAfter} s`);
     const page = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
     expect(page.json.messages.map((m: any) => m.id)).toEqual(["c0", "c1", "c2", "c3", "c4", "c5"]);
   });
@@ -81,12 +86,17 @@ describe("sockets", () => {
     await push(account, { comments: [comment("c1", "w1")] });
     const agent = await token("agent", { sub: uid("agent") });
     const statuses: number[] = [];
+    let retryAfter: string | null | undefined;
     for (let i = 0; i < 5; i++) {
       const res = await connect(`/api/v1/accounts/${account}/ws?token=${agent}`);
       statuses.push(res.status);
+      retryAfter = res.retryAfter;
       res.socket?.close();
     }
     expect(statuses).toEqual([101, 101, 101, 101, 429]);
+    // 4 a minute refill one every 15 s.
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(15);
   });
 
   it("caps the sockets one token holds and the sockets one account holds", async () => {
@@ -98,6 +108,7 @@ describe("sockets", () => {
     const fourth = await connect(`/api/v1/accounts/${account}/ws?token=${one}`);
     expect(fourth.status).toBe(429);
     expect(fourth.json.error.message).toMatch(/this token already holds 3 sockets/);
+    expect(fourth.retryAfter).toBe("5");
     for (let i = 0; i < 3; i++) {
       const other = await token("agent", { sub: uid("other") });
       const res = await connect(`/api/v1/accounts/${account}/ws?token=${other}`);

@@ -1,0 +1,53 @@
+/**
+ * Account health (PROTOCOL §10): whether the crawler is alive is never stored, only when it
+ * was last seen and how often it said it would come; the state follows from the clock.
+ */
+import type { CrawlerLogin, CrawlerState, Health } from "./protocol";
+
+/** The interval a crawler that never said otherwise is held to. */
+export const DEFAULT_INTERVAL_MS = 30_000;
+/** Past this many intervals without a sign of life the crawler is `late`… */
+const LATE_AFTER = 2;
+/** …and past this many, `offline`. */
+const OFFLINE_AFTER = 5;
+
+/** What the account's room records of its crawler, and sends to the Directory. */
+export type HealthRecord = {
+  lastSeenAt: number | null;
+  intervalMs: number | null;
+  login: CrawlerLogin | null;
+  error: string | null;
+};
+
+/** `online` within 2 intervals of the last sign of life, `late` after, `offline` after 5, `never` without one. */
+export function crawlerState(lastSeenAt: number | null, intervalMs: number | null, now: number): CrawlerState {
+  if (lastSeenAt === null) return "never";
+  const age = now - lastSeenAt;
+  const interval = intervalMs ?? DEFAULT_INTERVAL_MS;
+  if (age <= LATE_AFTER * interval) return "online";
+  return age <= OFFLINE_AFTER * interval ? "late" : "offline";
+}
+
+/** When the state will next change after `now` (online → late → offline), or null once offline or never seen. */
+export function nextTransition(lastSeenAt: number | null, intervalMs: number | null, now: number): number | null {
+  if (lastSeenAt === null) return null;
+  const interval = intervalMs ?? DEFAULT_INTERVAL_MS;
+  for (const after of [LATE_AFTER, OFFLINE_AFTER]) {
+    const at = lastSeenAt + after * interval + 1;
+    if (at > now) return at;
+  }
+  return null;
+}
+
+/** The `health` of a Channel as of `now`. */
+export function healthOf(record: HealthRecord, now: number): Health {
+  const health: Health = {
+    crawler: crawlerState(record.lastSeenAt, record.intervalMs, now),
+    lastSeenAt: record.lastSeenAt,
+    intervalMs: record.intervalMs,
+    login: record.login ?? "unknown",
+    storage: "ok",
+  };
+  if (record.error) health.error = record.error;
+  return health;
+}
