@@ -302,6 +302,9 @@ export class CommandLoop {
         },
         state: () => {},
         failure: () => {},
+        // The socket reconnects with what the token getter gives next; a fixed token that
+        // expired keeps failing, which the author hears about here.
+        tokenExpired: () => this.#fail(new CrawlerError("unauthorized", "the crawler token expired (close 4001)")),
       },
     );
     const heartbeatMs = options.heartbeatMs ?? 25_000;
