@@ -321,6 +321,27 @@ describe("the console", () => {
   );
 
   it(
+    "marks a channel whose crawler stopped as late, then offline, and one whose login expired, without a reload",
+    async () => {
+      const accountId = `douyin-console-health-${++accounts}`;
+      // A health report creates the account; its crawler then goes quiet.
+      await backend.post(`/api/v1/accounts/${accountId}/health`, { intervalMs: 1_000, login: "expired" });
+      const { context, page } = await openPage(browser);
+      await signIn(page);
+      const channel = page.getByRole("button", { name: accountId, exact: true });
+      const tags = () => channel.locator(".tag").allTextContents();
+      await expect.poll(tags, { timeout: UI_TIMEOUT }).toContain("Login expired");
+      await expect.poll(tags, { timeout: UI_TIMEOUT }).toContain("Crawler late");
+      await expect.poll(tags, { timeout: UI_TIMEOUT }).toEqual(["Crawler offline", "Login expired"]);
+      // A sign of life clears what no longer holds.
+      await backend.post(`/api/v1/accounts/${accountId}/health`, { intervalMs: 60_000, login: "logged_in" });
+      await expect.poll(tags, { timeout: UI_TIMEOUT }).toEqual([]);
+      await context.close();
+    },
+    SLOW,
+  );
+
+  it(
     "survives the backend killed (SIGKILL) and restarted under the open page: each new comment once, in order",
     async () => {
       const accountId = await newAccount("Crash work");

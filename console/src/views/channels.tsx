@@ -2,6 +2,27 @@ import type { Channel } from "../../../client/adapter";
 import { shortTime } from "../format";
 import { Avatar } from "./avatar";
 
+/**
+ * What an agent must notice about an account's health (PROTOCOL §10): a crawler that is late
+ * or gone, a session that is not logged in, an error. A healthy account shows nothing.
+ */
+export function healthTags({ health }: Channel): { text: string; title: string }[] {
+  if (!health) return [];
+  const seen = health.lastSeenAt === null ? "never" : new Date(health.lastSeenAt).toLocaleString();
+  const tags: { text: string; title: string }[] = [];
+  if (health.crawler === "late" || health.crawler === "offline") {
+    tags.push({ text: `Crawler ${health.crawler}`, title: `last sign of life: ${seen}` });
+  }
+  if (health.login === "logged_out" || health.login === "expired") {
+    tags.push({
+      text: health.login === "expired" ? "Login expired" : "Logged out",
+      title: "an admin can start a QR login",
+    });
+  }
+  if (health.error) tags.push({ text: "Crawler error", title: health.error });
+  return tags;
+}
+
 /** The channel list: pinned first, then the newest message first (the Directory's order). */
 export function ChannelList({
   channels,
@@ -40,6 +61,11 @@ export function ChannelList({
                   <span class="row-text">
                     {channel.isPinned && <span class="tag">Pinned</span>}
                     {!channel.enabled && <span class="tag">Disabled</span>}
+                    {healthTags(channel).map((tag) => (
+                      <span key={tag.text} class="tag warn" title={tag.title}>
+                        {tag.text}
+                      </span>
+                    ))}
                     {channel.platform} · {channel.lastMessage}
                   </span>
                   {channel.unreadCount > 0 && (
