@@ -16,8 +16,8 @@ import { REPO_ROOT } from "./token";
 const CONSOLE = join(REPO_ROOT, "console");
 const CONSOLE_DIST = join(CONSOLE, "dist");
 const HASH_FILE = ".build-hash";
-/** What the bundle is made of: the console, the adapter and the protocol it imports, the locked dependencies. */
-const INPUTS = ["console", "client", "src", "package-lock.json"];
+/** What the bundle is made of: the console, the adapter and the protocol it imports, the locked dependencies, this build. */
+const INPUTS = ["console", "client", "src", "package-lock.json", "scripts/build-console.ts"];
 const SKIPPED = new Set(["dist", "node_modules"]);
 
 function files(path: string): string[] {
@@ -51,30 +51,37 @@ export async function buildConsole(options: { force?: boolean } = {}): Promise<b
   const hash = sourceHash();
   if (!options.force && builtHash() === hash) return false;
   const staging = join(CONSOLE, `.dist-${process.pid}-${Date.now()}`);
+  // Vite decides production (minified JSX, no source paths in the bundle) from NODE_ENV alone
+  // when called from code, and wrangler's [build] may run us with it unset or "development".
+  process.env.NODE_ENV = "production";
   // Loaded only when there is something to build: most runs find the console current.
   const { build } = await import("vite");
   try {
     await build({
+      mode: "production",
       configFile: join(CONSOLE, "vite.config.ts"),
       build: { outDir: staging, emptyOutDir: true },
     });
     writeFileSync(join(staging, HASH_FILE), `${hash}\n`);
-    swapInto(staging);
+    swapInto(staging, options.force ?? false);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   return true;
 }
 
-/** Moves a finished build to `console/dist`; another process's identical build may have got there first. */
-function swapInto(staging: string): void {
+/**
+ * Moves a finished build to `console/dist`; another process's identical build may have got
+ * there first, which is kept unless the build was forced.
+ */
+function swapInto(staging: string, force: boolean): void {
   try {
     renameSync(staging, CONSOLE_DIST);
     return;
   } catch {
     // console/dist exists: an older build, an empty directory, or a concurrent build of the same sources.
   }
-  if (builtHash() === readFileSync(join(staging, HASH_FILE), "utf8").trim()) return;
+  if (!force && builtHash() === readFileSync(join(staging, HASH_FILE), "utf8").trim()) return;
   const old = `${staging}-old`;
   renameSync(CONSOLE_DIST, old);
   renameSync(staging, CONSOLE_DIST);

@@ -1,6 +1,5 @@
 import type { Channel } from "../../../client/adapter";
-import { shortTime } from "../format";
-import { Avatar } from "./avatar";
+import { ListRow } from "./list-row";
 
 /**
  * What an agent must notice about an account's health (PROTOCOL §10): a crawler that is late
@@ -36,50 +35,31 @@ export function ChannelList({
   if (channels.length === 0) return <p class="empty">No channels yet: a crawler has not pushed any account.</p>;
   return (
     <ul class="list" aria-label="Channels">
-      {channels.map((channel) => {
-        const nameId = `channel-name-${channel.id}`;
-        const infoId = `channel-info-${channel.id}`;
-        return (
-          <li key={channel.id}>
-            <button
-              type="button"
-              class={`row${channel.id === selected ? " selected" : ""}${channel.enabled ? "" : " disabled"}`}
-              aria-labelledby={nameId}
-              aria-describedby={infoId}
-              aria-current={channel.id === selected ? "true" : undefined}
-              onClick={() => onSelect(channel.id)}
-            >
-              <Avatar name={channel.name} url={channel.avatar} />
-              <span class="row-main">
-                <span class="row-top">
-                  <span class="row-title" id={nameId}>
-                    {channel.name}
-                  </span>
-                  <time class="row-time">{shortTime(channel.lastMessageTime)}</time>
+      {channels.map((channel) => (
+        <ListRow
+          key={channel.id}
+          domId={`channel-${channel.id}`}
+          title={channel.name}
+          avatar={channel.avatar}
+          time={channel.lastMessageTime}
+          tags={
+            <>
+              {channel.isPinned && <span class="tag">Pinned</span>}
+              {!channel.enabled && <span class="tag">Disabled</span>}
+              {healthTags(channel).map((tag) => (
+                <span key={tag.text} class="tag warn" title={tag.title}>
+                  {tag.text}
                 </span>
-                <span class="row-bottom" id={infoId}>
-                  <span class="row-text">
-                    {channel.isPinned && <span class="tag">Pinned</span>}
-                    {!channel.enabled && <span class="tag">Disabled</span>}
-                    {healthTags(channel).map((tag) => (
-                      <span key={tag.text} class="tag warn" title={tag.title}>
-                        {tag.text}
-                      </span>
-                    ))}
-                    {channel.platform} · {channel.lastMessage}
-                  </span>
-                  {channel.unreadCount > 0 && (
-                    <span class="badge" title={`${channel.unreadCount} unread`}>
-                      {channel.unreadCount}
-                      <span class="visually-hidden"> unread</span>
-                    </span>
-                  )}
-                </span>
-              </span>
-            </button>
-          </li>
-        );
-      })}
+              ))}
+            </>
+          }
+          text={`${channel.platform} · ${channel.lastMessage}`}
+          unread={channel.unreadCount}
+          selected={channel.id === selected}
+          dimmed={!channel.enabled}
+          onSelect={() => onSelect(channel.id)}
+        />
+      ))}
     </ul>
   );
 }

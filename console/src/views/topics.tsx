@@ -1,6 +1,5 @@
 import type { Topic } from "../../../client/adapter";
-import { shortTime } from "../format";
-import { Avatar } from "./avatar";
+import { ListRow } from "./list-row";
 
 /** A channel's topics (works and conversations), newest first, with their unread counts. */
 export function TopicList({
@@ -18,45 +17,21 @@ export function TopicList({
   if (topics.length === 0) return <p class="empty">No topics in this channel yet.</p>;
   return (
     <ul class="list" aria-label="Topics">
-      {topics.map((topic, index) => {
-        // Topic ids come from crawlers and may hold spaces, which aria-labelledby would split.
-        const titleId = `topic-title-${index}`;
-        const infoId = `topic-info-${index}`;
-        return (
-          <li key={topic.id}>
-            <button
-              type="button"
-              class={`row${topic.id === selected ? " selected" : ""}`}
-              aria-labelledby={titleId}
-              aria-describedby={infoId}
-              aria-current={topic.id === selected ? "true" : undefined}
-              onClick={() => onSelect(topic.id)}
-            >
-              <Avatar name={topic.title} url={topic.avatar} />
-              <span class="row-main">
-                <span class="row-top">
-                  <span class="row-title" id={titleId}>
-                    {topic.title}
-                  </span>
-                  <time class="row-time">{shortTime(topic.lastMessageTime)}</time>
-                </span>
-                <span class="row-bottom" id={infoId}>
-                  <span class="row-text">
-                    <span class="tag">{topic.kind === "work" ? "Work" : "DM"}</span>
-                    {topic.lastMessage}
-                  </span>
-                  {topic.unreadCount > 0 && (
-                    <span class="badge">
-                      {topic.unreadCount}
-                      <span class="visually-hidden"> unread</span>
-                    </span>
-                  )}
-                </span>
-              </span>
-            </button>
-          </li>
-        );
-      })}
+      {topics.map((topic, index) => (
+        <ListRow
+          key={topic.id}
+          // Topic ids come from crawlers and may hold spaces; the place in the list does not.
+          domId={`topic-${index}`}
+          title={topic.title}
+          avatar={topic.avatar}
+          time={topic.lastMessageTime}
+          tags={<span class="tag">{topic.kind === "work" ? "Work" : "DM"}</span>}
+          text={topic.lastMessage}
+          unread={topic.unreadCount}
+          selected={topic.id === selected}
+          onSelect={() => onSelect(topic.id)}
+        />
+      ))}
     </ul>
   );
 }
