@@ -7,7 +7,7 @@
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
 import { ACCOUNT_ID_RE } from "../src/protocol";
-import type { Channel, Message as WireMessage, Topic } from "../src/protocol";
+import type { Channel, Message as WireMessage, StoredNotification, Topic } from "../src/protocol";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";
@@ -31,6 +31,7 @@ import type {
   MessagePage,
   MessageStatusEvent,
   NotificationEvent,
+  NotificationPage,
   PresenceEvent,
   QrCodeEvent,
   ReplyInput,
@@ -373,6 +374,27 @@ export class WebSocketService {
       hasMore: payload.hasMore === true,
     };
     if (wire[0]) page.before = wire[0].seq;
+    return page;
+  }
+
+  /**
+   * A page of an account's notifications, newest first, each with `sentAt` (when a client
+   * first acknowledged it); pass `page.before` for the older ones.
+   */
+  async requestNotifications(
+    accountId: string,
+    options: { before?: number; limit?: number } = {},
+  ): Promise<NotificationPage> {
+    const answer = await this.#room(accountId).request("monitor:request_notifications", options, [
+      "monitor:notifications",
+    ]);
+    const payload = (answer.payload ?? {}) as { notifications?: StoredNotification[]; hasMore?: boolean };
+    const notifications = payload.notifications ?? [];
+    // An ack of one of these finds its account without the app naming it.
+    for (const notification of notifications) this.#on.notificationAccounts.set(notification.id, accountId);
+    const page: NotificationPage = { notifications, hasMore: payload.hasMore === true };
+    const oldest = notifications[notifications.length - 1];
+    if (oldest) page.before = oldest.seq;
     return page;
   }
 

@@ -3,7 +3,15 @@
  * seeds/001), the legacy Master message shape, and the adapter's public option and
  * event types. Wire shapes (Channel, Topic, Message…) come from `src/protocol.ts`.
  */
-import type { Channel, LoginStatus, Message as WireMessage, MessageStatus, Notification, Topic } from "../src/protocol";
+import type {
+  Channel,
+  LoginStatus,
+  Message as WireMessage,
+  MessageStatus,
+  Notification,
+  StoredNotification,
+  Topic,
+} from "../src/protocol";
 
 /** The crm-pc-im message type: the UI knows text, files and images only. */
 export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";
@@ -193,4 +201,12 @@ export type MessagePage = {
   before?: number;
 };
 
-export type { Channel, LoginStatus, Notification, Topic, WireMessage };
+/** A page of an account's notifications, newest first (PROTOCOL §11). */
+export type NotificationPage = {
+  notifications: StoredNotification[];
+  hasMore: boolean;
+  /** Pass as `before` to get the page of older ones. */
+  before?: number;
+};
+
+export type { Channel, LoginStatus, Notification, StoredNotification, Topic, WireMessage };
