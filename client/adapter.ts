@@ -13,6 +13,7 @@ import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessag
 import { DirectoryConnection } from "./directory";
 import type { ChannelPatch, Registration } from "./directory";
 import { ClientEvents } from "./events";
+import type { FrameCallback } from "./frame-listeners";
 import type { FrameSource } from "./events";
 import { toQueuedReply } from "./replies";
 import type { QueuedReply } from "./replies";
@@ -38,6 +39,8 @@ import type {
   SendOptions,
   SentReply,
   SeqStorage,
+  SyncCompleteEvent,
+  SyncProgressEvent,
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
@@ -45,6 +48,12 @@ import { readTokenClaims, toSocketBase } from "./urls";
 import type { TokenClaims } from "./urls";
 
 const DEFAULT_HEARTBEAT_MS = 25_000;
+/** Frames only the Directory answers (PROTOCOL §6.1), for `emit` without an `accountId`. */
+const DIRECTORY_FRAMES: ReadonlySet<string> = new Set([
+  "client:register",
+  "monitor:request_channels",
+  "channel:update",
+]);
 /** Two heartbeats without any answer: the socket is half-open, drop it. */
 const SILENCE_FACTOR = 2.5;
 
@@ -139,6 +148,7 @@ export class WebSocketService {
         error: (error) => this.#on.error.emit(error, {}),
         tokenExpired: () => this.#on.tokenExpired.emit({}),
         frame: (frame) => this.#on.frame.emit(frame, {}),
+        incoming: (frame) => this.#on.byType.emit(frame),
       },
     );
     if (Array.isArray(opts.accounts)) for (const accountId of opts.accounts) this.openAccount(accountId);
@@ -281,6 +291,19 @@ export class WebSocketService {
     return this.#on.syncReset.add(callback);
   }
 
+  /**
+   * A long replay after an absence (`sync:progress`, every 100 events): show "catching up
+   * `sent`/`total`" until `onSyncComplete` for the same account.
+   */
+  onSyncProgress(callback: (event: SyncProgressEvent) => void): () => void {
+    return this.#on.syncProgress.add(callback);
+  }
+
+  /** An account caught up (`sync:complete`) after every (re)connect and gap. */
+  onSyncComplete(callback: (event: SyncCompleteEvent) => void): () => void {
+    return this.#on.syncComplete.add(callback);
+  }
+
   onConnectionState(callback: (event: ConnectionStateEvent) => void): () => void {
     return this.#on.connectionState.add(callback);
   }
@@ -293,6 +316,32 @@ export class WebSocketService {
   /** Every other frame, and each event frame once, untouched. */
   onFrame(callback: (frame: IncomingFrame, source: FrameSource) => void): () => void {
     return this.#on.frame.add(callback);
+  }
+
+  /**
+   * The seeds/000 low-level listener: `callback` gets the payload of every frame of type
+   * `event` from any socket — each account event once, in order, as `onFrame` sees it;
+   * every other frame (answers, `sync:progress`, `status_change`, errors…) as it arrives.
+   * Kept across `connect` / `disconnect`. Returns the function that removes it.
+   */
+  on(event: string, callback: FrameCallback): () => void {
+    return this.#on.byType.on(event, callback);
+  }
+
+  /** Removes every `on` listener of `event`, or only `callback`. */
+  off(event: string, callback?: FrameCallback): void {
+    this.#on.byType.off(event, callback);
+  }
+
+  /**
+   * The seeds/000 low-level send: `{type: event, payload: data}` on the socket of the account
+   * `data.accountId`; without one, a Directory frame (`monitor:request_channels`,
+   * `channel:update`, `client:register`) goes to the Directory and any other to the only open
+   * account, else to the Directory. False when that socket is not open: unlike the calls
+   * above, nothing is queued.
+   */
+  emit(event: string, data: object = {}): boolean {
+    return this.#emitTarget(event, data)?.send(JSON.stringify({ type: event, payload: data })) ?? false;
   }
 
   /**
@@ -442,6 +491,9 @@ export class WebSocketService {
         error: (id, error) => this.#on.error.emit(error, { accountId: id }),
         tokenExpired: (id) => this.#on.tokenExpired.emit({ accountId: id }),
         frame: (id, frame) => this.#on.roomFrame(id, frame),
+        incoming: (_id, frame) => this.#on.byType.emit(frame),
+        syncProgress: (id, progress) => this.#on.syncProgress.emit({ accountId: id, ...progress }),
+        syncComplete: (id, room) => this.#on.syncComplete.emit({ accountId: id, ...room }),
       },
     );
     this.#rooms.set(accountId, room);
@@ -465,6 +517,14 @@ export class WebSocketService {
     const wire = (answer.payload as { message?: unknown } | undefined)?.message;
     if (!isWireMessage(wire)) throw new AdapterError("internal", "monitor:reply:accepted carried no message");
     return { message: toCrmMessage(wire), context: toMessageContext(wire) };
+  }
+
+  #emitTarget(event: string, data: object): FrameSocket | undefined {
+    const accountId = (data as { accountId?: unknown }).accountId;
+    if (typeof accountId === "string") return this.#rooms.get(accountId)?.socket;
+    const only = this.#onlyAccount();
+    if (only !== undefined && !DIRECTORY_FRAMES.has(event)) return this.#rooms.get(only)!.socket;
+    return this.#directory?.socket;
   }
 
   #onlyAccount(): string | undefined {
@@ -518,6 +578,7 @@ export type { ChannelPatch } from "./directory";
 export { memoryStorage } from "./storage";
 export type * from "./types";
 export type { FrameSource } from "./events";
+export type { FrameCallback } from "./frame-listeners";
 export type { IncomingFrame } from "./requests";
 export type { QueuedReply } from "./replies";
 export type { Position } from "./sequencer";

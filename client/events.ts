@@ -5,6 +5,7 @@
  */
 import type { Channel, Topic } from "../src/protocol";
 import { isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
+import { FrameListeners } from "./frame-listeners";
 import { Listeners } from "./listeners";
 import type { AdapterError, IncomingFrame } from "./requests";
 import type { SequencedFrame } from "./sequencer";
@@ -17,6 +18,8 @@ import type {
   NotificationEvent,
   PresenceEvent,
   QrCodeEvent,
+  SyncCompleteEvent,
+  SyncProgressEvent,
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
@@ -42,9 +45,13 @@ export class ClientEvents {
   readonly tokenExpired = new Listeners<[FrameSource]>("onTokenExpired");
   readonly presence = new Listeners<[PresenceEvent]>("onPresence");
   readonly syncReset = new Listeners<[SyncResetEvent]>("onSyncReset");
+  readonly syncProgress = new Listeners<[SyncProgressEvent]>("onSyncProgress");
+  readonly syncComplete = new Listeners<[SyncCompleteEvent]>("onSyncComplete");
   readonly connectionState = new Listeners<[ConnectionStateEvent]>("onConnectionState");
   readonly error = new Listeners<[AdapterError, FrameSource]>("onError");
   readonly frame = new Listeners<[IncomingFrame, FrameSource]>("onFrame");
+  /** `on(type, cb)`: every frame but the account events as it arrives, each event once when delivered. */
+  readonly byType = new FrameListeners();
 
   /** topicId → accountId, from every topic and message seen. */
   readonly topicAccounts = new Map<string, string>();
@@ -91,6 +98,7 @@ export class ClientEvents {
         break;
     }
     this.frame.emit(frame, { accountId });
+    this.byType.emit(frame);
   }
 
   /** A frame of an account's socket that is neither an event nor an answer. */

@@ -172,6 +172,12 @@ export type QrCodeEvent = { accountId: string; seq: number; image: string; expir
 /** How a QR login is going (`account:login:status`, admins only). */
 export type LoginStatusEvent = { accountId: string; seq: number; status: LoginStatus; error?: string };
 
+/** A long replay under way (`sync:progress`): `sent` of `total` missed events so far. */
+export type SyncProgressEvent = { accountId: string; sent: number; total: number };
+
+/** A replay finished (`sync:complete`): the account is caught up to `seq`. */
+export type SyncCompleteEvent = { accountId: string; seq: number; epoch: string };
+
 export type PresenceEvent = { accountId: string; clientId: string; userId: string; status: "online" | "offline" };
 
 /** What `sendMessage` needs besides the text: a crm `Message` (its `id` is the idempotency key) or this. */
