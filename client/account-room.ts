@@ -3,6 +3,7 @@
  * delivered `seq` on every (re)connect, hands each event to the app exactly once and in
  * order, answers requests, and keeps replies queued until the room has accepted them.
  */
+import { EVENT_TYPES } from "../src/protocol";
 import type { Registration } from "./directory";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";
@@ -252,7 +253,8 @@ export class AccountConnection {
   #onFrame(frame: IncomingFrame): void {
     // A long replay is alive while its frames keep coming.
     if (this.#syncId !== undefined && (frame.type === "batch" || frame.type === "sync:progress")) this.#watchSync();
-    if (frame.type !== "batch" && !isSequenced(frame)) this.#events.incoming(this.accountId, frame);
+    // Events reach `on` listeners when delivered (once, in order); everything else now.
+    if (frame.type !== "batch" && !EVENT_TYPES.has(frame.type)) this.#events.incoming(this.accountId, frame);
     switch (frame.type) {
       case "batch": {
         const frames = (frame.payload as { frames?: unknown } | undefined)?.frames;

@@ -96,6 +96,16 @@ describe("on / off / emit", () => {
     expect(lists).toHaveLength(1);
   }, 30_000);
 
+  it("on works before connect and gets every room's monitor:registered (which carries a seq)", async () => {
+    const accountId = await newAccount();
+    const client = newClient();
+    const registered: { clientId: string; seq: number }[] = [];
+    client.on("monitor:registered", (data) => registered.push(data));
+    await connect(client, [accountId]);
+    await waitFor(() => registered.some((r) => typeof r.seq === "number"), "the room's monitor:registered");
+    expect(registered.find((r) => typeof r.seq === "number")!.clientId).toBe(client.getClientId());
+  }, 30_000);
+
   it("on(event type) gets each account event once, also when a batch carried it", async () => {
     const accountId = await newAccount();
     const client = newClient();
