@@ -7,7 +7,7 @@
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
 import { ACCOUNT_ID_RE } from "../src/protocol";
-import type { Channel, Message as WireMessage, StoredNotification, Topic } from "../src/protocol";
+import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/protocol";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";
@@ -34,6 +34,7 @@ import type {
   NotificationEvent,
   NotificationPage,
   PresenceEvent,
+  PresenceListEvent,
   QrCodeEvent,
   ReplyInput,
   SendOptions,
@@ -196,6 +197,7 @@ export class WebSocketService {
     for (const room of this.#rooms.values()) room.close(reason);
     this.#directory = null;
     this.#rooms.clear();
+    this.#on.presenceLists.forget();
     this.#config = null;
   }
 
@@ -232,6 +234,7 @@ export class WebSocketService {
   closeAccount(accountId: string): void {
     this.#rooms.get(accountId)?.close(new AdapterError("disconnected", `account ${accountId} was closed`));
     this.#rooms.delete(accountId);
+    this.#on.presenceLists.forget(accountId);
   }
 
   /** New messages (comments, DMs, replies) as crm `Message`s, each exactly once. */
@@ -284,6 +287,14 @@ export class WebSocketService {
   /** Other agents coming and going (`status_change`). */
   onPresence(callback: (event: PresenceEvent) => void): () => void {
     return this.#on.presence.add(callback);
+  }
+
+  /**
+   * Who is online in an account, the whole list whenever it changes: on every (re)connect
+   * (`monitor:registered`), on `getPresence`, and on each `status_change` after them.
+   */
+  onPresenceList(callback: (event: PresenceListEvent) => void): () => void {
+    return this.#on.presenceList.add(callback);
   }
 
   /** The app must drop what it holds for `accountId` and fetch it again. */
@@ -427,6 +438,17 @@ export class WebSocketService {
   }
 
   /**
+   * Who is online in an account now (`monitor:request_presence`): the clients registered in
+   * its room, this one included, at most 1,000 listed and `onlineTotal` counting all.
+   */
+  async getPresence(accountId: string): Promise<PresenceListEvent> {
+    const answer = await this.#room(accountId).request("monitor:request_presence", {}, ["monitor:presence"]);
+    const payload = (answer.payload ?? {}) as { online?: OnlineClient[]; onlineTotal?: number };
+    const online = payload.online ?? [];
+    return { accountId, online, onlineTotal: payload.onlineTotal ?? online.length };
+  }
+
+  /**
    * A page of an account's notifications, newest first, each with `sentAt` (when a client
    * first acknowledged it); pass `page.before` for the older ones.
    */
@@ -491,7 +513,7 @@ export class WebSocketService {
         error: (id, error) => this.#on.error.emit(error, { accountId: id }),
         tokenExpired: (id) => this.#on.tokenExpired.emit({ accountId: id }),
         frame: (id, frame) => this.#on.roomFrame(id, frame),
-        incoming: (_id, frame) => this.#on.byType.emit(frame),
+        incoming: (id, frame) => this.#on.roomIncoming(id, frame),
         syncProgress: (id, progress) => this.#on.syncProgress.emit({ accountId: id, ...progress }),
         syncComplete: (id, room) => this.#on.syncComplete.emit({ accountId: id, ...room }),
       },

@@ -7,6 +7,7 @@ import type { Channel, Topic } from "../src/protocol";
 import { isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { FrameListeners } from "./frame-listeners";
 import { Listeners } from "./listeners";
+import { PresenceLists } from "./presence";
 import type { AdapterError, IncomingFrame } from "./requests";
 import type { SequencedFrame } from "./sequencer";
 import type {
@@ -17,6 +18,7 @@ import type {
   MessageStatusEvent,
   NotificationEvent,
   PresenceEvent,
+  PresenceListEvent,
   QrCodeEvent,
   SyncCompleteEvent,
   SyncProgressEvent,
@@ -44,6 +46,9 @@ export class ClientEvents {
   readonly loginStatus = new Listeners<[LoginStatusEvent]>("onLoginStatus");
   readonly tokenExpired = new Listeners<[FrameSource]>("onTokenExpired");
   readonly presence = new Listeners<[PresenceEvent]>("onPresence");
+  readonly presenceList = new Listeners<[PresenceListEvent]>("onPresenceList");
+  /** Who is online per account, kept from the room's lists and `status_change`. */
+  readonly presenceLists = new PresenceLists();
   readonly syncReset = new Listeners<[SyncResetEvent]>("onSyncReset");
   readonly syncProgress = new Listeners<[SyncProgressEvent]>("onSyncProgress");
   readonly syncComplete = new Listeners<[SyncCompleteEvent]>("onSyncComplete");
@@ -98,6 +103,13 @@ export class ClientEvents {
         break;
     }
     this.frame.emit(frame, { accountId });
+    this.byType.emit(frame);
+  }
+
+  /** Any frame of an account's socket but its events, as it arrives. */
+  roomIncoming(accountId: string, frame: IncomingFrame): void {
+    const changed = this.presenceLists.apply(accountId, frame);
+    if (changed) this.presenceList.emit(changed);
     this.byType.emit(frame);
   }
 

@@ -9,6 +9,7 @@ import type {
   Message as WireMessage,
   MessageStatus,
   Notification,
+  OnlineClient,
   StoredNotification,
   Topic,
 } from "../src/protocol";
@@ -178,6 +179,9 @@ export type SyncProgressEvent = { accountId: string; sent: number; total: number
 /** A replay finished (`sync:complete`): the account is caught up to `seq`. */
 export type SyncCompleteEvent = { accountId: string; seq: number; epoch: string };
 
+/** Who is online in an account (PROTOCOL §11): at most 1,000 listed, `onlineTotal` counts all. */
+export type PresenceListEvent = { accountId: string; online: OnlineClient[]; onlineTotal: number };
+
 export type PresenceEvent = { accountId: string; clientId: string; userId: string; status: "online" | "offline" };
 
 /** What `sendMessage` needs besides the text: a crm `Message` (its `id` is the idempotency key) or this. */
@@ -215,4 +219,4 @@ export type NotificationPage = {
   before?: number;
 };
 
-export type { Channel, LoginStatus, Notification, StoredNotification, Topic, WireMessage };
+export type { Channel, LoginStatus, Notification, OnlineClient, StoredNotification, Topic, WireMessage };

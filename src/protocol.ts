@@ -97,6 +97,9 @@ export type Notification = {
  */
 export type StoredNotification = Notification & { seq: number; sentAt: number | null };
 
+/** A client registered in an AccountRoom (PROTOCOL §11): its `clientId` and the token's `sub`. */
+export type OnlineClient = { clientId: string; userId: string };
+
 /** `before` and `limit` of a newest-first page (messages, notifications). */
 export const pageFields = {
   before: z.number().int().nonnegative().optional(),
@@ -190,6 +193,7 @@ export const roomClientFrame = z.discriminatedUnion("type", [
   frame("client:notification:ack", z.object({ notification_id: z.string().min(1).max(256) })),
   frame("monitor:reply", replyPayload),
   frame("account:login:start", z.object({}).default({})),
+  frame("monitor:request_presence", z.object({}).default({})),
   frame("monitor:request_notifications", z.object(pageFields).default({ limit: 50 })),
 ]);
 export type RoomClientFrame = z.infer<typeof roomClientFrame>;
@@ -269,7 +273,14 @@ export type ServerFrame =
   | {
       type: "monitor:registered";
       id?: string;
-      payload: { clientId: string; serverTime: number; seq?: number; epoch?: string };
+      payload: {
+        clientId: string;
+        serverTime: number;
+        seq?: number;
+        epoch?: string;
+        online?: OnlineClient[];
+        onlineTotal?: number;
+      };
     }
   | {
       type: "client:register:success";
@@ -289,6 +300,7 @@ export type ServerFrame =
       id?: string;
       payload: { notifications: StoredNotification[]; hasMore: boolean };
     }
+  | { type: "monitor:presence"; id?: string; payload: { online: OnlineClient[]; onlineTotal: number } }
   | { type: "sync:progress"; id?: string; payload: { sent: number; total: number } }
   | { type: "sync:complete"; id?: string; payload: { seq: number; epoch: string } }
   | { type: "sync:reset"; id?: string; payload: { seq: number; epoch: string } }

@@ -276,7 +276,13 @@ export class AccountRoom extends DurableObject<Env> {
         attachment.registered = true;
         saveAttachment(ws, attachment);
         const { seq, epoch } = account;
-        const payload = { clientId: frame.payload.clientId, serverTime: Date.now(), seq, epoch };
+        const payload = {
+          clientId: frame.payload.clientId,
+          serverTime: Date.now(),
+          seq,
+          epoch,
+          ...this.fanout.online(),
+        };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
         if (!wasRegistered) this.fanout.presence(ws, attachment, "online");
         return;
@@ -330,6 +336,9 @@ export class AccountRoom extends DurableObject<Env> {
         if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
         return;
       }
+      case "monitor:request_presence":
+        send(ws, { type: "monitor:presence", id: frame.id, payload: this.fanout.online() });
+        return;
       case "monitor:request_notifications": {
         const page = this.store.notifications(frame.payload.before, frame.payload.limit);
         send(ws, { type: "monitor:notifications", id: frame.id, payload: page });
