@@ -97,6 +97,18 @@ export type Notification = {
  */
 export type StoredNotification = Notification & { seq: number; sentAt: number | null };
 
+/** A tenant's or an account's figures (PROTOCOL §11). */
+export type Stats = {
+  accounts: number;
+  topics: number;
+  messages: number;
+  unread: number;
+  notifications: number;
+  clientsOnline: number;
+  pushes: { lastHour: number; lastDay: number };
+  accountsByHealth: Record<CrawlerState, number>;
+};
+
 /** A client registered in an AccountRoom (PROTOCOL §11): its `clientId` and the token's `sub`. */
 export type OnlineClient = { clientId: string; userId: string };
 

@@ -284,7 +284,10 @@ export class AccountRoom extends DurableObject<Env> {
           ...this.fanout.online(),
         };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
-        if (!wasRegistered) this.fanout.presence(ws, attachment, "online");
+        if (!wasRegistered) {
+          this.fanout.presence(ws, attachment, "online");
+          await this.upkeep.summarySoon(Date.now());
+        }
         return;
       }
       case "monitor:request_topics":
@@ -352,9 +355,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   /** A registered client's last socket went away: the others see it go offline. */
-  private onClose(ws: WebSocket, attachment: Attachment): void {
+  private async onClose(ws: WebSocket, attachment: Attachment): Promise<void> {
     if (attachment.registered && attachment.clientId && !this.fanout.elsewhere(ws, attachment.clientId)) {
       this.fanout.presence(ws, attachment, "offline");
+      await this.upkeep.summarySoon(Date.now());
     }
   }
 

@@ -103,4 +103,6 @@ export const ROOM_MIGRATIONS: string[] = [
   // is_sent / sent_at), and the newest-first page over it.
   `ALTER TABLE notifications ADD COLUMN sent_at INTEGER;
    CREATE INDEX notifications_by_seq ON notifications (seq);`,
+  // Statistics (PROTOCOL §11): pushes per minute of the last day, for the sliding windows.
+  `CREATE TABLE push_minutes (minute INTEGER PRIMARY KEY, n INTEGER NOT NULL);`,
 ];

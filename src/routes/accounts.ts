@@ -30,6 +30,10 @@ export const accounts = new Hono<AppEnv>()
     const claims = c.get("claims");
     return c.json({ channels: await directoryStub(c.env, claims.tid).channels(claims.accounts) });
   })
+  .get("/:accountId/stats", readers, async function accountStats(c) {
+    const { claims, accountId } = accountParam(c);
+    return c.json(unwrap(await directoryStub(c.env, claims.tid).stats(claims.accounts, accountId)));
+  })
   .patch("/:accountId", authenticate(["admin"]), async function patchChannel(c) {
     const { claims, accountId } = accountParam(c);
     const patch = parseBody(channelPatch, await c.req.text());
