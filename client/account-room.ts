@@ -3,6 +3,7 @@
  * delivered `seq` on every (re)connect, hands each event to the app exactly once and in
  * order, answers requests, and keeps replies queued until the room has accepted them.
  */
+import { EVENT_TYPES } from "../src/protocol";
 import type { Registration } from "./directory";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";
@@ -22,6 +23,10 @@ export type AccountEvents = {
   tokenExpired(accountId: string): void;
   /** Frames that are neither events nor answers (presence…), for `onFrame`. */
   frame(accountId: string, frame: IncomingFrame): void;
+  /** Every frame that is not an event (events go through `deliver`), as it arrives. */
+  incoming(accountId: string, frame: IncomingFrame): void;
+  syncProgress(accountId: string, progress: { sent: number; total: number }): void;
+  syncComplete(accountId: string, room: { seq: number; epoch: string }): void;
 };
 
 export type AccountOptions = {
@@ -248,6 +253,8 @@ export class AccountConnection {
   #onFrame(frame: IncomingFrame): void {
     // A long replay is alive while its frames keep coming.
     if (this.#syncId !== undefined && (frame.type === "batch" || frame.type === "sync:progress")) this.#watchSync();
+    // Events reach `on` listeners when delivered (once, in order); everything else now.
+    if (frame.type !== "batch" && !EVENT_TYPES.has(frame.type)) this.#events.incoming(this.accountId, frame);
     switch (frame.type) {
       case "batch": {
         const frames = (frame.payload as { frames?: unknown } | undefined)?.frames;
@@ -261,15 +268,24 @@ export class AccountConnection {
         clearTimeout(this.#registerTimer);
         this.#apply(this.#sequencer.registered((frame.payload ?? {}) as { seq?: number; epoch?: string }));
         break;
-      case "sync:complete":
+      case "sync:complete": {
         this.#endSync();
-        this.#apply(this.#sequencer.syncComplete((frame.payload ?? {}) as { seq?: number; epoch?: string }));
+        const room = (frame.payload ?? {}) as { seq?: number; epoch?: string };
+        this.#apply(this.#sequencer.syncComplete(room));
+        if (typeof room.seq === "number" && typeof room.epoch === "string")
+          this.#events.syncComplete(this.accountId, { seq: room.seq, epoch: room.epoch });
         break;
+      }
       case "sync:reset":
         this.#endSync();
         this.#apply(this.#sequencer.syncReset(frame.payload as { seq: number; epoch: string }));
         break;
-      case "sync:progress":
+      case "sync:progress": {
+        const { sent, total } = (frame.payload ?? {}) as { sent?: unknown; total?: unknown };
+        if (typeof sent === "number" && typeof total === "number")
+          this.#events.syncProgress(this.accountId, { sent, total });
+        break;
+      }
       case "ack":
         break;
       case "error":

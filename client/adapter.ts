@@ -7,12 +7,13 @@
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
 import { ACCOUNT_ID_RE } from "../src/protocol";
-import type { Channel, Message as WireMessage, Topic } from "../src/protocol";
+import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/protocol";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";
 import type { ChannelPatch, Registration } from "./directory";
 import { ClientEvents } from "./events";
+import type { FrameCallback } from "./frame-listeners";
 import type { FrameSource } from "./events";
 import { toQueuedReply } from "./replies";
 import type { QueuedReply } from "./replies";
@@ -31,12 +32,16 @@ import type {
   MessagePage,
   MessageStatusEvent,
   NotificationEvent,
+  NotificationPage,
   PresenceEvent,
+  PresenceListEvent,
   QrCodeEvent,
   ReplyInput,
   SendOptions,
   SentReply,
   SeqStorage,
+  SyncCompleteEvent,
+  SyncProgressEvent,
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
@@ -44,6 +49,12 @@ import { readTokenClaims, toSocketBase } from "./urls";
 import type { TokenClaims } from "./urls";
 
 const DEFAULT_HEARTBEAT_MS = 25_000;
+/** Frames only the Directory answers (PROTOCOL §6.1), for `emit` without an `accountId`. */
+const DIRECTORY_FRAMES: ReadonlySet<string> = new Set([
+  "client:register",
+  "monitor:request_channels",
+  "channel:update",
+]);
 /** Two heartbeats without any answer: the socket is half-open, drop it. */
 const SILENCE_FACTOR = 2.5;
 
@@ -138,6 +149,7 @@ export class WebSocketService {
         error: (error) => this.#on.error.emit(error, {}),
         tokenExpired: () => this.#on.tokenExpired.emit({}),
         frame: (frame) => this.#on.frame.emit(frame, {}),
+        incoming: (frame) => this.#on.byType.emit(frame),
       },
     );
     if (Array.isArray(opts.accounts)) for (const accountId of opts.accounts) this.openAccount(accountId);
@@ -185,6 +197,7 @@ export class WebSocketService {
     for (const room of this.#rooms.values()) room.close(reason);
     this.#directory = null;
     this.#rooms.clear();
+    this.#on.presenceLists.forget();
     this.#config = null;
   }
 
@@ -221,6 +234,7 @@ export class WebSocketService {
   closeAccount(accountId: string): void {
     this.#rooms.get(accountId)?.close(new AdapterError("disconnected", `account ${accountId} was closed`));
     this.#rooms.delete(accountId);
+    this.#on.presenceLists.forget(accountId);
   }
 
   /** New messages (comments, DMs, replies) as crm `Message`s, each exactly once. */
@@ -275,9 +289,30 @@ export class WebSocketService {
     return this.#on.presence.add(callback);
   }
 
+  /**
+   * Who is online in an account, the whole list whenever it changes: on every (re)connect
+   * (`monitor:registered`), on `getPresence`, and on each `status_change` after them.
+   */
+  onPresenceList(callback: (event: PresenceListEvent) => void): () => void {
+    return this.#on.presenceList.add(callback);
+  }
+
   /** The app must drop what it holds for `accountId` and fetch it again. */
   onSyncReset(callback: (event: SyncResetEvent) => void): () => void {
     return this.#on.syncReset.add(callback);
+  }
+
+  /**
+   * A long replay after an absence (`sync:progress`, every 100 events): show "catching up
+   * `sent`/`total`" until `onSyncComplete` for the same account.
+   */
+  onSyncProgress(callback: (event: SyncProgressEvent) => void): () => void {
+    return this.#on.syncProgress.add(callback);
+  }
+
+  /** An account caught up (`sync:complete`) after every (re)connect and gap. */
+  onSyncComplete(callback: (event: SyncCompleteEvent) => void): () => void {
+    return this.#on.syncComplete.add(callback);
   }
 
   onConnectionState(callback: (event: ConnectionStateEvent) => void): () => void {
@@ -292,6 +327,32 @@ export class WebSocketService {
   /** Every other frame, and each event frame once, untouched. */
   onFrame(callback: (frame: IncomingFrame, source: FrameSource) => void): () => void {
     return this.#on.frame.add(callback);
+  }
+
+  /**
+   * The seeds/000 low-level listener: `callback` gets the payload of every frame of type
+   * `event` from any socket — each account event once, in order, as `onFrame` sees it;
+   * every other frame (answers, `sync:progress`, `status_change`, errors…) as it arrives.
+   * Kept across `connect` / `disconnect`. Returns the function that removes it.
+   */
+  on(event: string, callback: FrameCallback): () => void {
+    return this.#on.byType.on(event, callback);
+  }
+
+  /** Removes every `on` listener of `event`, or only `callback`. */
+  off(event: string, callback?: FrameCallback): void {
+    this.#on.byType.off(event, callback);
+  }
+
+  /**
+   * The seeds/000 low-level send: `{type: event, payload: data}` on the socket of the account
+   * `data.accountId`; without one, a Directory frame (`monitor:request_channels`,
+   * `channel:update`, `client:register`) goes to the Directory and any other to the only open
+   * account, else to the Directory. False when that socket is not open: unlike the calls
+   * above, nothing is queued.
+   */
+  emit(event: string, data: object = {}): boolean {
+    return this.#emitTarget(event, data)?.send(JSON.stringify({ type: event, payload: data })) ?? false;
   }
 
   /**
@@ -376,6 +437,38 @@ export class WebSocketService {
     return page;
   }
 
+  /**
+   * Who is online in an account now (`monitor:request_presence`): the clients registered in
+   * its room, this one included, at most 1,000 listed and `onlineTotal` counting all.
+   */
+  async getPresence(accountId: string): Promise<PresenceListEvent> {
+    const answer = await this.#room(accountId).request("monitor:request_presence", {}, ["monitor:presence"]);
+    const payload = (answer.payload ?? {}) as { online?: OnlineClient[]; onlineTotal?: number };
+    const online = payload.online ?? [];
+    return { accountId, online, onlineTotal: payload.onlineTotal ?? online.length };
+  }
+
+  /**
+   * A page of an account's notifications, newest first, each with `sentAt` (when a client
+   * first acknowledged it); pass `page.before` for the older ones.
+   */
+  async requestNotifications(
+    accountId: string,
+    options: { before?: number; limit?: number } = {},
+  ): Promise<NotificationPage> {
+    const answer = await this.#room(accountId).request("monitor:request_notifications", options, [
+      "monitor:notifications",
+    ]);
+    const payload = (answer.payload ?? {}) as { notifications?: StoredNotification[]; hasMore?: boolean };
+    const notifications = payload.notifications ?? [];
+    // An ack of one of these finds its account without the app naming it.
+    for (const notification of notifications) this.#on.notificationAccounts.set(notification.id, accountId);
+    const page: NotificationPage = { notifications, hasMore: payload.hasMore === true };
+    const oldest = notifications[notifications.length - 1];
+    if (oldest) page.before = oldest.seq;
+    return page;
+  }
+
   #registration(): Registration {
     const options = this.#config?.options ?? this.#defaults;
     const registration: Registration = {
@@ -420,6 +513,9 @@ export class WebSocketService {
         error: (id, error) => this.#on.error.emit(error, { accountId: id }),
         tokenExpired: (id) => this.#on.tokenExpired.emit({ accountId: id }),
         frame: (id, frame) => this.#on.roomFrame(id, frame),
+        incoming: (id, frame) => this.#on.roomIncoming(id, frame),
+        syncProgress: (id, progress) => this.#on.syncProgress.emit({ accountId: id, ...progress }),
+        syncComplete: (id, room) => this.#on.syncComplete.emit({ accountId: id, ...room }),
       },
     );
     this.#rooms.set(accountId, room);
@@ -443,6 +539,14 @@ export class WebSocketService {
     const wire = (answer.payload as { message?: unknown } | undefined)?.message;
     if (!isWireMessage(wire)) throw new AdapterError("internal", "monitor:reply:accepted carried no message");
     return { message: toCrmMessage(wire), context: toMessageContext(wire) };
+  }
+
+  #emitTarget(event: string, data: object): FrameSocket | undefined {
+    const accountId = (data as { accountId?: unknown }).accountId;
+    if (typeof accountId === "string") return this.#rooms.get(accountId)?.socket;
+    const only = this.#onlyAccount();
+    if (only !== undefined && !DIRECTORY_FRAMES.has(event)) return this.#rooms.get(only)!.socket;
+    return this.#directory?.socket;
   }
 
   #onlyAccount(): string | undefined {
@@ -496,6 +600,7 @@ export type { ChannelPatch } from "./directory";
 export { memoryStorage } from "./storage";
 export type * from "./types";
 export type { FrameSource } from "./events";
+export type { FrameCallback } from "./frame-listeners";
 export type { IncomingFrame } from "./requests";
 export type { QueuedReply } from "./replies";
 export type { Position } from "./sequencer";

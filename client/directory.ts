@@ -35,6 +35,8 @@ export type DirectoryEvents = {
   tokenExpired(): void;
   /** Any other frame, for `onFrame`. */
   frame(frame: IncomingFrame): void;
+  /** Every frame, as it arrives. */
+  incoming(frame: IncomingFrame): void;
 };
 
 export type DirectoryOptions = {
@@ -174,6 +176,7 @@ export class DirectoryConnection {
   }
 
   #onFrame(frame: IncomingFrame): void {
+    this.#events.incoming(frame);
     if (frame.type === "monitor:channels") this.#replaceChannels(frame.payload);
     if (frame.type === "channel:updated") this.#updateChannel(frame.payload);
     if (this.#requests.settle(frame)) return;

@@ -5,7 +5,9 @@
  */
 import type { Channel, Topic } from "../src/protocol";
 import { isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
+import { FrameListeners } from "./frame-listeners";
 import { Listeners } from "./listeners";
+import { PresenceLists } from "./presence";
 import type { AdapterError, IncomingFrame } from "./requests";
 import type { SequencedFrame } from "./sequencer";
 import type {
@@ -16,7 +18,10 @@ import type {
   MessageStatusEvent,
   NotificationEvent,
   PresenceEvent,
+  PresenceListEvent,
   QrCodeEvent,
+  SyncCompleteEvent,
+  SyncProgressEvent,
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
@@ -41,10 +46,17 @@ export class ClientEvents {
   readonly loginStatus = new Listeners<[LoginStatusEvent]>("onLoginStatus");
   readonly tokenExpired = new Listeners<[FrameSource]>("onTokenExpired");
   readonly presence = new Listeners<[PresenceEvent]>("onPresence");
+  readonly presenceList = new Listeners<[PresenceListEvent]>("onPresenceList");
+  /** Who is online per account, kept from the room's lists and `status_change`. */
+  readonly presenceLists = new PresenceLists();
   readonly syncReset = new Listeners<[SyncResetEvent]>("onSyncReset");
+  readonly syncProgress = new Listeners<[SyncProgressEvent]>("onSyncProgress");
+  readonly syncComplete = new Listeners<[SyncCompleteEvent]>("onSyncComplete");
   readonly connectionState = new Listeners<[ConnectionStateEvent]>("onConnectionState");
   readonly error = new Listeners<[AdapterError, FrameSource]>("onError");
   readonly frame = new Listeners<[IncomingFrame, FrameSource]>("onFrame");
+  /** `on(type, cb)`: every frame but the account events as it arrives, each event once when delivered. */
+  readonly byType = new FrameListeners();
 
   /** topicId → accountId, from every topic and message seen. */
   readonly topicAccounts = new Map<string, string>();
@@ -91,6 +103,14 @@ export class ClientEvents {
         break;
     }
     this.frame.emit(frame, { accountId });
+    this.byType.emit(frame);
+  }
+
+  /** Any frame of an account's socket but its events, as it arrives. */
+  roomIncoming(accountId: string, frame: IncomingFrame): void {
+    const changed = this.presenceLists.apply(accountId, frame);
+    if (changed) this.presenceList.emit(changed);
+    this.byType.emit(frame);
   }
 
   /** A frame of an account's socket that is neither an event nor an answer. */

@@ -3,7 +3,16 @@
  * seeds/001), the legacy Master message shape, and the adapter's public option and
  * event types. Wire shapes (Channel, Topic, Message…) come from `src/protocol.ts`.
  */
-import type { Channel, LoginStatus, Message as WireMessage, MessageStatus, Notification, Topic } from "../src/protocol";
+import type {
+  Channel,
+  LoginStatus,
+  Message as WireMessage,
+  MessageStatus,
+  Notification,
+  OnlineClient,
+  StoredNotification,
+  Topic,
+} from "../src/protocol";
 
 /** The crm-pc-im message type: the UI knows text, files and images only. */
 export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";
@@ -164,6 +173,15 @@ export type QrCodeEvent = { accountId: string; seq: number; image: string; expir
 /** How a QR login is going (`account:login:status`, admins only). */
 export type LoginStatusEvent = { accountId: string; seq: number; status: LoginStatus; error?: string };
 
+/** A long replay under way (`sync:progress`): `sent` of `total` missed events so far. */
+export type SyncProgressEvent = { accountId: string; sent: number; total: number };
+
+/** A replay finished (`sync:complete`): the account is caught up to `seq`. */
+export type SyncCompleteEvent = { accountId: string; seq: number; epoch: string };
+
+/** Who is online in an account (PROTOCOL §11): at most 1,000 listed, `onlineTotal` counts all. */
+export type PresenceListEvent = { accountId: string; online: OnlineClient[]; onlineTotal: number };
+
 export type PresenceEvent = { accountId: string; clientId: string; userId: string; status: "online" | "offline" };
 
 /** What `sendMessage` needs besides the text: a crm `Message` (its `id` is the idempotency key) or this. */
@@ -193,4 +211,12 @@ export type MessagePage = {
   before?: number;
 };
 
-export type { Channel, LoginStatus, Notification, Topic, WireMessage };
+/** A page of an account's notifications, newest first (PROTOCOL §11). */
+export type NotificationPage = {
+  notifications: StoredNotification[];
+  hasMore: boolean;
+  /** Pass as `before` to get the page of older ones. */
+  before?: number;
+};
+
+export type { Channel, LoginStatus, Notification, OnlineClient, StoredNotification, Topic, WireMessage };

@@ -9,6 +9,7 @@ import { settingsGuard } from "./middleware/settings";
 import { accounts } from "./routes/accounts";
 import { commands } from "./routes/commands";
 import { im } from "./routes/im";
+import { stats } from "./routes/stats";
 import { status } from "./routes/status";
 import { sync } from "./routes/sync";
 import { ws } from "./routes/ws";
@@ -20,6 +21,7 @@ const app = new Hono<AppEnv>();
 
 app.use(settingsGuard());
 app.route("/api/v1/status", status);
+app.route("/api/v1/stats", stats);
 app.route("/api/v1", ws);
 app.route("/api/v1/accounts", sync);
 app.route("/api/v1/accounts", accounts);

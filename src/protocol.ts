@@ -91,6 +91,33 @@ export type Notification = {
   relatedId?: string;
 };
 
+/**
+ * A notification as the history answers give it (PROTOCOL §11): the live shape plus the event
+ * number that recorded it (the paging cursor) and when a client first acknowledged it.
+ */
+export type StoredNotification = Notification & { seq: number; sentAt: number | null };
+
+/** A tenant's or an account's figures (PROTOCOL §11). */
+export type Stats = {
+  accounts: number;
+  topics: number;
+  messages: number;
+  unread: number;
+  notifications: number;
+  clientsOnline: number;
+  pushes: { lastHour: number; lastDay: number };
+  accountsByHealth: Record<CrawlerState, number>;
+};
+
+/** A client registered in an AccountRoom (PROTOCOL §11): its `clientId` and the token's `sub`. */
+export type OnlineClient = { clientId: string; userId: string };
+
+/** `before` and `limit` of a newest-first page (messages, notifications). */
+export const pageFields = {
+  before: z.number().int().nonnegative().optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+};
+
 export type ErrorCode =
   | "invalid_body"
   | "invalid_query"
@@ -171,20 +198,15 @@ const replyPayload = z.object({ topicId, ...replyFields });
 export const roomClientFrame = z.discriminatedUnion("type", [
   monitorRegister,
   frame("monitor:request_topics", z.object({}).default({})),
-  frame(
-    "monitor:request_messages",
-    z.object({
-      topicId,
-      before: seqSchema.optional(),
-      limit: z.number().int().min(1).max(200).default(50),
-    }),
-  ),
+  frame("monitor:request_messages", z.object({ topicId, ...pageFields })),
   frame("monitor:mark_read", z.object({ topicId, seq: seqSchema.optional() })),
   frame("sync:start", z.object({ since: seqSchema, epoch: z.string().max(64).optional() })),
   frame("ack", z.object({ seq: seqSchema })),
   frame("client:notification:ack", z.object({ notification_id: z.string().min(1).max(256) })),
   frame("monitor:reply", replyPayload),
   frame("account:login:start", z.object({}).default({})),
+  frame("monitor:request_presence", z.object({}).default({})),
+  frame("monitor:request_notifications", z.object(pageFields).default({ limit: 50 })),
 ]);
 export type RoomClientFrame = z.infer<typeof roomClientFrame>;
 
@@ -263,7 +285,14 @@ export type ServerFrame =
   | {
       type: "monitor:registered";
       id?: string;
-      payload: { clientId: string; serverTime: number; seq?: number; epoch?: string };
+      payload: {
+        clientId: string;
+        serverTime: number;
+        seq?: number;
+        epoch?: string;
+        online?: OnlineClient[];
+        onlineTotal?: number;
+      };
     }
   | {
       type: "client:register:success";
@@ -278,6 +307,12 @@ export type ServerFrame =
       id?: string;
       payload: { channelId: string; topicId: string; messages: Message[]; hasMore: boolean };
     }
+  | {
+      type: "monitor:notifications";
+      id?: string;
+      payload: { notifications: StoredNotification[]; hasMore: boolean };
+    }
+  | { type: "monitor:presence"; id?: string; payload: { online: OnlineClient[]; onlineTotal: number } }
   | { type: "sync:progress"; id?: string; payload: { sent: number; total: number } }
   | { type: "sync:complete"; id?: string; payload: { seq: number; epoch: string } }
   | { type: "sync:reset"; id?: string; payload: { seq: number; epoch: string } }

@@ -10,6 +10,7 @@ import type {
   ConnectionState,
   LoginStatus,
   NotificationEvent,
+  PresenceListEvent,
   Topic,
   WebSocketService,
   WireMessage,
@@ -48,6 +49,8 @@ export type State = {
   /** Accounts whose history was reset (`sync:reset`) and reloaded, for the banner. */
   resets: string[];
   logins: Map<string, LoginState>;
+  /** Who is online per account (this console included), kept live by the adapter. */
+  online: Map<string, PresenceListEvent>;
   /** The last action that failed, in words. */
   problem: string | null;
 };
@@ -108,6 +111,7 @@ export class ConsoleModel {
       accounts: new Map(),
       resets: [],
       logins: new Map(),
+      online: new Map(),
       problem: null,
     };
     this.#client = createClient({
@@ -272,6 +276,7 @@ export class ConsoleModel {
   #listen(): void {
     const client = this.#client;
     client.onChannels((channels) => this.#set({ channels }));
+    client.onPresenceList((event) => this.#set({ online: new Map(this.state.online).set(event.accountId, event) }));
     client.onConnectionState((event) => {
       if (event.scope === "directory") this.#set({ directory: event.state });
       else if (event.accountId) this.#set({ accounts: new Map(this.state.accounts).set(event.accountId, event.state) });

@@ -11,7 +11,16 @@ import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
 import { healthOf } from "../health";
 import { roomClientFrame } from "../protocol";
-import type { Command, EventFrame, Health, LoginStatus, Message, RoomClientFrame, Topic } from "../protocol";
+import type {
+  Command,
+  EventFrame,
+  Health,
+  LoginStatus,
+  Message,
+  RoomClientFrame,
+  StoredNotification,
+  Topic,
+} from "../protocol";
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
@@ -29,6 +38,7 @@ import type { Attachment } from "./sockets";
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
+export type NotificationPage = { notifications: StoredNotification[]; hasMore: boolean };
 export type ReplyAnswer = { message: Message; created: boolean };
 
 export class AccountRoom extends DurableObject<Env> {
@@ -172,6 +182,16 @@ export class AccountRoom extends DurableObject<Env> {
     return this.inAccount(tenant, accountId, () => this.store.messages(topicId, before, limit));
   }
 
+  /** The account's notifications, newest first (the HTTP twin of `monitor:request_notifications`). */
+  async notifications(
+    tenant: string,
+    accountId: string,
+    before: number | undefined,
+    limit: number,
+  ): Promise<Result<NotificationPage>> {
+    return this.inAccount(tenant, accountId, () => this.store.notifications(before, limit));
+  }
+
   /** The Douyin-style lists of the compatibility API (PROTOCOL §8), newest first by offset. */
   async compat(
     tenant: string,
@@ -256,9 +276,18 @@ export class AccountRoom extends DurableObject<Env> {
         attachment.registered = true;
         saveAttachment(ws, attachment);
         const { seq, epoch } = account;
-        const payload = { clientId: frame.payload.clientId, serverTime: Date.now(), seq, epoch };
+        const payload = {
+          clientId: frame.payload.clientId,
+          serverTime: Date.now(),
+          seq,
+          epoch,
+          ...this.fanout.online(),
+        };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
-        if (!wasRegistered) this.fanout.presence(ws, attachment, "online");
+        if (!wasRegistered) {
+          this.fanout.presence(ws, attachment, "online");
+          await this.upkeep.summarySoon(Date.now());
+        }
         return;
       }
       case "monitor:request_topics":
@@ -302,12 +331,20 @@ export class AccountRoom extends DurableObject<Env> {
       }
       case "client:notification:ack": {
         const clientId = requireClientId(attachment);
-        const notificationSeq = this.store.notificationSeq(frame.payload.notification_id);
+        const notificationSeq = this.store.markNotificationSent(frame.payload.notification_id, Date.now());
         if (notificationSeq === null) {
           throw new ApiError("not_found", `notification ${frame.payload.notification_id} does not exist`);
         }
         const seq = this.store.saveCursor(clientId, notificationSeq);
         if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
+        return;
+      }
+      case "monitor:request_presence":
+        send(ws, { type: "monitor:presence", id: frame.id, payload: this.fanout.online() });
+        return;
+      case "monitor:request_notifications": {
+        const page = this.store.notifications(frame.payload.before, frame.payload.limit);
+        send(ws, { type: "monitor:notifications", id: frame.id, payload: page });
         return;
       }
       case "account:login:start":
@@ -318,9 +355,10 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   /** A registered client's last socket went away: the others see it go offline. */
-  private onClose(ws: WebSocket, attachment: Attachment): void {
+  private async onClose(ws: WebSocket, attachment: Attachment): Promise<void> {
     if (attachment.registered && attachment.clientId && !this.fanout.elsewhere(ws, attachment.clientId)) {
       this.fanout.presence(ws, attachment, "offline");
+      await this.upkeep.summarySoon(Date.now());
     }
   }
 

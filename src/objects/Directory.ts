@@ -9,7 +9,9 @@ import { ApiError, attempt } from "../errors";
 import type { Result } from "../errors";
 import { directoryClientFrame } from "../protocol";
 import { healthOf } from "../health";
-import type { Channel, CrawlerLogin, DirectoryClientFrame } from "../protocol";
+import type { Channel, CrawlerLogin, DirectoryClientFrame, Stats } from "../protocol";
+import { statsOf } from "./directory-stats";
+import type { StatsRow } from "./directory-stats";
 import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
 import { SocketHost } from "./socket-host";
@@ -50,6 +52,11 @@ const MIGRATIONS: string[] = [
    ALTER TABLE channels ADD COLUMN interval_ms INTEGER;
    ALTER TABLE channels ADD COLUMN login TEXT;
    ALTER TABLE channels ADD COLUMN crawler_error TEXT;`,
+  // Statistics (PROTOCOL §11) as the account's room last reported them.
+  `ALTER TABLE channels ADD COLUMN topic_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE channels ADD COLUMN notification_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE channels ADD COLUMN clients TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE channels ADD COLUMN push_minutes TEXT NOT NULL DEFAULT '[]';`,
 ];
 
 type ChannelRow = {
@@ -125,16 +132,19 @@ export class Directory extends DurableObject<Env> {
 
   /** An AccountRoom's summary after a push or a read mark; stored, then sent to watchers. */
   async updateSummary(summary: AccountSummary): Promise<void> {
-    const { health } = summary;
+    const { health, figures } = summary;
     this.sql.exec(
       `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count,
-         last_sync_at, seq, last_seen_at, interval_ms, login, crawler_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         last_sync_at, seq, last_seen_at, interval_ms, login, crawler_error, topic_count, notification_count, clients,
+         push_minutes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, platform = excluded.platform,
          last_message = excluded.last_message, last_message_time = excluded.last_message_time,
          unread_count = excluded.unread_count, message_count = excluded.message_count,
          last_sync_at = excluded.last_sync_at, seq = excluded.seq, last_seen_at = excluded.last_seen_at,
-         interval_ms = excluded.interval_ms, login = excluded.login, crawler_error = excluded.crawler_error
+         interval_ms = excluded.interval_ms, login = excluded.login, crawler_error = excluded.crawler_error,
+         topic_count = excluded.topic_count, notification_count = excluded.notification_count,
+         clients = excluded.clients, push_minutes = excluded.push_minutes
        WHERE excluded.seq >= channels.seq`,
       summary.id,
       summary.name,
@@ -150,6 +160,10 @@ export class Directory extends DurableObject<Env> {
       health.intervalMs,
       health.login,
       health.error,
+      figures?.topics ?? 0,
+      figures?.notifications ?? 0,
+      JSON.stringify(figures?.clients ?? []),
+      JSON.stringify(figures?.pushMinutes ?? []),
     );
     this.announce(summary.id);
   }
@@ -157,6 +171,27 @@ export class Directory extends DurableObject<Env> {
   /** The channel list, pinned first then newest; only the accounts a token may see. */
   async channels(accounts?: string[]): Promise<Channel[]> {
     return this.list(accounts && new Set(accounts));
+  }
+
+  /**
+   * The statistics of the tenant's accounts (PROTOCOL §11), of those in `accounts` when the
+   * token names some; `accountId` for one account (403 when it is not one of the tenant's).
+   */
+  async stats(accounts?: string[], accountId?: string): Promise<Result<Stats>> {
+    const claim = accounts && new Set(accounts);
+    return attempt(() => {
+      const rows = this.sql
+        .exec<StatsRow & { id: string }>(
+          `SELECT id, unread_count, message_count, topic_count, notification_count, clients, push_minutes,
+             last_seen_at, interval_ms FROM channels`,
+        )
+        .toArray()
+        .filter((row) => (!claim || claim.has(row.id)) && (!accountId || row.id === accountId));
+      if (accountId && !rows.length) {
+        throw new ApiError("forbidden", `account ${accountId} is not an account of this tenant`);
+      }
+      return statsOf(rows, Date.now());
+    });
   }
 
   async updateChannel(channelId: string, patch: ChannelPatch): Promise<Result<Channel>> {

@@ -3,7 +3,7 @@
  * events to admins alone; replayed after a reconnect from the stored log, byte for byte the
  * frames that went out live (ARCHITECTURE principle 4); and who is online.
  */
-import type { EventFrame, ServerFrame } from "../protocol";
+import type { EventFrame, OnlineClient, ServerFrame } from "../protocol";
 import { forAgents } from "./event-frames";
 import type { RoomStore } from "./room-store";
 import { attachmentOf, batchOf, send } from "./sockets";
@@ -13,6 +13,9 @@ import type { Attachment } from "./sockets";
 const REPLAY_CHUNK = 100;
 /** Live events of one push go out in batch frames of at most this many events. */
 const LIVE_BATCH = 200;
+
+/** `online` lists at most this many clients; `onlineTotal` counts them all (PROTOCOL §11). */
+export const MAX_ONLINE_LISTED = 1_000;
 
 /** Socket tags of an AccountRoom: readers are agents and admins; crawlers take commands. */
 export const READER = "reader";
@@ -96,6 +99,15 @@ export class Fanout {
       );
   }
 
+  /**
+   * The clients registered in the room now, one per `clientId`, ordered by it, read from the
+   * sockets' attachments: right after a wake-up from hibernation as before it.
+   */
+  online(): { online: OnlineClient[]; onlineTotal: number } {
+    const open = this.ctx.getWebSockets(READER).filter((ws) => ws.readyState === WebSocket.OPEN);
+    return listOnline(open.map(attachmentOf));
+  }
+
   /** Tells every other reader that a client came or went (`status_change`, no seq). */
   presence(from: WebSocket, attachment: Attachment, status: "online" | "offline"): void {
     const frame = JSON.stringify({
@@ -104,6 +116,19 @@ export class Fanout {
     } satisfies ServerFrame);
     for (const ws of this.ctx.getWebSockets(READER)) if (ws !== from) send(ws, frame);
   }
+}
+
+/** The registered clients among some sockets' attachments, one per `clientId` (PROTOCOL §11). */
+export function listOnline(attachments: Attachment[]): { online: OnlineClient[]; onlineTotal: number } {
+  const byClient = new Map<string, string>();
+  for (const { clientId, registered, sub } of attachments) {
+    if (registered && clientId && !byClient.has(clientId)) byClient.set(clientId, sub);
+  }
+  const clientIds = [...byClient.keys()].sort();
+  const online = clientIds
+    .slice(0, MAX_ONLINE_LISTED)
+    .map((clientId) => ({ clientId, userId: byClient.get(clientId)! }));
+  return { online, onlineTotal: clientIds.length };
 }
 
 /** Event texts as frames of at most LIVE_BATCH events each. */

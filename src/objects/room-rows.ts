@@ -78,6 +78,18 @@ export type AccountSummary = {
   seq: number;
   /** Stored facts only: the Directory derives the crawler's state from them whenever it reads. */
   health: HealthRecord;
+  /** The account's statistics (PROTOCOL §11), sent with every summary. */
+  figures?: RoomFigures;
+};
+
+/** What a room tells the Directory for the statistics; no figure needs its messages scanned. */
+export type RoomFigures = {
+  topics: number;
+  notifications: number;
+  /** The `clientId`s registered in the room (at most 1,000). */
+  clients: string[];
+  /** `[minute, pushes]` of the last day, minute = ms / 60,000. */
+  pushMinutes: [number, number][];
 };
 
 /** What a topic list shows for a message that has no text (an image, a file). */

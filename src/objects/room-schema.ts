@@ -99,4 +99,10 @@ export const ROOM_MIGRATIONS: string[] = [
    ALTER TABLE account ADD COLUMN login TEXT;
    ALTER TABLE account ADD COLUMN crawler_error TEXT;
    ALTER TABLE account ADD COLUMN summary_retry_at INTEGER;`,
+  // Notification history (PROTOCOL §11): when a client first acknowledged each one (the seed's
+  // is_sent / sent_at), and the newest-first page over it.
+  `ALTER TABLE notifications ADD COLUMN sent_at INTEGER;
+   CREATE INDEX notifications_by_seq ON notifications (seq);`,
+  // Statistics (PROTOCOL §11): pushes per minute of the last day, for the sliding windows.
+  `CREATE TABLE push_minutes (minute INTEGER PRIMARY KEY, n INTEGER NOT NULL);`,
 ];

@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../errors";
 import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
-import type { EventFrame, Message, Topic, TopicKind } from "../protocol";
+import type { EventFrame, Message, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
 import { audienceOf, topicUpdated } from "./event-frames";
@@ -13,7 +13,10 @@ import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
 import { rowToTopic } from "./room-rows";
-import type { AccountRow, AccountSummary, PushResult, TopicRow } from "./room-rows";
+import type { AccountRow, AccountSummary, PushResult, RoomFigures, TopicRow } from "./room-rows";
+
+const MINUTE_MS = 60_000;
+const MINUTES_PER_DAY = 1_440;
 
 /** Which compatibility list to read, and where (PROTOCOL §8). */
 export type CompatQuery =
@@ -56,6 +59,7 @@ export class RoomStore {
     const account = this.ensureAccount(tenant, push.accountId, now);
     const result = new PushRun(this.sql, account, push, now).apply();
     this.recordSignOfLife(push.crawler, now);
+    this.recordPush(now);
     return result;
   }
 
@@ -93,6 +97,27 @@ export class RoomStore {
   healthDeadline(now: number): number | null {
     const a = this.account();
     return a ? nextTransition(a.last_seen_at, a.interval_ms, now) : null;
+  }
+
+  /** Tallies a push in its minute; minutes older than a day are dropped. Inside the push's transaction. */
+  recordPush(now: number): void {
+    const minute = Math.floor(now / MINUTE_MS);
+    this.sql.exec(
+      "INSERT INTO push_minutes (minute, n) VALUES (?, 1) ON CONFLICT (minute) DO UPDATE SET n = n + 1",
+      minute,
+    );
+    this.sql.exec("DELETE FROM push_minutes WHERE minute <= ?", minute - MINUTES_PER_DAY);
+  }
+
+  /** The figures for the statistics, but who is online (that is the sockets'). */
+  figures(): Omit<RoomFigures, "clients"> {
+    const count = (table: "topics" | "notifications") =>
+      this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    const pushMinutes = this.sql
+      .exec<{ minute: number; n: number }>("SELECT minute, n FROM push_minutes ORDER BY minute")
+      .toArray()
+      .map((row): [number, number] => [row.minute, row.n]);
+    return { topics: count("topics"), notifications: count("notifications"), pushMinutes };
   }
 
   /** A summary the Directory did not take is due again at `at` (null: it took the last one). */
@@ -336,5 +361,32 @@ export class RoomStore {
       this.sql.exec<{ seq: number }>("SELECT seq FROM notifications WHERE id = ?", notificationId).toArray()[0]?.seq ??
       null
     );
+  }
+
+  /**
+   * A client acknowledged a notification: the first acknowledgement is when it was sent (the
+   * seed's `sent_at`); later ones keep it. Null when there is no such notification.
+   */
+  markNotificationSent(notificationId: string, now: number): number | null {
+    const seq = this.notificationSeq(notificationId);
+    if (seq !== null) {
+      this.sql.exec("UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL", now, notificationId);
+    }
+    return seq;
+  }
+
+  /** A page of the account's notifications, newest first, strictly before `before` (a seq). */
+  notifications(before: number | undefined, limit: number): { notifications: StoredNotification[]; hasMore: boolean } {
+    const rows = this.sql
+      .exec<{ seq: number; sent_at: number | null; body: string }>(
+        "SELECT seq, sent_at, body FROM notifications WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+      )
+      .toArray();
+    const notifications = rows.slice(0, limit).map(function storedNotification(row): StoredNotification {
+      return { ...(JSON.parse(row.body) as Notification), seq: row.seq, sentAt: row.sent_at };
+    });
+    return { notifications, hasMore: rows.length > limit };
   }
 }

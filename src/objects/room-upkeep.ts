@@ -10,6 +10,8 @@ import type { RoomStore } from "./room-store";
 
 /** Retry delay for a summary the Directory did not take. */
 const DIRECTORY_RETRY_MS = 30_000;
+/** How soon a change of who is online reaches the Directory's statistics. */
+const PRESENCE_SUMMARY_MS = 2_000;
 
 export class RoomUpkeep {
   constructor(
@@ -26,9 +28,10 @@ export class RoomUpkeep {
     const account = this.store.account();
     const summary = this.store.summary();
     if (!account || !summary) return;
+    const clients = this.fanout.online().online.map((client) => client.clientId);
     try {
       const directory = this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(account.tenant));
-      await directory.updateSummary(summary);
+      await directory.updateSummary({ ...summary, figures: { ...this.store.figures(), clients } });
       if (account.summary_retry_at !== null) this.store.summaryRetry(null);
     } catch (error) {
       console.error("directory update failed; retrying from the alarm", error);
@@ -36,6 +39,18 @@ export class RoomUpkeep {
       this.store.summaryRetry(at);
       await this.alarmAtMost(at);
     }
+  }
+
+  /**
+   * Who is online changed: the summary goes out within PRESENCE_SUMMARY_MS, from the alarm,
+   * so a storm of reconnects costs the Directory one call per room, not one per socket.
+   */
+  async summarySoon(now: number): Promise<void> {
+    const due = this.store.account()?.summary_retry_at ?? null;
+    if (due !== null && due <= now + PRESENCE_SUMMARY_MS) return;
+    const at = now + PRESENCE_SUMMARY_MS;
+    this.store.summaryRetry(at);
+    await this.alarmAtMost(at);
   }
 
   /**

@@ -16,18 +16,23 @@ const channelPatch = z
   })
   .refine((p) => Object.keys(p).length > 0, { message: "give at least one of enabled, isPinned, name" });
 
-const messagesQuery = z.object({
+/** `before` and `limit` of a newest-first page, from the query string. */
+const pageQuery = z.object({
   before: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
 const topicIdSchema = z.string().min(1).max(256);
 
-/** The channel list and one account's topics and messages over HTTP (PROTOCOL §8). */
+/** The channel list and one account's topics, messages and notifications over HTTP (PROTOCOL §8, §11). */
 export const accounts = new Hono<AppEnv>()
   .get("/", readers, async function listChannels(c) {
     const claims = c.get("claims");
     return c.json({ channels: await directoryStub(c.env, claims.tid).channels(claims.accounts) });
+  })
+  .get("/:accountId/stats", readers, async function accountStats(c) {
+    const { claims, accountId } = accountParam(c);
+    return c.json(unwrap(await directoryStub(c.env, claims.tid).stats(claims.accounts, accountId)));
   })
   .patch("/:accountId", authenticate(["admin"]), async function patchChannel(c) {
     const { claims, accountId } = accountParam(c);
@@ -44,8 +49,14 @@ export const accounts = new Hono<AppEnv>()
     const { claims, accountId } = accountParam(c);
     const topicId = topicIdSchema.safeParse(c.req.param("topicId"));
     if (!topicId.success) throw new ApiError("invalid_query", "topicId: must be 1–256 characters");
-    const { before, limit } = parseQuery(messagesQuery, c.req.query());
+    const { before, limit } = parseQuery(pageQuery, c.req.query());
     const room = roomStub(c.env, claims.tid, accountId);
     const page = unwrap(await room.messages(claims.tid, accountId, topicId.data, before, limit));
     return c.json({ channelId: accountId, topicId: topicId.data, ...page });
+  })
+  .get("/:accountId/notifications", readers, async function listNotifications(c) {
+    const { claims, accountId } = accountParam(c);
+    const { before, limit } = parseQuery(pageQuery, c.req.query());
+    const room = roomStub(c.env, claims.tid, accountId);
+    return c.json(unwrap(await room.notifications(claims.tid, accountId, before, limit)));
   });

@@ -1,7 +1,8 @@
 /**
  * The web console in real Chromium against the real backend (`wrangler dev`, fresh state):
  * what an agent sees — live messages, replies that reach the crawler and come back "sent", a
- * backend killed and restarted under an open page, a reload, bad tokens, hostile content.
+ * backend killed and restarted under an open page, a reload, bad tokens, hostile content, who
+ * else is watching.
  */
 import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "../../client/adapter";
 import { startDev } from "../wrangler-dev";
 import type { DevServer } from "../wrangler-dev";
 import { crawler, launchChromium, openPage, token } from "./browser";
@@ -291,6 +293,26 @@ describe("the console", () => {
       expect(await page.locator(".messages").evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
       await page.waitForTimeout(500);
       expect((await shown(page)).length).toBe(100);
+      await context.close();
+    },
+    SLOW,
+  );
+
+  it(
+    "shows who else is watching the channel, as they come and go",
+    async () => {
+      const accountId = await newAccount("Presence work");
+      const { context, page } = await openPage(browser);
+      await signIn(page, "agent", "ann");
+      await page.getByRole("button", { name: accountId, exact: true }).click({ timeout: UI_TIMEOUT });
+      const online = page.getByLabel("Online now");
+      await expect.poll(() => online.textContent(), { timeout: UI_TIMEOUT }).toBe("Online now: ann");
+
+      const colleague = createClient();
+      await colleague.connect(dev.url, { token: await token("agent", { sub: "bob" }), accounts: [accountId] });
+      await expect.poll(() => online.textContent(), { timeout: UI_TIMEOUT }).toBe("Online now: ann, bob");
+      colleague.disconnect();
+      await expect.poll(() => online.textContent(), { timeout: UI_TIMEOUT }).toBe("Online now: ann");
       await context.close();
     },
     SLOW,

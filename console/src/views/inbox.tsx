@@ -6,6 +6,7 @@ import { ConnectionBanner } from "./banner";
 import { ChannelList } from "./channels";
 import { MessagePane, ReplyBox } from "./messages";
 import { Notifications } from "./notifications";
+import { OnlineNow } from "./online";
 import { TopicList } from "./topics";
 import { useModel } from "./use-model";
 
@@ -71,6 +72,7 @@ export function Inbox({ model, onSignOut }: { model: ConsoleModel; onSignOut: ()
                     {channel.platform} · {channel.id}
                     {channel.lastSyncAt ? "" : " · never synced"}
                   </p>
+                  <OnlineNow presence={state.online.get(channel.id)} />
                 </div>
               </div>
             ) : (

@@ -1,0 +1,148 @@
+/**
+ * Against the real backend: the seeds/000 low-level `on` / `off` / `emit`, and the progress
+ * of a long catch-up (`onSyncProgress`, `onSyncComplete`).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createClient, memoryStorage } from "../../client/adapter";
+import type { SeqStorage, SyncCompleteEvent, SyncProgressEvent, WebSocketService } from "../../client/adapter";
+import { startBackend } from "../backend";
+import type { Backend } from "../backend";
+import { waitFor } from "./network";
+
+let backend: Backend;
+const clients: WebSocketService[] = [];
+
+beforeAll(async () => {
+  backend = await startBackend();
+}, 60_000);
+
+afterAll(async () => {
+  await backend?.stop();
+});
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.disconnect();
+});
+
+let counter = 0;
+
+async function newAccount(): Promise<string> {
+  const accountId = `low-${Date.now().toString(36)}-${++counter}`;
+  await backend.push(accountId, { contents: [{ work_id: "w1", title: "Launch video" }] });
+  return accountId;
+}
+
+function comments(from: number, count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    comment_id: `c${from + i}`,
+    work_id: "w1",
+    content: `comment ${from + i}`,
+    create_time: 1_730_000_000 + from + i,
+  }));
+}
+
+async function connect(client: WebSocketService, accounts: string[], storage: SeqStorage = memoryStorage()) {
+  await client.connect(backend.url, {
+    token: () => backend.token("agent", { sub: `agent-${++counter}` }),
+    storage,
+    accounts,
+    clientId: `desk-${counter}`,
+    requestTimeout: 5000,
+  });
+}
+
+function newClient(): WebSocketService {
+  const client = createClient();
+  clients.push(client);
+  return client;
+}
+
+async function ready(client: WebSocketService, accountId: string): Promise<void> {
+  await waitFor(() => client.getAccountState(accountId)?.position.seq != null, `${accountId} to be ready`);
+}
+
+describe("on / off / emit", () => {
+  it("emit sends a frame on the named account's socket, and on(type) gets its answer's payload", async () => {
+    const accountId = await newAccount();
+    const other = await newAccount();
+    const client = newClient();
+    await connect(client, [accountId, other]);
+    await ready(client, accountId);
+    await ready(client, other);
+    const topics: { channelId: string; topics: { id: string }[] }[] = [];
+    client.on("monitor:topics", (data) => topics.push(data));
+    expect(client.emit("monitor:request_topics", { accountId })).toBe(true);
+    await waitFor(() => topics.length === 1, "monitor:topics");
+    expect(topics[0]!.channelId).toBe(accountId);
+    expect(topics[0]!.topics.map((t) => t.id)).toEqual(["w1"]);
+  }, 30_000);
+
+  it("without an accountId a Directory frame goes to the Directory; off(type) stops the listener", async () => {
+    const accountId = await newAccount();
+    const client = newClient();
+    await connect(client, [accountId]);
+    await ready(client, accountId);
+    const lists: unknown[] = [];
+    client.on("monitor:channels", (data) => lists.push(data));
+    expect(client.emit("monitor:request_channels", {})).toBe(true);
+    await waitFor(() => lists.length === 1, "monitor:channels");
+    client.off("monitor:channels");
+    client.emit("monitor:request_channels", {});
+    const topics: unknown[] = [];
+    client.on("monitor:topics", (data) => topics.push(data));
+    // The only open account takes a room frame without an accountId.
+    expect(client.emit("monitor:request_topics", {})).toBe(true);
+    await waitFor(() => topics.length === 1, "monitor:topics");
+    expect(lists).toHaveLength(1);
+  }, 30_000);
+
+  it("on works before connect and gets every room's monitor:registered (which carries a seq)", async () => {
+    const accountId = await newAccount();
+    const client = newClient();
+    const registered: { clientId: string; seq: number }[] = [];
+    client.on("monitor:registered", (data) => registered.push(data));
+    await connect(client, [accountId]);
+    await waitFor(() => registered.some((r) => typeof r.seq === "number"), "the room's monitor:registered");
+    expect(registered.find((r) => typeof r.seq === "number")!.clientId).toBe(client.getClientId());
+  }, 30_000);
+
+  it("on(event type) gets each account event once, also when a batch carried it", async () => {
+    const accountId = await newAccount();
+    const client = newClient();
+    await connect(client, [accountId]);
+    await ready(client, accountId);
+    const ids: string[] = [];
+    client.on("channel:message", (data) => ids.push(data.message.id));
+    await backend.push(accountId, { comments: comments(1, 3) });
+    await waitFor(() => ids.length === 3, "three channel:message payloads");
+    expect(ids).toEqual(["c1", "c2", "c3"]);
+  }, 30_000);
+});
+
+describe("onSyncProgress / onSyncComplete", () => {
+  it("a client back after 250 new comments sees the catch-up's progress, then its end", async () => {
+    const accountId = await newAccount();
+    const storage = memoryStorage();
+    const client = newClient();
+    await connect(client, [accountId], storage);
+    await ready(client, accountId);
+    client.disconnect();
+    const pushed = await backend.push(accountId, { comments: comments(1, 250) });
+
+    const progress: SyncProgressEvent[] = [];
+    const complete: SyncCompleteEvent[] = [];
+    let messages = 0;
+    client.onSyncProgress((event) => progress.push(event));
+    client.onSyncComplete((event) => complete.push(event));
+    client.onMessage(() => void messages++);
+    await connect(client, [accountId], storage);
+    await waitFor(() => complete.some((c) => c.seq === pushed.seq), "sync:complete at the pushed seq");
+    expect(messages).toBe(250);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    const total = progress[0]!.total;
+    expect(total).toBeGreaterThanOrEqual(250);
+    expect(progress.map((p) => p.sent)).toEqual(progress.map((_, i) => (i + 1) * 100));
+    expect(progress.every((p) => p.accountId === accountId && p.total === total)).toBe(true);
+    expect(complete.at(-1)).toMatchObject({ accountId, seq: pushed.seq, epoch: expect.any(String) });
+  }, 30_000);
+});

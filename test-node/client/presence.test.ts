@@ -1,0 +1,109 @@
+/** Who is online (PROTOCOL §11): the adapter's live list, alone and against the real backend. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createClient, memoryStorage } from "../../client/adapter";
+import type { PresenceListEvent, WebSocketService } from "../../client/adapter";
+import { PresenceLists } from "../../client/presence";
+import { startBackend } from "../backend";
+import type { Backend } from "../backend";
+import { waitFor } from "./network";
+
+describe("PresenceLists", () => {
+  const registered = (online: { clientId: string; userId: string }[], onlineTotal = online.length) => ({
+    type: "monitor:registered",
+    payload: { clientId: "me", serverTime: 1, seq: 0, epoch: "e", online, onlineTotal },
+  });
+  const change = (clientId: string, status: "online" | "offline") => ({
+    type: "status_change",
+    payload: { clientId, userId: `u-${clientId}`, status },
+  });
+
+  it("starts from the room's list and follows status_change in and out", () => {
+    const lists = new PresenceLists();
+    expect(lists.apply("a", change("x", "online"))).toBeNull();
+    expect(lists.apply("a", registered([{ clientId: "me", userId: "u-me" }]))).toEqual({
+      accountId: "a",
+      online: [{ clientId: "me", userId: "u-me" }],
+      onlineTotal: 1,
+    });
+    lists.apply("a", change("x", "online"));
+    expect(lists.get("a")).toEqual({
+      accountId: "a",
+      online: [
+        { clientId: "me", userId: "u-me" },
+        { clientId: "x", userId: "u-x" },
+      ],
+      onlineTotal: 2,
+    });
+    expect(lists.apply("a", change("x", "online"))).toBeNull();
+    expect(lists.apply("a", change("x", "offline"))?.onlineTotal).toBe(1);
+    expect(lists.apply("a", change("nobody", "offline"))).toBeNull();
+    expect(lists.get("b")).toBeUndefined();
+  });
+
+  it("counts clients beyond the listed 1,000 in the total as they leave", () => {
+    const lists = new PresenceLists();
+    lists.apply("a", registered([{ clientId: "me", userId: "u" }], 1_500));
+    expect(lists.apply("a", change("unlisted", "offline"))?.onlineTotal).toBe(1_499);
+  });
+
+  it("a new list (after a reconnect) replaces the old one; forget drops it", () => {
+    const lists = new PresenceLists();
+    lists.apply("a", registered([{ clientId: "old", userId: "u" }]));
+    lists.apply("a", { type: "monitor:presence", payload: { online: [], onlineTotal: 0 } });
+    expect(lists.get("a")?.online).toEqual([]);
+    lists.forget("a");
+    expect(lists.get("a")).toBeUndefined();
+  });
+});
+
+describe("getPresence and onPresenceList against the backend", () => {
+  let backend: Backend;
+  const clients: WebSocketService[] = [];
+
+  beforeAll(async () => {
+    backend = await startBackend();
+  }, 60_000);
+
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  async function connect(accountId: string, clientId: string): Promise<WebSocketService> {
+    const client = createClient();
+    clients.push(client);
+    await client.connect(backend.url, {
+      token: () => backend.token("agent", { sub: `user-${clientId}` }),
+      storage: memoryStorage(),
+      accounts: [accountId],
+      clientId,
+      requestTimeout: 5000,
+    });
+    return client;
+  }
+
+  const ids = (event: PresenceListEvent | undefined) => event?.online.map((c) => c.clientId).sort();
+
+  it("keeps a live list of the account's clients, this one included", async () => {
+    const accountId = `presence-${Date.now().toString(36)}`;
+    await backend.push(accountId, { contents: [{ work_id: "w1" }] });
+    const first = await connect(accountId, "desk-1");
+    let latest: PresenceListEvent | undefined;
+    first.onPresenceList((event) => (latest = event));
+    await waitFor(() => ids(latest)?.join() === "desk-1", "its own entry");
+
+    const second = await connect(accountId, "desk-2");
+    await waitFor(() => ids(latest)?.join() === "desk-1,desk-2", "desk-2 to come online");
+    expect(latest).toMatchObject({ accountId, onlineTotal: 2 });
+    const asked = await second.getPresence(accountId);
+    expect(ids(asked)).toEqual(["desk-1", "desk-2"]);
+    expect(asked.online).toContainEqual({ clientId: "desk-1", userId: "user-desk-1" });
+
+    second.disconnect();
+    await waitFor(() => ids(latest)?.join() === "desk-1", "desk-2 to go offline");
+    expect(latest?.onlineTotal).toBe(1);
+  }, 30_000);
+});

@@ -1,0 +1,108 @@
+/** Who is online in an AccountRoom (PROTOCOL §11): `monitor:registered {online}` and `monitor:presence`. */
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { listOnline, MAX_ONLINE_LISTED } from "../src/objects/fanout";
+import type { Attachment } from "../src/objects/sockets";
+import { comment, push, roomSocket, uid } from "./helpers";
+import type { TestSocket } from "./helpers";
+
+async function account() {
+  const id = uid("acc");
+  await push(id, { comments: [comment("c1", "w1")] });
+  return id;
+}
+
+async function register(socket: TestSocket, clientId: string) {
+  return socket.request("monitor:register", { clientId, clientType: "monitor" }, "monitor:registered");
+}
+
+describe("monitor:registered", () => {
+  it("lists the clients registered in the room, the caller included, once per clientId", async () => {
+    const id = await account();
+    const first = await roomSocket(id);
+    const firstAnswer = await register(first, "desk-b");
+    expect(firstAnswer.payload.online).toEqual([{ clientId: "desk-b", userId: "agent-1" }]);
+    expect(firstAnswer.payload.onlineTotal).toBe(1);
+
+    const admin = await roomSocket(id, { role: "admin" });
+    await register(admin, "desk-a");
+    // The same device on a second socket is one entry; a socket that never registered is none.
+    const again = await roomSocket(id);
+    const silent = await roomSocket(id, { query: "&clientId=desk-c" });
+    const answer = await register(again, "desk-b");
+    expect(answer.payload).toMatchObject({
+      clientId: "desk-b",
+      online: [
+        { clientId: "desk-a", userId: "admin-1" },
+        { clientId: "desk-b", userId: "agent-1" },
+      ],
+      onlineTotal: 2,
+    });
+    for (const socket of [first, admin, again, silent]) socket.close();
+  });
+});
+
+describe("monitor:request_presence", () => {
+  it("answers monitor:presence, without the clients that left", async () => {
+    const id = await account();
+    const watcher = await roomSocket(id);
+    await register(watcher, "desk-1");
+    const leaving = await roomSocket(id);
+    await register(leaving, "desk-2");
+    expect((await watcher.request("monitor:request_presence", {}, "monitor:presence")).payload).toEqual({
+      online: [
+        { clientId: "desk-1", userId: "agent-1" },
+        { clientId: "desk-2", userId: "agent-1" },
+      ],
+      onlineTotal: 2,
+    });
+    leaving.close();
+    await watcher.until((f) => f.some((x) => x.type === "status_change" && x.payload.status === "offline"), "offline");
+    const after = await watcher.request("monitor:request_presence", {}, "monitor:presence");
+    expect(after.payload).toEqual({ online: [{ clientId: "desk-1", userId: "agent-1" }], onlineTotal: 1 });
+    watcher.close();
+  });
+
+  it("is the same after the room hibernated and woke up", async () => {
+    const id = await account();
+    const a = await roomSocket(id);
+    const b = await roomSocket(id, { role: "admin" });
+    await register(a, "desk-1");
+    await register(b, "desk-2");
+    const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${id}`));
+    await runInDurableObject(stub, (room) => {
+      (room as unknown as { marker?: number }).marker = 1;
+    });
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    expect(await runInDurableObject(stub, (room) => (room as unknown as { marker?: number }).marker)).toBeUndefined();
+    const presence = await a.request("monitor:request_presence", {}, "monitor:presence");
+    expect(presence.payload).toEqual({
+      online: [
+        { clientId: "desk-1", userId: "agent-1" },
+        { clientId: "desk-2", userId: "admin-1" },
+      ],
+      onlineTotal: 2,
+    });
+    a.close();
+    b.close();
+  });
+});
+
+describe("listOnline", () => {
+  it("lists at most 1,000 clients and counts them all in onlineTotal", () => {
+    const attachments: Attachment[] = Array.from({ length: 1_500 }, (_, i) => ({
+      id: `s${i}`,
+      sub: `agent-${i}`,
+      role: "agent",
+      exp: 2e9,
+      clientId: `desk-${String(i).padStart(4, "0")}`,
+      registered: true,
+    }));
+    const { online, onlineTotal } = listOnline(attachments);
+    expect(MAX_ONLINE_LISTED).toBe(1_000);
+    expect(online).toHaveLength(1_000);
+    expect(online[0]).toEqual({ clientId: "desk-0000", userId: "agent-0" });
+    expect(onlineTotal).toBe(1_500);
+  });
+});
