@@ -2,7 +2,8 @@
  * One per (tenant, account): the account's history in SQLite, its event log (`seq`), and the
  * hibernatable sockets of the agents watching it and of its crawler. Read top to bottom it is
  * PROTOCOL §4, §7 and §6.2; storage is in room-store.ts, push-run.ts and command-store.ts,
- * delivery in fanout.ts, the socket runtime in socket-host.ts, housekeeping in room-upkeep.ts.
+ * commands in command-desk.ts, delivery in fanout.ts, the socket runtime in socket-host.ts,
+ * housekeeping in room-upkeep.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
@@ -24,6 +25,8 @@ import type {
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
+import { CommandDesk } from "./command-desk";
+import type { ReplyAnswer } from "./command-desk";
 import { CommandStore } from "./command-store";
 import type { ReplyInput, ResultInput } from "./command-store";
 import { CRAWLER, Fanout, READER } from "./fanout";
@@ -33,13 +36,12 @@ import { RoomStore } from "./room-store";
 import type { CompatQuery } from "./room-store";
 import { RoomUpkeep } from "./room-upkeep";
 import { SocketHost } from "./socket-host";
-import { readIdentity, saveAttachment, send } from "./sockets";
+import { readIdentity, requireClientId, saveAttachment, send } from "./sockets";
 import type { Attachment } from "./sockets";
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
 export type NotificationPage = { notifications: StoredNotification[]; hasMore: boolean };
-export type ReplyAnswer = { message: Message; created: boolean };
 
 export class AccountRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
@@ -49,6 +51,7 @@ export class AccountRoom extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly pushes: RateLimiter;
   private readonly upkeep: RoomUpkeep;
+  private readonly desk: CommandDesk;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +64,7 @@ export class AccountRoom extends DurableObject<Env> {
     });
     this.fanout = new Fanout(ctx, this.store);
     this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout);
+    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
       onClose: (ws, attachment) => this.onClose(ws, attachment),
@@ -129,14 +133,14 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** An agent's reply (the HTTP twin of `monitor:reply`). */
   async reply(tenant: string, accountId: string, input: ReplyInput, agent: string): Promise<Result<ReplyAnswer>> {
-    return this.inAccount(tenant, accountId, () => this.storeReply(input, agent));
+    return this.inAccount(tenant, accountId, () => this.desk.reply(input, agent));
   }
 
   /** Commands in one status, for the crawler; listing pending ones counts as taking them. */
   async listCommands(tenant: string, accountId: string, status: Command["status"]): Promise<Result<Command[]>> {
     return this.inAccount(tenant, accountId, async () => {
       const commands = this.commands.list(status, 100);
-      if (status === "pending") this.take(commands);
+      if (status === "pending") this.desk.take(commands);
       await this.upkeep.scheduleAlarm(Date.now());
       return commands;
     });
@@ -146,7 +150,7 @@ export class AccountRoom extends DurableObject<Env> {
     return this.inAccount(tenant, accountId, async () => {
       const outcome = this.ctx.storage.transactionSync(() => this.commands.result(id, input, Date.now()));
       this.fanout.broadcast(outcome.events);
-      if (outcome.retry) this.offer(outcome.command);
+      if (outcome.retry) this.desk.offer(outcome.command);
       await this.upkeep.scheduleAlarm(Date.now());
       return outcome.command;
     });
@@ -154,7 +158,7 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Starts a QR login (the HTTP twin of `account:login:start`). */
   async startLogin(tenant: string, accountId: string): Promise<Result<Command>> {
-    return this.inAccount(tenant, accountId, () => this.login());
+    return this.inAccount(tenant, accountId, () => this.desk.login());
   }
 
   async qrcode(tenant: string, accountId: string, image: string, expiresAt: number): Promise<Result<number>> {
@@ -244,7 +248,7 @@ export class AccountRoom extends DurableObject<Env> {
       // A (re)connecting crawler gets every command still waiting for it.
       const pending = this.commands.list("pending", 100);
       for (const command of pending) send(accepted.ws, { type: "command:new", payload: { command } });
-      this.take(pending);
+      this.desk.take(pending);
     } else {
       const since = url.searchParams.get("since");
       const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(clientId) : null;
@@ -308,7 +312,7 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       }
       case "monitor:reply": {
-        const { message } = await this.storeReply(frame.payload, attachment.sub);
+        const { message } = await this.desk.reply(frame.payload, attachment.sub);
         send(ws, { type: "monitor:reply:accepted", id: frame.id, payload: { message } });
         return;
       }
@@ -349,7 +353,7 @@ export class AccountRoom extends DurableObject<Env> {
       }
       case "account:login:start":
         if (attachment.role !== "admin") throw new ApiError("forbidden", "account:login:start needs the admin role");
-        await this.login();
+        await this.desk.login();
         return;
     }
   }
@@ -362,51 +366,8 @@ export class AccountRoom extends DurableObject<Env> {
     }
   }
 
-  // -------------------------------------------------------------------------
-  // §7 Commands for the crawler
-
-  /** Stores a reply and its command; a new one goes out to everyone and to the crawler. */
-  private async storeReply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
-    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now()));
-    if (outcome.created) {
-      this.fanout.broadcast(outcome.events);
-      this.offer(outcome.command);
-      await this.upkeep.sendSummary();
-      await this.upkeep.scheduleAlarm(Date.now());
-    }
-    return { message: outcome.message, created: outcome.created };
-  }
-
-  private async login(): Promise<Command> {
-    const outcome = this.ctx.storage.transactionSync(() => this.commands.login(Date.now()));
-    if (outcome.created) {
-      this.fanout.broadcast(outcome.events);
-      this.offer(outcome.command);
-      await this.upkeep.scheduleAlarm(Date.now());
-    }
-    return outcome.command;
-  }
-
-  /** Sends a command to the crawler sockets, if any; delivered, it counts as taken. */
-  private offer(command: Command): void {
-    if (this.fanout.toCrawlers([{ type: "command:new", payload: { command } }])) this.take([command]);
-  }
-
-  private take(commands: Command[]): void {
-    if (!commands.length) return;
-    const ids = commands.map((c) => c.id);
-    this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.take(ids, Date.now())));
-  }
-
   /** Housekeeping: room-upkeep.ts. */
   override async alarm(): Promise<void> {
     await this.upkeep.alarm(Date.now());
   }
-}
-
-function requireClientId(attachment: Attachment): string {
-  if (!attachment.clientId) {
-    throw new ApiError("invalid_frame", "send monitor:register (or connect with ?clientId=) before acknowledging");
-  }
-  return attachment.clientId;
 }

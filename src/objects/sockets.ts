@@ -49,6 +49,14 @@ export function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;
 }
 
+/** The socket's registered `clientId`, which acknowledgements are stored under. */
+export function requireClientId(attachment: Attachment): string {
+  if (!attachment.clientId) {
+    throw new ApiError("invalid_frame", "send monitor:register (or connect with ?clientId=) before acknowledging");
+  }
+  return attachment.clientId;
+}
+
 const encoder = new TextEncoder();
 
 /** The size `saveAttachment` holds to `MAX_ATTACHMENT_BYTES`. */

@@ -1,0 +1,55 @@
+/**
+ * How an AccountRoom hands agents' replies and admins' logins to its crawler (PROTOCOL §7):
+ * stored as commands in one transaction, announced to readers, offered on the crawler's
+ * socket, and marked taken once delivered.
+ */
+import type { Command, Message } from "../protocol";
+import type { CommandStore, ReplyInput } from "./command-store";
+import type { Fanout } from "./fanout";
+import type { RoomUpkeep } from "./room-upkeep";
+
+export type ReplyAnswer = { message: Message; created: boolean };
+
+export class CommandDesk {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly commands: CommandStore,
+    private readonly fanout: Fanout,
+    private readonly upkeep: RoomUpkeep,
+  ) {}
+
+  /** Stores a reply and its command; a new one goes out to everyone and to the crawler. */
+  async reply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now()));
+    if (outcome.created) {
+      this.fanout.broadcast(outcome.events);
+      this.offer(outcome.command);
+      await this.upkeep.sendSummary();
+      await this.upkeep.scheduleAlarm(Date.now());
+    }
+    return { message: outcome.message, created: outcome.created };
+  }
+
+  /** Starts a QR login, or gives back the one under way. */
+  async login(): Promise<Command> {
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.login(Date.now()));
+    if (outcome.created) {
+      this.fanout.broadcast(outcome.events);
+      this.offer(outcome.command);
+      await this.upkeep.scheduleAlarm(Date.now());
+    }
+    return outcome.command;
+  }
+
+  /** Sends a command to the crawler sockets, if any; delivered, it counts as taken. */
+  offer(command: Command): void {
+    if (this.fanout.toCrawlers([{ type: "command:new", payload: { command } }])) this.take([command]);
+  }
+
+  /** Records that the crawler has these commands; a stale reply taken now is pending again. */
+  take(commands: Command[]): void {
+    if (!commands.length) return;
+    const ids = commands.map((c) => c.id);
+    this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.take(ids, Date.now())));
+  }
+}
