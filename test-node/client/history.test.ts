@@ -1,31 +1,18 @@
 /** The adapter's calls over PROTOCOL §11 against the real backend: notification history. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AdapterError, createClient, memoryStorage } from "../../client/adapter";
 import type { WebSocketService } from "../../client/adapter";
-import { startBackend } from "../backend";
-import type { Backend } from "../backend";
 import { sleep } from "./network";
+import { useBackend } from "./use-backend";
 
-let backend: Backend;
-const clients: WebSocketService[] = [];
-
-beforeAll(async () => {
-  backend = await startBackend();
-}, 60_000);
-
-afterAll(async () => {
-  await backend?.stop();
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
+const live = useBackend();
+const { clients } = live;
 
 let counter = 0;
 
 async function newAccount(notifications = 0): Promise<string> {
   const accountId = `history-${Date.now().toString(36)}-${++counter}`;
-  await backend.push(accountId, {
+  await live.backend.push(accountId, {
     notifications: Array.from({ length: notifications }, (_, i) => ({
       notification_id: `n${i + 1}`,
       type: "comment",
@@ -39,8 +26,8 @@ async function newAccount(notifications = 0): Promise<string> {
 async function connect(accountId: string, clientId = `desk-${++counter}`): Promise<WebSocketService> {
   const client = createClient();
   clients.push(client);
-  await client.connect(backend.url, {
-    token: () => backend.token("agent", { sub: `agent-${clientId}` }),
+  await client.connect(live.backend.url, {
+    token: () => live.backend.token("agent", { sub: `agent-${clientId}` }),
     storage: memoryStorage(),
     accounts: [accountId],
     clientId,

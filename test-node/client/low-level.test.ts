@@ -2,33 +2,20 @@
  * Against the real backend: the seeds/000 low-level `on` / `off` / `emit`, and the progress
  * of a long catch-up (`onSyncProgress`, `onSyncComplete`).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient, memoryStorage } from "../../client/adapter";
 import type { SeqStorage, SyncCompleteEvent, SyncProgressEvent, WebSocketService } from "../../client/adapter";
-import { startBackend } from "../backend";
-import type { Backend } from "../backend";
 import { waitFor } from "./network";
+import { useBackend } from "./use-backend";
 
-let backend: Backend;
-const clients: WebSocketService[] = [];
-
-beforeAll(async () => {
-  backend = await startBackend();
-}, 60_000);
-
-afterAll(async () => {
-  await backend?.stop();
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
+const live = useBackend();
+const { clients } = live;
 
 let counter = 0;
 
 async function newAccount(): Promise<string> {
   const accountId = `low-${Date.now().toString(36)}-${++counter}`;
-  await backend.push(accountId, { contents: [{ work_id: "w1", title: "Launch video" }] });
+  await live.backend.push(accountId, { contents: [{ work_id: "w1", title: "Launch video" }] });
   return accountId;
 }
 
@@ -42,8 +29,8 @@ function comments(from: number, count: number) {
 }
 
 async function connect(client: WebSocketService, accounts: string[], storage: SeqStorage = memoryStorage()) {
-  await client.connect(backend.url, {
-    token: () => backend.token("agent", { sub: `agent-${++counter}` }),
+  await client.connect(live.backend.url, {
+    token: () => live.backend.token("agent", { sub: `agent-${++counter}` }),
     storage,
     accounts,
     clientId: `desk-${counter}`,
@@ -113,7 +100,7 @@ describe("on / off / emit", () => {
     await ready(client, accountId);
     const ids: string[] = [];
     client.on("channel:message", (data) => ids.push(data.message.id));
-    await backend.push(accountId, { comments: comments(1, 3) });
+    await live.backend.push(accountId, { comments: comments(1, 3) });
     await waitFor(() => ids.length === 3, "three channel:message payloads");
     expect(ids).toEqual(["c1", "c2", "c3"]);
   }, 30_000);
@@ -127,7 +114,7 @@ describe("onSyncProgress / onSyncComplete", () => {
     await connect(client, [accountId], storage);
     await ready(client, accountId);
     client.disconnect();
-    const pushed = await backend.push(accountId, { comments: comments(1, 250) });
+    const pushed = await live.backend.push(accountId, { comments: comments(1, 250) });
 
     const progress: SyncProgressEvent[] = [];
     const complete: SyncCompleteEvent[] = [];

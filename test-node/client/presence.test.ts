@@ -1,11 +1,10 @@
 /** Who is online (PROTOCOL §11): the adapter's live list, alone and against the real backend. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient, memoryStorage } from "../../client/adapter";
 import type { PresenceListEvent, WebSocketService } from "../../client/adapter";
 import { PresenceLists } from "../../client/presence";
-import { startBackend } from "../backend";
-import type { Backend } from "../backend";
 import { waitFor } from "./network";
+import { useBackend } from "./use-backend";
 
 describe("PresenceLists", () => {
   const registered = (online: { clientId: string; userId: string }[], onlineTotal = online.length) => ({
@@ -57,26 +56,14 @@ describe("PresenceLists", () => {
 });
 
 describe("getPresence and onPresenceList against the backend", () => {
-  let backend: Backend;
-  const clients: WebSocketService[] = [];
-
-  beforeAll(async () => {
-    backend = await startBackend();
-  }, 60_000);
-
-  afterAll(async () => {
-    await backend?.stop();
-  });
-
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+  const live = useBackend();
+  const { clients } = live;
 
   async function connect(accountId: string, clientId: string): Promise<WebSocketService> {
     const client = createClient();
     clients.push(client);
-    await client.connect(backend.url, {
-      token: () => backend.token("agent", { sub: `user-${clientId}` }),
+    await client.connect(live.backend.url, {
+      token: () => live.backend.token("agent", { sub: `user-${clientId}` }),
       storage: memoryStorage(),
       accounts: [accountId],
       clientId,
@@ -89,7 +76,7 @@ describe("getPresence and onPresenceList against the backend", () => {
 
   it("keeps a live list of the account's clients, this one included", async () => {
     const accountId = `presence-${Date.now().toString(36)}`;
-    await backend.push(accountId, { contents: [{ work_id: "w1" }] });
+    await live.backend.push(accountId, { contents: [{ work_id: "w1" }] });
     const first = await connect(accountId, "desk-1");
     let latest: PresenceListEvent | undefined;
     first.onPresenceList((event) => (latest = event));
