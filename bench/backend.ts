@@ -7,7 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -33,6 +33,8 @@ export type Backend = {
   /** wrangler's DevTools proxy to the Worker's isolate. */
   inspectorUrl: string;
   source: Source;
+  /** The private copy of the source it runs from. */
+  project: string;
   /** Resident memory (KiB) of each workerd process wrangler started, by pid. */
   rss(): Promise<{ total: number; worker: number; byPid: Record<number, number> }>;
   /** The workerd process that runs the Worker and its objects (the other one is wrangler's proxy). */
@@ -129,10 +131,23 @@ async function workerPort(pid: number): Promise<number | null> {
   return null;
 }
 
+/**
+ * The project's wrangler.toml without its `[assets]` and `[build]` tables: the bench copy holds
+ * no console (PROTOCOL §12) to build or serve, and every request it makes goes to the Worker.
+ */
+export function withoutConsole(toml: string): string {
+  return toml.replace(/^\[(assets|build)\]\n(?:(?!\[).*\n?)*/gm, "");
+}
+
 /** Copies the working tree's source (or, with `ref`, a commit's; with `from`, another checkout's) into `dir`. */
 async function exportSource(dir: string, ref: string | undefined, from = REPO): Promise<Source> {
   if (from !== REPO) {
-    for (const path of SOURCE_PATHS) await cp(join(from, path), join(dir, path), { recursive: true });
+    // Another Worker (bench/bare.ts) may have no package.json or tsconfig.json: wrangler needs neither.
+    for (const path of SOURCE_PATHS) {
+      await cp(join(from, path), join(dir, path), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
+    }
     return { label: from, commit: "", dirty: true };
   }
   const head = (await run("git", ["rev-parse", "--short", ref ?? "HEAD"], { cwd: REPO })).stdout.trim();
@@ -211,6 +226,8 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
   const project = join(root, "project");
   await mkdir(project);
   const source = await exportSource(project, options.ref, options.from);
+  const toml = join(project, "wrangler.toml");
+  await writeFile(toml, withoutConsole(await readFile(toml, "utf8")));
   await symlink(join(REPO, "node_modules"), join(project, "node_modules"));
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const log = join(root, "wrangler.log");
@@ -291,6 +308,7 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
     proxyUrl,
     inspectorUrl: `ws://127.0.0.1:${inspectorPort}/ws`,
     source,
+    project,
     log,
     workerPid,
     async rss() {
