@@ -1,4 +1,9 @@
-/** Many WebSocket clients in this process (the `ws` package), opened with bounded concurrency. */
+/**
+ * Many WebSocket clients in this process (the `ws` package), opened with bounded concurrency.
+ * They offer permessage-deflate unless told not to, as every real client of the backend does
+ * (browsers, Electron, partysocket on `ws`), so the server's compression is in what is measured.
+ */
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 
 /** What the bench reads of a server frame. */
@@ -8,18 +13,32 @@ export type Frame = {
   payload?: { seq?: unknown; message?: { id?: unknown }; frames?: Frame[] };
 };
 
-export type Client = {
-  ws: WebSocket;
-  index: number;
+/** Anything that hands the bench the texts it receives (a `ws` socket, a Socket.IO client). */
+export type Receiver = {
   /** Called with every text frame and the time it arrived (`performance.now()`). */
   onText: ((text: string, at: number) => void) | null;
+};
+
+export type Client = Receiver & {
+  ws: WebSocket;
+  index: number;
 };
 
 export type ClientSet = {
   clients: Client[];
   /** Sockets that closed or failed while not being closed by `close()`. */
   unexpected: string[];
+  /** How many of the sockets negotiated permessage-deflate with the server. */
+  deflated: number;
+  /** Bytes read from the TCP connections so far, all sockets together: what crossed the wire. */
+  bytesRead(): number;
   close(): Promise<void>;
+};
+
+export type ClientOptions = {
+  /** Offer permessage-deflate in the upgrade, as browsers do (default true). */
+  deflate?: boolean;
+  concurrency?: number;
 };
 
 /**
@@ -29,7 +48,7 @@ export type ClientSet = {
 export async function openClients(
   count: number,
   urlOf: (i: number) => Promise<string>,
-  concurrency = 50,
+  { deflate = true, concurrency = 50 }: ClientOptions = {},
 ): Promise<ClientSet> {
   const clients: Client[] = new Array(count);
   const unexpected: string[] = [];
@@ -39,7 +58,8 @@ export async function openClients(
     while (next < count) {
       const index = next++;
       const url = await urlOf(index);
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      // `true` is ws's default offer: permessage-deflate with client_max_window_bits, as Chromium sends it.
+      const ws = new WebSocket(url, { perMessageDeflate: deflate });
       const client: Client = { ws, index, onText: null };
       await new Promise<void>((resolve, reject) => {
         ws.once("open", () => resolve());
@@ -64,6 +84,8 @@ export async function openClients(
   return {
     clients,
     unexpected,
+    deflated: clients.filter((c) => c.ws.extensions.includes("permessage-deflate")).length,
+    bytesRead: () => clients.reduce((sum, c) => sum + (tcpOf(c.ws)?.bytesRead ?? 0), 0),
     async close() {
       closing = true;
       await Promise.all(
@@ -87,6 +109,11 @@ export async function openClients(
   };
 }
 
+/** The TCP connection under a `ws` socket (not in its public API; null once it is gone). */
+function tcpOf(ws: WebSocket): Socket | null {
+  return (ws as unknown as { _socket: Socket | null })._socket;
+}
+
 /** The frames in one text: a `batch` frame's frames in order, or the frame itself. */
 export function framesOf(text: string): Frame[] {
   const frame = JSON.parse(text) as Frame;
@@ -99,7 +126,7 @@ export function framesOf(text: string): Frame[] {
  * each client's arrival time is recorded. Rejects after `timeoutMs`.
  */
 export function awaitAll(
-  clients: Client[],
+  clients: Receiver[],
   marker: string,
   timeoutMs: number,
   accept: (text: string) => boolean = () => true,

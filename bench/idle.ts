@@ -8,7 +8,8 @@
  * wake-ups are reported on their own line. Afterwards one real
  * frame shows whether the object had been hibernated meanwhile (its constructor runs again).
  * Memory: resident memory of the workerd processes before and after opening the 1,000
- * sockets, and again after the idle minute.
+ * sockets, and again after the idle minute; then of 1,000 more, and of 1,000 more from
+ * clients that do not offer permessage-deflate.
  */
 import { openClients } from "./clients";
 import type { Client } from "./clients";
@@ -184,6 +185,20 @@ export async function idle(b: Bench): Promise<Row[]> {
   await sleep(3_000);
   const rssMore = await settledRss(b);
   await more.close();
+  // The same from clients that do not offer permessage-deflate: what a compression context costs.
+  await sleep(2_000);
+  const rssClosed = await settledRss(b);
+  const plain = await openClients(
+    CLIENTS,
+    async (i) => {
+      const token = await b.backend.token("agent", TENANT, `agent-${2 * CLIENTS + i}`);
+      return `${b.backend.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws?token=${token}`;
+    },
+    { deflate: false },
+  );
+  await sleep(3_000);
+  const rssPlain = await settledRss(b);
+  await plain.close();
   await set.close();
 
   if (wakeups > 0)
@@ -233,7 +248,13 @@ export async function idle(b: Bench): Promise<Row[]> {
       section: MEMORY,
       name: "1,000 more sockets (2,000 open)",
       value: mib(rssMore.worker - rssIdle.worker),
-      notes: `${mib(rssIdle.worker)} → ${mib(rssMore.worker)}: what a socket costs once the runtime is warm`,
+      notes: `${mib(rssIdle.worker)} → ${mib(rssMore.worker)}: what a socket costs once the runtime is warm; deflate negotiated on ${more.deflated} of ${CLIENTS}`,
+    },
+    {
+      section: MEMORY,
+      name: "1,000 more sockets, deflate not offered",
+      value: mib(rssPlain.worker - rssClosed.worker),
+      notes: `${mib(rssClosed.worker)} → ${mib(rssPlain.worker)}, after the previous 1,000 closed`,
     },
   );
   if (b.backend.url === b.backend.proxyUrl) {
