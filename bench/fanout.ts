@@ -1,13 +1,22 @@
 /**
- * §1 Fan-out latency: from the crawler's push request to the new `channel:message` on every
- * socket of the account, with 1, 100 and 1,000 clients; then the same through the floor (a
- * plain Node `ws` broadcast server, floor.ts) with a frame of the same size.
+ * §1 Fan-out latency: from a push request to the new `channel:message` on every socket of the
+ * account, with 1, 100 and 1,000 clients, for the edge and three peers, interleaved trial by
+ * trial in one run so the machine's load falls on all alike:
+ * - the edge, with clients that offer permessage-deflate as browsers do, and with clients that don't;
+ * - the bare Durable Object broadcast (bare.ts), the runtime's floor, both ways too;
+ * - a Socket.IO 4 server in the seed's shape (socketio-server.ts);
+ * - a plain `ws` server (floor-server.ts).
+ * Also what each way costs on the wire per socket and push, and in memory per socket.
  */
 import { request } from "./backend";
+import type { Backend } from "./backend";
+import { startBare } from "./bare";
 import { awaitAll, framesOf, openClients } from "./clients";
-import type { Client } from "./clients";
-import { startFloor } from "./floor";
+import type { ClientSet, Receiver } from "./clients";
+import { startFloor, startPeer } from "./floor";
+import type { Floor } from "./floor";
 import { MEMORY } from "./idle";
+import { openSocketIoClients } from "./socketio";
 import { comment, pushBody } from "./snapshots";
 import { mib, ms, ratio, sleep, summarize } from "./stats";
 import type { Bench, Row } from "./types";
@@ -16,8 +25,28 @@ const TENANT = "bench-fanout";
 const SIZES = [1, 100, 1_000];
 const WARMUP = 3;
 const TIMEOUT_MS = 15_000;
+const SECTION = "1. Fan-out (push → message on every socket)";
 
-type Trial = { all: number; first: number; http: number; frameBytes: number };
+type Trial = { all: number; first: number; text: string };
+
+/** A set of clients of one peer, open on one account (or room). */
+type Opened = {
+  receivers: Receiver[];
+  unexpected: string[];
+  /** ws clients only: how many negotiated deflate, and the bytes they have read. */
+  sockets?: ClientSet;
+  close(): Promise<void>;
+};
+
+/** One server under test: how to open its clients and how to make it send message `id`. */
+type Peer = {
+  key: string;
+  name: string;
+  /** Resident KiB of the process(es) holding its sockets. */
+  rss(): Promise<number>;
+  open(size: number): Promise<Opened>;
+  send(size: number, k: number, id: string): Promise<void>;
+};
 
 function trialsFor(clients: number, quick: boolean): number {
   const full = clients >= 1_000 ? 20 : 30;
@@ -29,132 +58,246 @@ function carries(text: string, id: string): boolean {
   return framesOf(text).some((f) => f.type === "channel:message" && f.payload?.message?.id === id);
 }
 
-/** One trial: send the push, wait until every client has the message. */
-async function trial(clients: Client[], id: string, send: () => Promise<number>): Promise<Trial> {
-  let frameBytes = 0;
-  const waiting = awaitAll(clients, `"${id}"`, TIMEOUT_MS, (text) => {
-    if (!carries(text, id)) return false;
-    frameBytes = Buffer.byteLength(text);
+/** One trial: make the peer send, wait until every client has the message. */
+async function trial(receivers: Receiver[], id: string, send: () => Promise<void>): Promise<Trial> {
+  let text = "";
+  const waiting = awaitAll(receivers, `"${id}"`, TIMEOUT_MS, (t) => {
+    if (!carries(t, id)) return false;
+    text = t;
     return true;
   });
   const started = performance.now();
-  let http: number;
   try {
-    http = await send();
+    await send();
   } catch (error) {
     waiting.cancel();
     throw error;
   }
   const arrivals = await waiting.done;
-  return { all: Math.max(...arrivals) - started, first: Math.min(...arrivals) - started, http, frameBytes };
+  return { all: Math.max(...arrivals) - started, first: Math.min(...arrivals) - started, text };
 }
+
+async function ok(what: string, answer: Promise<{ status: number; text: string }>): Promise<void> {
+  const { status, text } = await answer;
+  if (status !== 200) throw new Error(`${what} answered ${status}: ${text.slice(0, 200)}`);
+}
+
+function fromSet(set: ClientSet): Opened {
+  return { receivers: set.clients, unexpected: set.unexpected, sockets: set, close: () => set.close() };
+}
+
+/** The edge: one account per size and offer, each socket its own agent token. */
+function edgePeer(backend: Backend, deflate: boolean): Peer {
+  const suffix = deflate ? "" : "-plain";
+  const account = (size: number) => `fanout-${size}${suffix}`;
+  return {
+    key: `edge${suffix}`,
+    name: deflate ? "edge" : "edge, deflate not offered",
+    rss: async () => (await backend.rss()).worker,
+    async open(size) {
+      const id = account(size);
+      await ok(`seeding ${id}`, backend.push(TENANT, id, pushBody(id, { comments: [comment(id, 0, "w0")] })));
+      const set = await openClients(
+        size,
+        async (i) => {
+          const token = await backend.token("agent", TENANT, `agent${suffix}-${i}`);
+          return `${backend.url.replace("http", "ws")}/api/v1/accounts/${id}/ws?token=${token}`;
+        },
+        { deflate },
+      );
+      return fromSet(set);
+    },
+    async send(size, k) {
+      const id = account(size);
+      await ok(`push to ${id}`, backend.push(TENANT, id, pushBody(id, { comments: [comment(id, k, "w0")] })));
+    },
+  };
+}
+
+/** The bare object: it sends the POST's body as it is, so the bench posts the edge's own frame. */
+function barePeer(bare: Backend, deflate: boolean, frame: () => { text: string; id: string }): Peer {
+  const suffix = deflate ? "" : "-plain";
+  const room = (size: number) => `bare-${size}${suffix}`;
+  return {
+    key: `bare${suffix}`,
+    name: deflate ? "bare Durable Object broadcast" : "bare object, deflate not offered",
+    rss: async () => (await bare.rss()).worker,
+    async open(size) {
+      const url = `${bare.url.replace("http", "ws")}/ws?room=${room(size)}`;
+      return fromSet(await openClients(size, async () => url, { deflate }));
+    },
+    async send(size, _k, id) {
+      const sample = frame();
+      const body = sample.text.split(sample.id).join(id);
+      await ok("bare object", request(`${bare.url}/push?room=${room(size)}`, { method: "POST", body }));
+    },
+  };
+}
+
+function socketIoPeer(server: Floor): Peer {
+  const room = (size: number) => `sio-${size}`;
+  return {
+    key: "socketio",
+    name: "Socket.IO 4 (the seed's shape)",
+    rss: () => server.rss(),
+    async open(size) {
+      const set = await openSocketIoClients(server.url, room(size), size);
+      return { receivers: set.clients, unexpected: set.unexpected, close: () => set.close() };
+    },
+    async send(size, k, id) {
+      const body = pushBody(room(size), { comments: [{ ...comment(room(size), k, "w0"), comment_id: id }] });
+      await ok("socket.io server", request(`${server.url}/push`, { method: "POST", body }));
+    },
+  };
+}
+
+function wsPeer(server: Floor, frameBytes: () => number): Peer {
+  return {
+    key: "ws",
+    name: "plain ws server",
+    rss: () => server.rss(),
+    open: async (size) => fromSet(await openClients(size, async () => server.url.replace("http", "ws"))),
+    async send(size, k, id) {
+      const body = pushBody(`ws-${size}`, { comments: [{ ...comment(`ws-${size}`, k, "w0"), comment_id: id }] });
+      await ok("ws server", request(`${server.url}/push?size=${frameBytes()}`, { method: "POST", body }));
+    },
+  };
+}
+
+/** Resident KiB once the process has settled: the median of three samples. */
+async function settled(peer: Peer): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await sleep(300);
+    samples.push(await peer.rss());
+  }
+  return summarize(samples).median;
+}
+
+const kb = (kib: number) => `${Math.round((kib * 1024) / 1000)} KB`;
 
 export async function fanout(b: Bench): Promise<Row[]> {
   const rows: Row[] = [];
-  const edge: Record<number, number[]> = {};
-  const edgeFirst: Record<number, number[]> = {};
-  let frameBytes = 0;
-  for (const size of SIZES) {
-    const account = `fanout-${size}`;
-    const seeded = await b.backend.push(TENANT, account, pushBody(account, { comments: [comment(account, 0, "w0")] }));
-    if (seeded.status !== 200) throw new Error(`seeding ${account} answered ${seeded.status}: ${seeded.text}`);
-    b.progress(`fan-out: opening ${size} socket(s) on ${account}`);
-    const set = await openClients(size, async (i) => {
-      const token = await b.backend.token("agent", TENANT, `agent-${i}`);
-      return `${b.backend.url.replace("http", "ws")}/api/v1/accounts/${account}/ws?token=${token}`;
-    });
-    await sleep(500);
-    const trials = trialsFor(size, b.quick);
-    const samples: Trial[] = [];
-    for (let k = 1; k <= WARMUP + trials; k++) {
-      const id = `${account}-c${k}`;
-      const body = pushBody(account, { comments: [comment(account, k, "w0")] });
-      const result = await trial(set.clients, id, async () => {
-        const answer = await b.backend.push(TENANT, account, body);
-        if (answer.status !== 200) throw new Error(`push to ${account} answered ${answer.status}: ${answer.text}`);
-        return answer.ms;
-      });
-      if (k > WARMUP) samples.push(result);
-      frameBytes = Math.max(frameBytes, result.frameBytes);
-      await sleep(30);
-    }
-    if (set.unexpected.length)
-      b.fail(`fan-out ${size}: ${set.unexpected.length} socket(s) failed: ${set.unexpected[0]}`);
-    await set.close();
-    edge[size] = samples.map((s) => s.all);
-    edgeFirst[size] = samples.map((s) => s.first);
-    const all = summarize(edge[size]!);
-    b.progress(`fan-out: ${size} client(s): median ${ms(all.median)}, p99 ${ms(all.p99)} (${trials} trials)`);
-  }
-
-  b.progress(`fan-out floor: plain Node ws server, ${frameBytes}-byte frame`);
+  b.progress("fan-out: starting the bare object broadcast (wrangler dev), the Socket.IO and ws servers");
+  const bare = await startBare(b.backend.project);
+  const socketIo = await startPeer("./socketio-server.ts");
   const floor = await startFloor();
   try {
+    let sample = { text: "", id: "" };
+    const edge = edgePeer(b.backend, true);
+    const peers: Peer[] = [
+      edge,
+      edgePeer(b.backend, false),
+      barePeer(bare, true, () => sample),
+      barePeer(bare, false, () => sample),
+      socketIoPeer(socketIo),
+      wsPeer(floor, () => Buffer.byteLength(sample.text)),
+    ];
+    const medians: Record<string, Record<number, number>> = {};
     for (const size of SIZES) {
-      const rssBefore = await floor.rss();
-      const set = await openClients(size, async () => floor.url.replace("http", "ws"));
+      b.progress(`fan-out: opening ${size} socket(s) for each of ${peers.length} peers`);
+      const opened = new Map<Peer, Opened>();
+      const memory = new Map<Peer, { before: number; open: number }>();
+      // The plain sets first: if the deflating ones cost more, it is not the runtime warming up.
+      const plainFirst = [
+        ...peers.filter((p) => p.key.endsWith("-plain")),
+        ...peers.filter((p) => !p.key.endsWith("-plain")),
+      ];
+      for (const peer of plainFirst) {
+        const before = size === 1_000 ? await settled(peer) : 0;
+        opened.set(peer, await peer.open(size));
+        if (size === 1_000) memory.set(peer, { before, open: await settled(peer) });
+      }
       await sleep(500);
-      if (size === 1_000) {
-        // As for the edge: 1,000 sockets, then 1,000 more (the margin, once the process is warm).
-        const rssAfter = await floor.rss();
-        const more = await openClients(size, async () => floor.url.replace("http", "ws"));
-        await sleep(500);
-        const rssMore = await floor.rss();
-        await more.close();
-        rows.push(
-          {
-            section: MEMORY,
-            name: "floor: the Node ws server, first 1,000 sockets",
-            value: mib(rssAfter - rssBefore),
-            notes: `${mib(rssBefore)} → ${mib(rssAfter)}`,
-          },
-          {
-            section: MEMORY,
-            name: "floor: 1,000 more sockets (2,000 open)",
-            value: mib(rssMore - rssAfter),
-            notes: `${mib(rssAfter)} → ${mib(rssMore)}`,
-          },
-        );
-      }
+      // The edge's frame, which the bare object will send in place of its own.
+      const probeId = `fanout-${size}-c1000000`;
+      const first = await trial(opened.get(edge)!.receivers, probeId, () => edge.send(size, 1_000_000, probeId));
+      sample = { text: first.text, id: probeId };
+
       const trials = trialsFor(size, b.quick);
-      const samples: number[] = [];
+      const samples = new Map<Peer, Trial[]>(peers.map((p) => [p, []]));
+      const bytesAtStart = new Map<Peer, number>();
       for (let k = 1; k <= WARMUP + trials; k++) {
-        const id = `floor-${size}-c${k}`;
-        const c = { ...comment(`floor-${size}`, k, "w0"), comment_id: id };
-        const body = pushBody(`floor-${size}`, { comments: [c] });
-        const result = await trial(set.clients, id, async () => {
-          const answer = await request(`${floor.url}/push?size=${frameBytes}`, { method: "POST", body });
-          if (answer.status !== 200) throw new Error(`floor answered ${answer.status}: ${answer.text}`);
-          return answer.ms;
-        });
-        if (k > WARMUP) samples.push(result.all);
-        await sleep(30);
+        if (k === WARMUP + 1) for (const p of peers) bytesAtStart.set(p, opened.get(p)!.sockets?.bytesRead() ?? 0);
+        // Each round starts with another peer, so none always follows the same one.
+        for (let j = 0; j < peers.length; j++) {
+          const peer = peers[(k + j) % peers.length]!;
+          const set = opened.get(peer)!;
+          const id = peer.key.startsWith("edge")
+            ? `fanout-${size}${peer.key.slice(4)}-c${k}`
+            : `${peer.key}-${size}-c${k}`;
+          const result = await trial(set.receivers, id, () => peer.send(size, k, id));
+          if (k > WARMUP) samples.get(peer)!.push(result);
+          await sleep(30);
+        }
       }
-      await set.close();
-      const f = summarize(samples);
-      const e = summarize(edge[size]!);
-      const first = summarize(edgeFirst[size]!);
+      const wire = new Map<Peer, number>();
+      for (const peer of peers) {
+        const sockets = opened.get(peer)!.sockets;
+        if (sockets) wire.set(peer, (sockets.bytesRead() - bytesAtStart.get(peer)!) / (trials * size));
+      }
+      const after = new Map<Peer, number>();
+      if (size === 1_000) for (const peer of peers) after.set(peer, await settled(peer));
+      for (const peer of peers) {
+        const set = opened.get(peer)!;
+        if (set.unexpected.length)
+          b.fail(`fan-out ${peer.name} ${size}: ${set.unexpected.length} socket(s) failed: ${set.unexpected[0]}`);
+        await set.close();
+      }
+
       const label = size === 1 ? "1 client" : `${size.toLocaleString("en-US")} clients`;
+      const median = (key: string) =>
+        summarize(samples.get(peers.find((p) => p.key === key)!)!.map((s) => s.all)).median;
+      for (const peer of peers) {
+        const all = summarize(samples.get(peer)!.map((s) => s.all));
+        (medians[peer.key] ??= {})[size] = all.median;
+        const notes: string[] = [];
+        const sockets = opened.get(peer)!.sockets;
+        if (sockets)
+          notes.push(
+            `deflate on ${sockets.deflated}/${size}; ${Math.round(wire.get(peer)!)} B/socket/push on the wire`,
+          );
+        if (peer.key.startsWith("edge")) {
+          const bareKey = peer.key.replace("edge", "bare");
+          notes.push(
+            `edge÷bare ${ratio(all.median / median(bareKey))}`,
+            `edge÷Socket.IO ${ratio(all.median / median("socketio"))}`,
+          );
+          if (size > 1) notes.push(`first socket ${ms(summarize(samples.get(peer)!.map((s) => s.first)).median)}`);
+        }
+        rows.push({
+          section: SECTION,
+          name: `${label}: ${peer.name}`,
+          median: all.median,
+          p99: all.p99,
+          n: all.n,
+          notes: notes.join("; "),
+        });
+      }
+      b.progress(`fan-out ${size}: ${peers.map((p) => `${p.key} ${ms(medians[p.key]![size]!)}`).join(", ")}`);
+
+      for (const peer of peers) {
+        const m = memory.get(peer);
+        if (!m) continue;
+        rows.push({
+          section: MEMORY,
+          name: `per socket, 1,000 on one account: ${peer.name}`,
+          value: kb((m.open - m.before) / size),
+          notes: `${mib(m.before)} → ${mib(m.open)} on opening; the process at ${mib(after.get(peer)!)} after ${WARMUP + trials + 1} pushes to all its sets`,
+        });
+      }
+    }
+    for (const key of ["edge", "edge-plain", "bare", "bare-plain"]) {
+      const m = medians[key]!;
       rows.push({
-        section: "1. Fan-out (push → message on every socket)",
-        name: `${label}: edge`,
-        median: e.median,
-        p99: e.p99,
-        n: e.n,
-        notes: size > 1 ? `first socket: median ${ms(first.median)}` : "",
+        section: SECTION,
+        name: `per-socket send cost: ${peers.find((p) => p.key === key)!.name}`,
+        value: `${(((m[1_000]! - m[1]!) / 999) * 1000).toFixed(0)} µs`,
+        notes: "(median at 1,000 − median at 1) / 999: the room's thread time per extra socket",
       });
-      rows.push({
-        section: "1. Fan-out (push → message on every socket)",
-        name: `${label}: floor (Node ws)`,
-        median: f.median,
-        p99: f.p99,
-        n: f.n,
-        notes: `edge/floor: ${ratio(e.median / f.median)} median, ${ratio(e.p99 / f.p99)} p99`,
-      });
-      b.progress(`fan-out floor: ${size} client(s): median ${ms(f.median)}, p99 ${ms(f.p99)}`);
     }
   } finally {
-    await floor.stop();
+    await Promise.all([bare.stop(), socketIo.stop(), floor.stop()]);
   }
   return rows;
 }

@@ -37,7 +37,8 @@ const server = createServer((request, response) => {
     response.end(JSON.stringify({ ok: true, seq }));
   });
 });
-const wss = new WebSocketServer({ server, perMessageDeflate: false });
+// ws's defaults: a server that does not take up the clients' permessage-deflate offer.
+const wss = new WebSocketServer({ server });
 server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   process.send?.({ port: typeof address === "object" && address ? address.port : 0 });

@@ -1,17 +1,18 @@
-/** Starts and stops the floor server (floor-server.ts) as a child process. */
+/** Starts and stops the Node peers (floor-server.ts, socketio-server.ts) as child processes. */
 import { fork } from "node:child_process";
 import { vmRssKiB } from "./backend";
 
 export type Floor = { url: string; pid: number; rss(): Promise<number>; stop(): Promise<void> };
 
-export async function startFloor(): Promise<Floor> {
-  const child = fork(new URL("./floor-server.ts", import.meta.url).pathname, [], {
+/** Runs `script` (next to this file) in its own Node process; it tells its port over IPC. */
+export async function startPeer(script: string): Promise<Floor> {
+  const child = fork(new URL(script, import.meta.url).pathname, [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m) => resolve((m as { port: number }).port));
-    child.once("exit", (code) => reject(new Error(`floor server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -24,3 +25,6 @@ export async function startFloor(): Promise<Floor> {
     },
   };
 }
+
+/** The plain `ws` broadcast server. */
+export const startFloor = (): Promise<Floor> => startPeer("./floor-server.ts");

@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Args {
 function parametersOf(quick: boolean): string {
   return quick
     ? "--quick (reduced trials; 15 s idle and sustained runs)"
-    : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
+    : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups, interleaved over the edge and its peers; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
         "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients";
 }
 
