@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
  * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
@@ -21,11 +21,15 @@ import { idle } from "./idle";
 import { ingest } from "./ingest";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
+import { replay } from "./replay";
 import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained } satisfies Record<string, (b: Bench) => Promise<Row[]>>;
+const SCENARIOS = { idle, fanout, ingest, history, sustained, replay } satisfies Record<
+  string,
+  (b: Bench) => Promise<Row[]>
+>;
 type Scenario = keyof typeof SCENARIOS;
 
 type Args = { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean; viaProxy: boolean };
