@@ -45,6 +45,8 @@ type Peer = {
   /** Resident KiB of the process(es) holding its sockets. */
   rss(): Promise<number>;
   open(size: number): Promise<Opened>;
+  /** The id of the comment trial `k` makes it send. */
+  idOf(size: number, k: number): string;
   send(size: number, k: number, id: string): Promise<void>;
 };
 
@@ -86,13 +88,18 @@ function fromSet(set: ClientSet): Opened {
   return { receivers: set.clients, unexpected: set.unexpected, sockets: set, close: () => set.close() };
 }
 
-/** The edge: one account per size and offer, each socket its own agent token. */
-function edgePeer(backend: Backend, deflate: boolean): Peer {
+/**
+ * The edge: one account per size and offer, each socket its own agent token. `version` names
+ * another build of it (`--against`), benched side by side with the working tree's.
+ */
+function edgePeer(backend: Backend, deflate: boolean, version?: string): Peer {
   const suffix = deflate ? "" : "-plain";
   const account = (size: number) => `fanout-${size}${suffix}`;
+  const name = version ? `edge at ${version}` : "edge";
   return {
-    key: `edge${suffix}`,
-    name: deflate ? "edge" : "edge, deflate not offered",
+    key: `${version ? "against" : "edge"}${suffix}`,
+    name: deflate ? name : `${name}, deflate not offered`,
+    idOf: (size, k) => `${account(size)}-c${k}`,
     rss: async () => (await backend.rss()).worker,
     async open(size) {
       const id = account(size);
@@ -120,6 +127,7 @@ function barePeer(bare: Backend, deflate: boolean, frame: () => { text: string; 
   const room = (size: number) => `bare-${size}${suffix}`;
   return {
     key: `bare${suffix}`,
+    idOf: (size, k) => `bare${suffix}-${size}-c${k}`,
     name: deflate ? "bare Durable Object broadcast" : "bare object, deflate not offered",
     rss: async () => (await bare.rss()).worker,
     async open(size) {
@@ -138,6 +146,7 @@ function socketIoPeer(server: Floor): Peer {
   const room = (size: number) => `sio-${size}`;
   return {
     key: "socketio",
+    idOf: (size, k) => `socketio-${size}-c${k}`,
     name: "Socket.IO 4 (the seed's shape)",
     rss: () => server.rss(),
     async open(size) {
@@ -154,6 +163,7 @@ function socketIoPeer(server: Floor): Peer {
 function wsPeer(server: Floor, frameBytes: () => number): Peer {
   return {
     key: "ws",
+    idOf: (size, k) => `ws-${size}-c${k}`,
     name: "plain ws server",
     rss: () => server.rss(),
     open: async (size) => fromSet(await openClients(size, async () => server.url.replace("http", "ws"))),
@@ -193,6 +203,8 @@ export async function fanout(b: Bench): Promise<Row[]> {
       socketIoPeer(socketIo),
       wsPeer(floor, () => Buffer.byteLength(sample.text)),
     ];
+    if (b.against)
+      peers.push(edgePeer(b.against, true, b.against.source.label), edgePeer(b.against, false, b.against.source.label));
     const medians: Record<string, Record<number, number>> = {};
     for (const size of SIZES) {
       b.progress(`fan-out: opening ${size} socket(s) for each of ${peers.length} peers`);
@@ -223,9 +235,7 @@ export async function fanout(b: Bench): Promise<Row[]> {
         for (let j = 0; j < peers.length; j++) {
           const peer = peers[(k + j) % peers.length]!;
           const set = opened.get(peer)!;
-          const id = peer.key.startsWith("edge")
-            ? `fanout-${size}${peer.key.slice(4)}-c${k}`
-            : `${peer.key}-${size}-c${k}`;
+          const id = peer.idOf(size, k);
           const result = await trial(set.receivers, id, () => peer.send(size, k, id));
           if (k > WARMUP) samples.get(peer)!.push(result);
           await sleep(30);
@@ -257,6 +267,9 @@ export async function fanout(b: Bench): Promise<Row[]> {
           notes.push(
             `deflate on ${sockets.deflated}/${size}; ${Math.round(wire.get(peer)!)} B/socket/push on the wire`,
           );
+        if (peer.key.startsWith("against")) {
+          notes.push(`edge÷this ${ratio(median(peer.key.replace("against", "edge")) / all.median)}`);
+        }
         if (peer.key.startsWith("edge")) {
           const bareKey = peer.key.replace("edge", "bare");
           notes.push(

@@ -1,15 +1,18 @@
 /**
- * `npx tsx bench/profile.ts [--items=10000] [--new=0|1|100] [--top=25]`
+ * `npx tsx bench/profile.ts [--items=10000] [--new=0|1|100] [--rounds=3] [--clients=0] [--top=25]`
  *
  * Where a push spends its time: starts the backend like the bench does, seeds an account,
  * then takes a V8 CPU profile of workerd (the inspector's `Profiler` domain) during a few
  * pushes of the given size and share of new items, and prints the functions with the most
- * self time. Worker and AccountRoom share one isolate locally, so both sides show.
+ * self time. Worker and AccountRoom share one isolate locally, so both sides show. With
+ * `--clients`, that many agent sockets are open on the account, so the fan-out shows too
+ * (`--items=1 --new=100 --rounds=200 --clients=1`: the single-client push path).
  */
 import WebSocket from "ws";
 import { startBackend } from "./backend";
+import { openClients } from "./clients";
 import { comments, pushBody } from "./snapshots";
-import { ms } from "./stats";
+import { ms, summarize } from "./stats";
 
 type Node = {
   id: number;
@@ -27,6 +30,8 @@ async function main(): Promise<void> {
   const items = flag("items", 10_000);
   const share = flag("new", 0);
   const top = flag("top", 25);
+  const rounds = flag("rounds", 3);
+  const clients = flag("clients", 0);
   const backend = await startBackend({});
   try {
     const account = "profile-1";
@@ -34,6 +39,10 @@ async function main(): Promise<void> {
     const base = comments(account, 0, items);
     let answer = await backend.push(tenant, account, pushBody(account, { comments: base }));
     if (answer.status !== 200) throw new Error(`seed: ${answer.status} ${answer.text}`);
+    const sockets = await openClients(clients, async (i) => {
+      const token = await backend.token("agent", tenant, `agent-${i}`);
+      return `${backend.url.replace("http", "ws")}/api/v1/accounts/${account}/ws?token=${token}`;
+    });
 
     const socket = new WebSocket(backend.inspectorUrl);
     await new Promise((resolve) => socket.once("open", resolve));
@@ -56,13 +65,17 @@ async function main(): Promise<void> {
     await call("Profiler.setSamplingInterval", { interval: 200 });
     await call("Profiler.start");
     let offset = items;
-    for (let round = 0; round < 3; round++) {
+    const times: number[] = [];
+    for (let round = 0; round < rounds; round++) {
       const every = share === 0 ? Infinity : Math.round(100 / share);
       const body = base.map((c, i) => (i % every === every - 1 ? comments(account, offset++, 1)[0]! : c));
       answer = await backend.push(tenant, account, pushBody(account, { comments: body }));
-      console.log(`push ${round + 1}: ${answer.status} in ${ms(answer.ms)}`);
+      times.push(answer.ms);
+      if (answer.status !== 200 || rounds <= 10) console.log(`push ${round + 1}: ${answer.status} in ${ms(answer.ms)}`);
     }
     const { profile } = (await call("Profiler.stop")) as { profile: Profile };
+    await sockets.close();
+    console.log(`${rounds} pushes: median ${ms(summarize(times).median)} from request to answer`);
     for (const id of new Set(profile.nodes.map((n) => n.callFrame.scriptId))) {
       if (id === "0") continue;
       const { scriptSource } = (await call("Debugger.getScriptSource", { scriptId: id })) as { scriptSource?: string };
@@ -83,7 +96,9 @@ async function main(): Promise<void> {
       byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
       total += micros;
     }
-    console.log(`\nself time, busy total ${ms(total / 1000)} over 3 pushes of ${items} items (${share} % new):`);
+    console.log(
+      `\nself time, busy total ${ms(total / 1000)} over ${rounds} pushes of ${items} items (${share} % new), ${clients} socket(s):`,
+    );
     for (const [key, micros] of [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
     }

@@ -9,6 +9,8 @@
  * --quick   fewer trials and 15 s idle / sustained runs, for trying changes; writes no doc
  * --only    run some scenarios only (writes no doc)
  * --ref     bench a committed version (git archive of src/ and wrangler.toml) instead of the working tree
+ * --against=<ref>  also start that version and bench it beside this one, trial by trial
+ *                  (fan-out only; writes no doc): before/after without the machine's drift between runs
  * --no-write  print the table, leave docs/BENCHMARKS.md alone
  * --via-proxy  send requests and sockets through wrangler's dev proxy (--port) instead of
  *              straight to the workerd that runs the Worker (see bench/backend.ts); writes no doc
@@ -32,12 +34,20 @@ const SCENARIOS = { idle, fanout, ingest, history, sustained, replay } satisfies
 >;
 type Scenario = keyof typeof SCENARIOS;
 
-type Args = { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean; viaProxy: boolean };
+type Args = {
+  quick: boolean;
+  only: Scenario[] | null;
+  ref?: string;
+  against?: string;
+  write: boolean;
+  viaProxy: boolean;
+};
 
 function parseArgs(argv: string[]): Args {
   let quick = false;
   let only: Scenario[] | null = null;
   let ref: string | undefined;
+  let against: string | undefined;
   let write = true;
   let viaProxy = false;
   for (const arg of argv) {
@@ -51,9 +61,10 @@ function parseArgs(argv: string[]): Args {
           throw new Error(`--only: unknown scenario ${name} (${Object.keys(SCENARIOS).join(", ")})`);
       only = names as Scenario[];
     } else if (arg.startsWith("--ref=")) ref = arg.slice("--ref=".length);
+    else if (arg.startsWith("--against=")) against = arg.slice("--against=".length);
     else throw new Error(`unknown argument ${arg}; see the usage at the top of bench/run.ts`);
   }
-  return { quick, only, ref, viaProxy, write: write && !quick && only === null && !viaProxy };
+  return { quick, only, ref, against, viaProxy, write: write && !quick && only === null && !viaProxy && !against };
 }
 
 function parametersOf(quick: boolean): string {
@@ -73,15 +84,20 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   progress(`starting wrangler dev (${args.ref ? `ref ${args.ref}` : "working tree"}); machine load ${load()}`);
   let backend: Backend | null = null;
+  let against: Backend | null = null;
   const stop = async () => {
-    await backend?.stop();
-    backend = null;
+    await Promise.all([backend?.stop(), against?.stop()]);
+    backend = against = null;
   };
   process.once("SIGINT", () => {
     void stop().then(() => process.exit(130));
   });
   try {
     backend = await startBackend({ ref: args.ref, viaProxy: args.viaProxy });
+    if (args.against) {
+      against = await startBackend({ ref: args.against });
+      progress(`beside it: ${against.source.label} on ${against.url}`);
+    }
     const machine = await describeMachine(backend);
     const route = args.viaProxy
       ? "through wrangler's proxy"
@@ -91,6 +107,7 @@ async function main(): Promise<number> {
     );
     const bench: Bench = {
       backend,
+      against: against ?? undefined,
       quick: args.quick,
       progress,
       fail: (message) => {

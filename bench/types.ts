@@ -16,6 +16,8 @@ export type Row = {
 
 export type Bench = {
   backend: Backend;
+  /** Another version of the backend (`--against=<ref>`), benched beside it where a scenario can. */
+  against?: Backend;
   quick: boolean;
   /** Prints one progress line (with the time since the run started). */
   progress(message: string): void;
