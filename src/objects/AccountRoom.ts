@@ -85,9 +85,6 @@ export class AccountRoom extends DurableObject<Env> {
     if (!applied.ok) return applied;
     const { seq, counts, rejected, events, eventTexts } = applied.value;
     this.fanout.broadcast(events, eventTexts);
-    // Sent frames leave only once this turn yields: let them go before the summary's reads
-    // and the Directory's call, which nobody watching the room waits for.
-    await scheduler.wait(0);
     await this.upkeep.sendSummary();
     await this.upkeep.scheduleAlarm(now);
     return { ok: true, value: { seq, counts, rejected } };
