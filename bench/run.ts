@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay] [-- --ref=<git ref>] [-- --no-write]`
  *
- * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
- * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
+ * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out
+ * (beside its peers), ingest, history reads, idle wake-ups, memory, sustained load and a replay
+ * after a long absence, prints a table and rewrites
  * the results block of docs/BENCHMARKS.md. Exits non-zero if anything failed (an error answer,
  * a lost message, a wake-up), never because something is slow.
  *
