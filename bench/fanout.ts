@@ -186,13 +186,21 @@ async function settled(peer: Peer): Promise<number> {
 
 const kb = (kib: number) => `${Math.round((kib * 1024) / 1000)} KB`;
 
+/** The fan-out rows (section 1), the peers' memory rows (section 5) and the per-socket send cost. */
 export async function fanout(b: Bench): Promise<Row[]> {
   const rows: Row[] = [];
   b.progress("fan-out: starting the bare object broadcast (wrangler dev), the Socket.IO and ws servers");
-  const bare = await startBare(b.backend.project);
-  const socketIo = await startPeer("./socketio-server.ts");
-  const floor = await startFloor();
+  const [bareStart, socketIoStart, floorStart] = await Promise.allSettled([
+    startBare(b.backend.project),
+    startPeer("./socketio-server.ts"),
+    startFloor(),
+  ]);
+  const value = <T>(s: PromiseSettledResult<T>): T | null => (s.status === "fulfilled" ? s.value : null);
+  const [bare, socketIo, floor] = [value(bareStart), value(socketIoStart), value(floorStart)];
   try {
+    // Whichever did start is stopped below.
+    for (const s of [bareStart, socketIoStart, floorStart]) if (s.status === "rejected") throw s.reason;
+    if (!bare || !socketIo || !floor) throw new Error("a peer did not start");
     let sample = { text: "", id: "" };
     const edge = edgePeer(b.backend, true);
     const peers: Peer[] = [
@@ -310,7 +318,7 @@ export async function fanout(b: Bench): Promise<Row[]> {
       });
     }
   } finally {
-    await Promise.all([bare.stop(), socketIo.stop(), floor.stop()]);
+    await Promise.all([bare?.stop(), socketIo?.stop(), floor?.stop()]);
   }
   return rows;
 }
