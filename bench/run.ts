@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,storage] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
  * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
@@ -19,13 +19,17 @@ import { fanout } from "./fanout";
 import { history } from "./history";
 import { idle } from "./idle";
 import { ingest } from "./ingest";
+import { storage } from "./storage";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
 import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained } satisfies Record<string, (b: Bench) => Promise<Row[]>>;
+const SCENARIOS = { idle, fanout, ingest, history, sustained, storage } satisfies Record<
+  string,
+  (b: Bench) => Promise<Row[]>
+>;
 type Scenario = keyof typeof SCENARIOS;
 
 type Args = { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean; viaProxy: boolean };
@@ -56,7 +60,8 @@ function parametersOf(quick: boolean): string {
   return quick
     ? "--quick (reduced trials; 15 s idle and sustained runs)"
     : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
-        "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients";
+        "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients; " +
+        "storage 20,000 comments in pushes of 2,000, heap 3 trials per push size";
 }
 
 async function main(): Promise<number> {
@@ -93,6 +98,7 @@ async function main(): Promise<number> {
         failures.push(message);
         progress(`FAIL: ${message}`);
       },
+      startBackend: (vars) => startBackend({ ref: args.ref, viaProxy: args.viaProxy, vars }),
     };
     const rows: Row[] = [];
     for (const name of args.only ?? (Object.keys(SCENARIOS) as Scenario[])) {

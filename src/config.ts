@@ -29,6 +29,8 @@ export type Config = {
   maxPushBytes: number;
   /** Largest client frame; larger ones close the socket with 1009 (the platform's own limit is 1 MiB). */
   maxFrameBytes: number;
+  /** An account's storage is `high` (PROTOCOL §10) past this percentage of the 10 GB an object holds. */
+  storageHighPercent: number;
 };
 
 /** The vars the settings are read from; docs/OPERATIONS.md describes each. */
@@ -44,7 +46,8 @@ type SettingName =
   | "MAX_SOCKETS_PER_OBJECT"
   | "MAX_SOCKETS_PER_TOKEN"
   | "MAX_PUSH_BYTES"
-  | "MAX_FRAME_BYTES";
+  | "MAX_FRAME_BYTES"
+  | "STORAGE_HIGH_PERCENT";
 
 /**
  * What `readConfig` reads: the setting vars, each optional. The Worker's `Env` is one: it has
@@ -90,5 +93,7 @@ export function readConfig(env: SettingVars): Config {
     maxPushBytes: setting(env, "MAX_PUSH_BYTES", 16 * 1024 * 1024, MAX_PUSH_BYTES_CAP),
     // The platform's own limit on a WebSocket message.
     maxFrameBytes: setting(env, "MAX_FRAME_BYTES", 1024 * 1024, 1024 * 1024),
+    // Below 95 %, where storage is `full`.
+    storageHighPercent: setting(env, "STORAGE_HIGH_PERCENT", 80, 94),
   };
 }

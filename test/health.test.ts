@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { storageState } from "../src/health";
 import { api, comment, connect, push, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";
 
@@ -227,5 +228,29 @@ describe("health transitions", () => {
       storage: "ok",
     });
     expect(await alarmOf(account, tenant)).toBeNull();
+  });
+});
+
+describe("storage state", () => {
+  it("is high past the operator's share of 10 GB and full past 95 %", () => {
+    expect(storageState(null, 80)).toBe("ok");
+    expect(storageState(8_000_000_000, 80)).toBe("ok");
+    expect(storageState(8_000_000_001, 80)).toBe("high");
+    expect(storageState(5_000_000_001, 50)).toBe("high");
+    expect(storageState(9_500_000_000, 80)).toBe("high");
+    expect(storageState(9_500_000_001, 80)).toBe("full");
+  });
+
+  it("reaches the channel's health from the size the room reported", async () => {
+    const tenant = uid("t");
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] }, { tenant });
+    expect((await channelsOf(tenant))[0].health.storage).toBe("ok");
+    // The Directory keeps what the room last reported; a report of 9.6 GB is past 95 %.
+    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(tenant));
+    await runInDurableObject(directory, (_d, state) => {
+      state.storage.sql.exec("UPDATE channels SET storage_bytes = 9600000000");
+    });
+    expect((await channelsOf(tenant))[0].health.storage).toBe("full");
   });
 });

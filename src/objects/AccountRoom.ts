@@ -104,7 +104,7 @@ export class AccountRoom extends DurableObject<Env> {
     });
     await this.upkeep.sendSummary();
     await this.upkeep.scheduleAlarm(now);
-    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+    return { ok: true, value: healthOf(this.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 
   /**

@@ -243,7 +243,13 @@ export class RoomStore {
       messageCount: a.message_count,
       lastSyncAt: a.last_sync_at,
       seq: a.seq,
-      health: { lastSeenAt: a.last_seen_at, intervalMs: a.interval_ms, login: a.login, error: a.crawler_error },
+      health: {
+        lastSeenAt: a.last_seen_at,
+        intervalMs: a.interval_ms,
+        login: a.login,
+        error: a.crawler_error,
+        storageBytes: this.sql.databaseSize,
+      },
     };
   }
 

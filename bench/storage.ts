@@ -1,0 +1,197 @@
+/**
+ * §7 Storage and push memory (the platform limits local workerd does not enforce):
+ * - bytes stored per comment: the account's `storageBytes` (PROTOCOL §11, the room's
+ *   `ctx.storage.sql.databaseSize`) over its messages, after 20,000 comments of ~300 bytes of
+ *   JSON with Chinese text, with every event still in the log (the default retention) and once
+ *   the room's own pruning alarm has run (a second backend with `EVENT_RETENTION_COUNT` at
+ *   1,000: an operator setting; nothing here deletes anything itself);
+ * - the JS heap peak of the isolate during pushes of 1k, 10k comments and a body at the push
+ *   limit, and two such bodies at once (128 MB is an isolate's whole memory).
+ */
+import { readConfig } from "../src/config";
+import type { Backend } from "./backend";
+import { attachHeapSampler } from "./heap";
+import type { HeapSampler } from "./heap";
+import { pushBody } from "./snapshots";
+import { summarize } from "./stats";
+import type { Bench, Row } from "./types";
+
+const TENANT = "bench-storage";
+const COMMENTS = 20_000;
+const PER_PUSH = 2_000;
+/** Events the pruning backend keeps: far fewer than the messages, as after a month in production. */
+const KEEP_EVENTS = 1_000;
+const SECTION = "7. Storage and push memory";
+const PHRASES = [
+  "太好看了，求同款链接",
+  "这个多少钱？在哪里买",
+  "已关注，期待下一期",
+  "什么时候更新啊",
+  "支持一下，拍得真好",
+];
+const BASE_TIME = 1_730_000_000;
+
+/** Comment `k`: ~300 bytes of JSON, a third of its content Chinese, as the Douyin crawler sends. */
+function comment(account: string, k: number) {
+  const author = (k * 7919) % 100_000;
+  return {
+    comment_id: `${account}-c${k}`,
+    work_id: `w${k % 20}`,
+    content: `${PHRASES[k % PHRASES.length]} #${k} — really great video, thanks!`,
+    author_id: `u${author}`,
+    author_name: `用户${author}`,
+    author_avatar: `https://p3.douyinpic.com/aweme/100x100/${author}.jpeg`,
+    create_time: BASE_TIME + k,
+    parent_comment_id: null,
+    like_count: k % 17,
+    ip_label: "广东",
+  };
+}
+
+const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
+
+type AccountStats = { messages: number; storageBytes?: number };
+
+async function accountStats(backend: Backend, account: string): Promise<AccountStats> {
+  const answer = await backend.get(`/api/v1/accounts/${account}/stats`, TENANT);
+  if (answer.status !== 200) throw new Error(`stats of ${account} answered ${answer.status}: ${answer.text}`);
+  return JSON.parse(answer.text) as AccountStats;
+}
+
+/** Pushes `COMMENTS` comments in windows of `PER_PUSH`; returns the average JSON bytes of one. */
+async function fill(b: Bench, backend: Backend, account: string): Promise<number> {
+  let json = 0;
+  for (let from = 0; from < COMMENTS; from += PER_PUSH) {
+    const items = Array.from({ length: PER_PUSH }, (_, i) => comment(account, from + i));
+    json += items.reduce((sum, item) => sum + Buffer.byteLength(JSON.stringify(item)), 0);
+    const answer = await backend.push(TENANT, account, pushBody(account, { comments: items }));
+    if (answer.status !== 200) throw new Error(`push to ${account} answered ${answer.status}: ${answer.text}`);
+  }
+  return json / COMMENTS;
+}
+
+/** Bytes per message now, and the row saying so. */
+async function perMessage(backend: Backend, account: string, name: string, notes: string): Promise<Row> {
+  const stats = await accountStats(backend, account);
+  if (stats.messages !== COMMENTS) throw new Error(`${account} has ${stats.messages} messages, not ${COMMENTS}`);
+  const bytes = stats.storageBytes ?? NaN;
+  return {
+    section: SECTION,
+    name,
+    value: `${Math.round(bytes / stats.messages)} B/comment`,
+    notes: `${mb(bytes)} for ${stats.messages.toLocaleString("en-US")} comments; ${notes}`,
+  };
+}
+
+/** Waits for the room's alarm to have pruned: `storageBytes` below `before` and the same twice in a row. */
+async function afterPruning(backend: Backend, account: string, before: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = before;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const bytes = (await accountStats(backend, account)).storageBytes ?? before;
+    if (bytes < before && bytes === last) return;
+    if (Date.now() > deadline) throw new Error(`the pruning alarm did not shrink ${account} within 30 s`);
+    last = bytes;
+  }
+}
+
+/** A push body of `count` comments, or the largest one under `maxBytes` when `count` is null. */
+function heapBody(account: string, count: number | null, maxBytes: number): { body: string; count: number } {
+  const envelope = Buffer.byteLength(pushBody(account, { comments: [] }));
+  const items = [];
+  let size = envelope;
+  for (let k = 0; count === null || k < count; k++) {
+    const item = comment(account, k);
+    const bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (count === null && size + bytes > maxBytes) break;
+    size += bytes;
+    items.push(item);
+  }
+  return { body: pushBody(account, { comments: items }), count: items.length };
+}
+
+async function heapRows(b: Bench, backend: Backend, heap: HeapSampler, maxPushBytes: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const trials = b.quick ? 1 : 3;
+  const cases: { name: string; count: number | null; concurrent: number }[] = [
+    { name: "1,000 comments", count: 1_000, concurrent: 1 },
+    { name: "10,000 comments", count: 10_000, concurrent: 1 },
+    { name: `a body at the push limit (${mb(maxPushBytes)})`, count: null, concurrent: 1 },
+    { name: "two bodies at the push limit at once", count: null, concurrent: 2 },
+  ];
+  for (const { name, count, concurrent } of cases) {
+    const peaks: number[] = [];
+    let body = { body: "", count: 0 };
+    for (let trial = 0; trial < trials; trial++) {
+      const accounts = Array.from(
+        { length: concurrent },
+        (_, i) => `heap-${count ?? "max"}-${concurrent}-${trial}-${i}`,
+      );
+      const bodies = accounts.map((account) => heapBody(account, count, maxPushBytes));
+      body = bodies[0]!;
+      await heap.collect();
+      const {
+        value: answers,
+        peak,
+        start,
+        samples,
+      } = await heap.during(Promise.all(accounts.map((account, i) => backend.push(TENANT, account, bodies[i]!.body))));
+      for (const answer of answers) {
+        if (answer.status !== 200) b.fail(`heap, ${name}: answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+      }
+      peaks.push(peak);
+      b.progress(`storage: heap during ${name}: peak ${mb(peak)} (from ${mb(start)}, ${samples} samples)`);
+    }
+    const peak = summarize(peaks);
+    rows.push({
+      section: SECTION,
+      name: `JS heap peak, push of ${name}`,
+      value: mb(peak.max),
+      notes:
+        `largest of ${peak.n} (median ${mb(peak.median)}); ${body.count.toLocaleString("en-US")} comments, ` +
+        `${mb(Buffer.byteLength(body.body))} body each; whole isolate (Worker and objects), sampled through the inspector`,
+    });
+  }
+  return rows;
+}
+
+export async function storage(b: Bench): Promise<Row[]> {
+  const rows: Row[] = [];
+  const json = await fill(b, b.backend, "storage-kept");
+  b.progress(`storage: ${COMMENTS} comments of ${Math.round(json)} B JSON pushed; every event kept`);
+  rows.push(
+    await perMessage(
+      b.backend,
+      "storage-kept",
+      "bytes per comment, every event kept",
+      `${Math.round(json)} B JSON each`,
+    ),
+  );
+
+  const maxPushBytes = readConfig({}).maxPushBytes;
+  const pruning = await b.startBackend({ EVENT_RETENTION_COUNT: String(KEEP_EVENTS) });
+  try {
+    // The heap first, while this isolate has done nothing else.
+    const heap = await attachHeapSampler(pruning.inspectorUrl);
+    try {
+      rows.push(...(await heapRows(b, pruning, heap, maxPushBytes)));
+    } finally {
+      heap.close();
+    }
+    await fill(b, pruning, "storage-pruned");
+    const pushed = (await accountStats(pruning, "storage-pruned")).storageBytes ?? 0;
+    await afterPruning(pruning, "storage-pruned", pushed);
+    rows.push(
+      await perMessage(
+        pruning,
+        "storage-pruned",
+        "bytes per comment, after the pruning alarm",
+        `EVENT_RETENTION_COUNT ${KEEP_EVENTS.toLocaleString("en-US")}; the room's own alarm pruned the rest`,
+      ),
+    );
+  } finally {
+    await pruning.stop();
+  }
+  return rows;
+}
