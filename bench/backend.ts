@@ -7,7 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -129,6 +129,14 @@ async function workerPort(pid: number): Promise<number | null> {
   return null;
 }
 
+/**
+ * The project's wrangler.toml without its `[assets]` and `[build]` tables: the bench copy holds
+ * no console (PROTOCOL §12) to build or serve, and every request it makes goes to the Worker.
+ */
+export function withoutConsole(toml: string): string {
+  return toml.replace(/^\[(assets|build)\]\n(?:(?!\[).*\n?)*/gm, "");
+}
+
 /** Copies the working tree's source (or, with `ref`, a commit's; with `from`, another checkout's) into `dir`. */
 async function exportSource(dir: string, ref: string | undefined, from = REPO): Promise<Source> {
   if (from !== REPO) {
@@ -217,6 +225,8 @@ export async function startBackend(options: {
   const project = join(root, "project");
   await mkdir(project);
   const source = await exportSource(project, options.ref, options.from);
+  const toml = join(project, "wrangler.toml");
+  await writeFile(toml, withoutConsole(await readFile(toml, "utf8")));
   await symlink(join(REPO, "node_modules"), join(project, "node_modules"));
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const log = join(root, "wrangler.log");

@@ -5,18 +5,20 @@
  */
 import WebSocket from "ws";
 
+/** Bytes in the JS heap, and in ArrayBuffers outside it (a push's packed text): both count against the isolate. */
+export type HeapUse = { heap: number; total: number };
+
 type CdpMessage = { id?: number; result?: Record<string, unknown>; error?: { message: string } };
 
 export type HeapSampler = {
-  /** Runs a full GC, so a measurement starts from what is really live. */
-  collect(): Promise<void>;
-  /** Used heap (bytes) now. */
-  used(): Promise<number>;
+  /** The isolate's memory now. */
+  used(): Promise<HeapUse>;
   /**
-   * Samples the used heap until `work` settles; the peak, the first sample and how many samples
-   * were taken (a long synchronous stretch answers late, so a few samples mean a coarse peak).
+   * Samples the isolate's memory until `work` settles: the peaks, the first sample and how many
+   * samples were taken (a long synchronous stretch answers late, so few samples mean a coarse
+   * peak). Garbage not yet collected counts: workerd's inspector runs no GC on request.
    */
-  during<T>(work: Promise<T>): Promise<{ value: T; peak: number; start: number; samples: number }>;
+  during<T>(work: Promise<T>): Promise<{ value: T; peak: HeapUse; start: HeapUse; samples: number }>;
   close(): void;
 };
 
@@ -40,18 +42,33 @@ export async function attachHeapSampler(url: string): Promise<HeapSampler> {
     for (const waiter of pending.values()) waiter.reject(new Error("inspector session closed"));
     pending.clear();
   });
+  // A long push holds the isolate for seconds; past a minute the session is taken as lost.
   const call = (method: string): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
       const id = ++nextId;
-      pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`the inspector did not answer ${method} within 60 s`));
+      }, 60_000);
+      pending.set(id, {
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       socket.send(JSON.stringify({ id, method, params: {} }));
     });
-  const used = async () => Number((await call("Runtime.getHeapUsage")).usedSize);
+  const used = async (): Promise<HeapUse> => {
+    const usage = await call("Runtime.getHeapUsage");
+    const heap = Number(usage.usedSize);
+    return { heap, total: heap + Number(usage.backingStorageSize ?? 0) };
+  };
 
   return {
-    collect: async () => {
-      await call("HeapProfiler.collectGarbage");
-    },
     used,
     async during(work) {
       let done = false;
@@ -59,10 +76,12 @@ export async function attachHeapSampler(url: string): Promise<HeapSampler> {
         done = true;
       });
       const start = await used();
-      let peak = start;
+      const peak = { ...start };
       let samples = 1;
       while (!done) {
-        peak = Math.max(peak, await used());
+        const now = await used();
+        peak.heap = Math.max(peak.heap, now.heap);
+        peak.total = Math.max(peak.total, now.total);
         samples++;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }

@@ -6,7 +6,7 @@
 import { ApiError } from "../errors";
 import { compact } from "../mapping";
 import type { Command, EventFrame, LoginStatus, Message, MessageStatus, TopicKind } from "../protocol";
-import { channelMessage, loginStatus, messageStatus, qrcode } from "./event-frames";
+import { channelMessage, freezeMessageEvent, loginStatus, messageStatus, qrcode } from "./event-frames";
 import { MessageWriter } from "./message-writer";
 import type { RoomStore } from "./room-store";
 
@@ -268,7 +268,10 @@ export class CommandStore {
 
   /** Sets a reply's status in its message and appends `message:status`. */
   private status(messageId: string, status: MessageStatus, error?: string, stale?: boolean): EventFrame {
-    const message = { ...this.message(messageId), status };
+    const body = this.sql.exec<{ body: string }>("SELECT body FROM messages WHERE id = ?", messageId).one().body;
+    const before = JSON.parse(body) as Message;
+    freezeMessageEvent(this.sql, before.seq, body);
+    const message = { ...before, status };
     this.sql.exec("UPDATE messages SET body = ? WHERE id = ?", JSON.stringify(message), messageId);
     return this.room.emit((seq) => messageStatus(seq, messageId, status, error, stale));
   }

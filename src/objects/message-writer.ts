@@ -49,16 +49,21 @@ export class MessageWriter {
   constructor(private readonly sql: SqlStorage) {
     this.rows = new RowBuffer(
       sql,
-      "INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
-      11,
+      "INSERT INTO messages (rowid, id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
+      12,
     );
   }
 
-  /** Adds a message whose `seq` is already its event's; returns its stored JSON. */
+  /**
+   * Adds a message whose `seq` is already its event's; returns its stored JSON. Its rowid is
+   * its `seq`, so its event can name it (see `eventsAfter`): seqs only grow, and every
+   * message is written here, so no rowid is ever taken twice.
+   */
   add(message: Message, source: MessageSource): string {
     const inbound = message.direction === "in" ? 1 : 0;
     const body = JSON.stringify(message);
     this.rows.add(
+      message.seq,
       message.id,
       source.platformId,
       message.kind,

@@ -21,6 +21,7 @@ import {
   audienceOf,
   channelMessage,
   channelMessageText,
+  freezeMessageEvent,
   messageUpdated,
   notificationNew,
   topicUpdated,
@@ -64,7 +65,7 @@ export class PushRun {
       this.counts[kind] = { received: push.received[kind], new: 0, updated: 0 };
     }
     this.selfId = push.account.platformUserId ?? account.platform_user_id ?? undefined;
-    this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience)", 4);
+    this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience, message)", 5);
     this.messages = new MessageWriter(sql);
   }
 
@@ -85,9 +86,12 @@ export class PushRun {
     };
   }
 
-  /** Appends an event (buffered: the rows are written before the push returns). */
-  private emit(frame: EventFrame, text = JSON.stringify(frame)): void {
-    this.eventRows.add(this.seq, this.now, text, audienceOf(frame));
+  /**
+   * Appends an event (buffered: the rows are written before the push returns). A new
+   * message's event is stored as the rowid of its message (`messageRow`), not as text.
+   */
+  private emit(frame: EventFrame, text = JSON.stringify(frame), messageRow: number | null = null): void {
+    this.eventRows.add(this.seq, this.now, messageRow === null ? text : "", audienceOf(frame), messageRow);
     this.events.push(frame);
     this.eventTexts.push(text);
   }
@@ -256,7 +260,7 @@ export class PushRun {
     this.seq++;
     message.seq = this.seq;
     const body = this.messages.add(message, { platformId: item.id, hash, ts: this.push.timestamp, raw });
-    this.emit(channelMessage(this.seq, message), channelMessageText(this.seq, message, body));
+    this.emit(channelMessage(this.seq, message), channelMessageText(this.seq, message, body), this.seq);
     this.counts[kind].new++;
     this.touched.add(message.topicId);
   }
@@ -274,6 +278,7 @@ export class PushRun {
       stored.kind === "reply"
         ? { ...previous, content: mapped.content, timestamp: mapped.timestamp }
         : { ...mapped, id: stored.id, seq: stored.seq, topicId: stored.topic_id };
+    freezeMessageEvent(this.sql, stored.seq, stored.body);
     this.sql.exec(
       "UPDATE messages SET hash = ?, ts = ?, raw = ?, body = ?, timestamp = ? WHERE id = ?",
       item.hash,

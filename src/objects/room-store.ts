@@ -8,7 +8,7 @@ import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
 import type { EventFrame, Message, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
-import { audienceOf, topicUpdated } from "./event-frames";
+import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
 import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
@@ -321,13 +321,14 @@ export class RoomStore {
     let from = since;
     for (;;) {
       const rows = this.sql
-        .exec<{ seq: number; frame: string }>(
-          "SELECT seq, frame FROM events WHERE seq > ? AND (audience = 'all' OR ?) ORDER BY seq LIMIT 500",
+        .exec<{ seq: number; frame: string; body: string | null }>(
+          `SELECT e.seq, e.frame, m.body FROM events AS e LEFT JOIN messages AS m ON m.rowid = e.message
+           WHERE e.seq > ? AND (e.audience = 'all' OR ?) ORDER BY e.seq LIMIT 500`,
           from,
           admin ? 1 : 0,
         )
         .toArray();
-      for (const row of rows) yield row.frame;
+      for (const row of rows) yield row.body === null ? row.frame : storedMessageFrame(row.seq, row.body);
       if (rows.length < 500) return;
       from = rows[rows.length - 1]!.seq;
     }
