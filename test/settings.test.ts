@@ -54,7 +54,7 @@ describe("the signing secret in production", () => {
 
 describe("settings in [vars]", () => {
   it.each([
-    ["MAX_PUSH_BYTES", "16MB", "a whole number from 1 to 32505856"],
+    ["MAX_PUSH_BYTES", "4MB", "a whole number from 1 to 4194304"],
     ["FRAMES_PER_SECOND", "0", "a whole number above 0"],
     ["PUSHES_PER_MINUTE", "-5", "a whole number above 0"],
     ["EVENT_RETENTION_COUNT", "1.5", "a whole number above 0"],

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { channelMessageText, topicUpdated } from "../src/objects/event-frames";
+import { packRaw, unpackRaw } from "../src/objects/message-raw";
 import { migrate } from "../src/objects/migrate";
 import { ROOM_MIGRATIONS } from "../src/objects/room-schema";
 import type { Message } from "../src/protocol";
@@ -152,5 +153,59 @@ describe("the migration to events stored once", () => {
     expect(migrated.whole).toBe(3 + 1 + 150);
     expect(after).toBeLessThan(before);
     expect(texts(await replay(account))).toEqual(oldFrames.map((text) => JSON.stringify(JSON.parse(text))));
+  });
+});
+
+describe("a message's raw item", () => {
+  const message: Message = {
+    id: "c\ud800-1",
+    channelId: "acc",
+    topicId: "w1",
+    seq: 3,
+    kind: "comment",
+    fromId: "u9",
+    fromName: "用户9",
+    fromAvatar: "https://p3.douyinpic.com/9.jpeg",
+    content: "太好看了 — great video!",
+    type: "text",
+    timestamp: 1_730_000_000_000,
+    direction: "in",
+  };
+
+  it("is stored without what the message holds, and read back as the very text it was", () => {
+    const raw = JSON.stringify({
+      comment_id: message.id,
+      work_id: "w1",
+      content: message.content,
+      author_id: "u9",
+      author_name: message.fromName,
+      author_avatar: message.fromAvatar,
+      "7": "a numeric key",
+      nested: { content: message.content },
+      like_count: 3,
+    });
+    const stored = packRaw(raw, message);
+    expect(stored.length).toBeLessThan(raw.length - message.content.length - message.fromAvatar!.length);
+    expect(unpackRaw(stored, JSON.parse(JSON.stringify(message)) as Message)).toBe(raw);
+  });
+
+  it("is stored whole when a value looks like a mark, or nothing is saved", () => {
+    const marked = JSON.stringify({ comment_id: message.id, content: message.content, note: "@1" });
+    expect(packRaw(marked, message)).toBe(marked);
+    const unrelated = JSON.stringify({ comment_id: "other", like_count: 1 });
+    expect(packRaw(unrelated, message)).toBe(unrelated);
+    expect(unpackRaw(unrelated, message)).toBe(unrelated);
+  });
+
+  it("still merges a later partial item: fields the crawler left out keep their value", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1", { author_avatar: "https://a/1.jpeg", like_count: 1 })] });
+    await push(account, {
+      comments: [{ comment_id: "c1", work_id: "w1", content: "edited", like_count: 2 }],
+    });
+    const socket = await roomSocket(account);
+    const page = await socket.request("monitor:request_messages", { topicId: "w1" }, "monitor:messages");
+    expect(page.payload.messages[0]).toMatchObject({ content: "edited", fromAvatar: "https://a/1.jpeg" });
+    socket.close();
   });
 });

@@ -3,6 +3,7 @@
  * topic's and the account's figures (count, unread, last message) kept in step with it.
  */
 import type { Message } from "../protocol";
+import { packRaw } from "./message-raw";
 import { preview } from "./room-rows";
 import { RowBuffer } from "./row-buffer";
 
@@ -73,7 +74,7 @@ export class MessageWriter {
       inbound,
       source.hash,
       source.ts,
-      source.raw,
+      source.raw === null ? null : packRaw(source.raw, message),
       body,
     );
     let tally = this.topics.get(message.topicId);

@@ -26,6 +26,7 @@ import {
   notificationNew,
   topicUpdated,
 } from "./event-frames";
+import { packRaw, unpackRaw } from "./message-raw";
 import { MessageWriter } from "./message-writer";
 import { preview, rowToTopic } from "./room-rows";
 import type { AccountRow, KindCounts, MessageRow, PushResult, TopicRow } from "./room-rows";
@@ -206,15 +207,7 @@ export class PushRun {
         }
         if (storedKind !== null && isUnchanged(storedHash, storedTs!, hasRaw === 1, item, this.push.timestamp))
           continue;
-        const stored =
-          storedKind !== null
-            ? this.sql
-                .exec<MessageRow>(
-                  "SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?",
-                  item.id,
-                )
-                .one()
-            : undefined;
+        const stored = storedKind !== null ? this.storedMessage(item.id) : undefined;
         const { json, value } = merge(stored?.raw ?? null, item.json);
         if (stored && stored.raw === json) {
           this.sql.exec(
@@ -251,6 +244,17 @@ export class PushRun {
     this.messages.flush();
   }
 
+  /** The stored row of the message with this platform id, its raw item as it was sent. */
+  private storedMessage(platformId: string): MessageRow {
+    const row = this.sql
+      .exec<MessageRow>(
+        "SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?",
+        platformId,
+      )
+      .one();
+    return { ...row, raw: unpackRaw(row.raw, JSON.parse(row.body) as Message) };
+  }
+
   /** Stores a new message (buffered, with its figures) and its event. */
   private insertMessage({ message, raw, hash, item, kind }: Pending): void {
     const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
@@ -283,7 +287,7 @@ export class PushRun {
       "UPDATE messages SET hash = ?, ts = ?, raw = ?, body = ?, timestamp = ? WHERE id = ?",
       item.hash,
       Math.max(stored.ts, this.push.timestamp),
-      raw,
+      packRaw(raw, message),
       JSON.stringify(message),
       message.timestamp,
       stored.id,
