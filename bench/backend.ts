@@ -220,6 +220,8 @@ export async function startBackend(options: {
   viaProxy?: boolean;
   /** Operator settings to run with instead of wrangler.toml's (`--var NAME:value`). */
   vars?: Record<string, string>;
+  /** V8 flags for workerd (miniflare's MINIFLARE_WORKERD_V8_FLAGS), e.g. a heap limit. */
+  v8Flags?: string[];
 }): Promise<Backend> {
   const root = await mkdtemp(join(tmpdir(), "hiscrm-bench-"));
   const project = join(root, "project");
@@ -254,7 +256,11 @@ export async function startBackend(options: {
       cwd: project,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        ...(options.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: options.v8Flags.join(" ") } : {}),
+      },
     },
   );
   child.stdout!.pipe(logStream);

@@ -98,7 +98,7 @@ async function main(): Promise<number> {
         failures.push(message);
         progress(`FAIL: ${message}`);
       },
-      startBackend: (vars) => startBackend({ ref: args.ref, viaProxy: args.viaProxy, vars }),
+      startBackend: (options) => startBackend({ ref: args.ref, viaProxy: args.viaProxy, ...options }),
     };
     const rows: Row[] = [];
     for (const name of args.only ?? (Object.keys(SCENARIOS) as Scenario[])) {

@@ -164,6 +164,59 @@ async function heapRows(b: Bench, backend: Backend, heap: HeapSampler, maxPushBy
   return rows;
 }
 
+/** Old-space sizes (MB) tried, smallest first; the young generation is held to 2 MB semi-spaces. */
+const HEAP_LIMITS = [32, 48, 64, 96, 128];
+
+/**
+ * The smallest V8 heap in which pushes at the limit still succeed: a backend per heap size
+ * (workerd with `--max-old-space-size`), one push at the limit and then two at once. Where the
+ * sampled peak counts garbage V8 had no reason to collect yet, this is what the push needs.
+ */
+async function heapLimitRows(b: Bench, maxPushBytes: number): Promise<Row[]> {
+  const cases = [
+    { name: "one body at the push limit", concurrent: 1 },
+    { name: "two bodies at the push limit at once", concurrent: 2 },
+  ];
+  const rows: Row[] = [];
+  for (const { name, concurrent } of cases) {
+    let fits: number | null = null;
+    const refused: number[] = [];
+    for (const limit of HEAP_LIMITS) {
+      const backend = await b.startBackend({
+        v8Flags: [`--max-old-space-size=${limit}`, "--max-semi-space-size=2"],
+      });
+      try {
+        const accounts = Array.from({ length: concurrent }, (_, i) => `limit-${limit}-${i}`);
+        const answers = await Promise.all(
+          accounts.map((account) => backend.push(TENANT, account, heapBody(account, null, maxPushBytes).body)),
+        );
+        const ok = answers.every((answer) => answer.status === 200);
+        b.progress(`storage: ${name} with a ${limit} MB heap: ${answers.map((a) => a.status).join(", ")}`);
+        if (ok) {
+          fits = limit;
+          break;
+        }
+        refused.push(limit);
+      } finally {
+        await backend.stop();
+      }
+    }
+    if (fits === null) b.fail(`storage: ${name} fails even with a ${HEAP_LIMITS.at(-1)} MB heap`);
+    rows.push({
+      section: SECTION,
+      name: `smallest V8 heap that takes ${name}`,
+      value: fits === null ? `> ${HEAP_LIMITS.at(-1)} MB` : `${fits} MB`,
+      notes:
+        `${mb(maxPushBytes)} body each; ` +
+        (refused.length
+          ? `workerd gave up at ${refused.join(", ")} MB`
+          : `${HEAP_LIMITS[0]} MB is the smallest tried`) +
+        " (--max-old-space-size, 2 MB semi-spaces)",
+    });
+  }
+  return rows;
+}
+
 export async function storage(b: Bench): Promise<Row[]> {
   const rows: Row[] = [];
   const json = await fill(b, b.backend, "storage-kept");
@@ -178,7 +231,8 @@ export async function storage(b: Bench): Promise<Row[]> {
   );
 
   const maxPushBytes = readConfig({}).maxPushBytes;
-  const pruning = await b.startBackend({ EVENT_RETENTION_COUNT: String(KEEP_EVENTS) });
+  rows.push(...(await heapLimitRows(b, maxPushBytes)));
+  const pruning = await b.startBackend({ vars: { EVENT_RETENTION_COUNT: String(KEEP_EVENTS) } });
   try {
     // The heap first, while this isolate has done little else. Its inspector answers only once
     // the Worker has run: one request first.

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { channelMessageText, topicUpdated } from "../src/objects/event-frames";
+import { bodyOf, packBody } from "../src/objects/message-body";
 import { packRaw, unpackRaw } from "../src/objects/message-raw";
 import { migrate } from "../src/objects/migrate";
 import { ROOM_MIGRATIONS } from "../src/objects/room-schema";
@@ -207,5 +208,43 @@ describe("a message's raw item", () => {
     const page = await socket.request("monitor:request_messages", { topicId: "w1" }, "monitor:messages");
     expect(page.payload.messages[0]).toMatchObject({ content: "edited", fromAvatar: "https://a/1.jpeg" });
     socket.close();
+  });
+});
+
+describe("a message's body", () => {
+  const message: Message = {
+    id: "c1",
+    channelId: "acc-1",
+    topicId: "w1",
+    seq: 12,
+    kind: "comment",
+    fromId: "u9",
+    fromName: "用户9",
+    content: "太好看了",
+    type: "text",
+    timestamp: 1_730_000_000_000,
+    direction: "in",
+  };
+  const row = (m: Message, body: string) => ({ id: m.id, topic_id: m.topicId, seq: m.seq, kind: m.kind, body });
+
+  it("is stored without the head its row and room rebuild, and read back as the very text it was", () => {
+    const body = JSON.stringify(message);
+    const stored = packBody(body, message, "acc-1");
+    expect(stored.startsWith(',"fromId"')).toBe(true);
+    expect(bodyOf(row(message, stored), "acc-1")).toBe(body);
+  });
+
+  it("is stored whole when a column could not give its id back, or the head is not the usual one", () => {
+    for (const odd of [
+      { ...message, id: "c\ud800" },
+      { ...message, topicId: "w\u0000" },
+      { ...message, channelId: "another" },
+    ]) {
+      const body = JSON.stringify(odd);
+      expect(packBody(body, odd, "acc-1")).toBe(body);
+      expect(bodyOf(row(odd, body), "acc-1")).toBe(body);
+    }
+    const reordered = JSON.stringify({ channelId: "acc-1", ...message });
+    expect(packBody(reordered, message, "acc-1")).toBe(reordered);
   });
 });

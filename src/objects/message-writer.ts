@@ -3,6 +3,7 @@
  * topic's and the account's figures (count, unread, last message) kept in step with it.
  */
 import type { Message } from "../protocol";
+import { packBody } from "./message-body";
 import { packRaw } from "./message-raw";
 import { preview } from "./room-rows";
 import { RowBuffer } from "./row-buffer";
@@ -37,7 +38,7 @@ class Tally {
  * topic and once for the account. Use inside the caller's `transactionSync`; call `flush`
  * before reading a topic or the account back.
  * @example
- * const writer = new MessageWriter(sql);
+ * const writer = new MessageWriter(sql, account.account_id);
  * writer.add(message, { platformId: null, hash: null, ts: now, raw: null });
  * writer.flush();
  */
@@ -47,7 +48,11 @@ export class MessageWriter {
   private account = new Tally();
   private added = 0;
 
-  constructor(private readonly sql: SqlStorage) {
+  /** @param channelId the room's account, which every message's body names (see message-body.ts) */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly channelId: string,
+  ) {
     this.rows = new RowBuffer(
       sql,
       "INSERT INTO messages (rowid, id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
@@ -75,7 +80,7 @@ export class MessageWriter {
       source.hash,
       source.ts,
       source.raw === null ? null : packRaw(source.raw, message),
-      body,
+      packBody(body, message, this.channelId),
     );
     let tally = this.topics.get(message.topicId);
     if (!tally) this.topics.set(message.topicId, (tally = new Tally()));

@@ -26,6 +26,7 @@ import {
   notificationNew,
   topicUpdated,
 } from "./event-frames";
+import { bodyOf, packBody } from "./message-body";
 import { packRaw, unpackRaw } from "./message-raw";
 import { MessageWriter } from "./message-writer";
 import { preview, rowToTopic } from "./room-rows";
@@ -67,7 +68,7 @@ export class PushRun {
     }
     this.selfId = push.account.platformUserId ?? account.platform_user_id ?? undefined;
     this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience, message)", 5);
-    this.messages = new MessageWriter(sql);
+    this.messages = new MessageWriter(sql, account.account_id);
   }
 
   apply(): PushResult {
@@ -252,7 +253,8 @@ export class PushRun {
         platformId,
       )
       .one();
-    return { ...row, raw: unpackRaw(row.raw, JSON.parse(row.body) as Message) };
+    const body = bodyOf(row, this.account.account_id);
+    return { ...row, body, raw: unpackRaw(row.raw, JSON.parse(body) as Message) };
   }
 
   /** Stores a new message (buffered, with its figures) and its event. */
@@ -288,7 +290,7 @@ export class PushRun {
       item.hash,
       Math.max(stored.ts, this.push.timestamp),
       packRaw(raw, message),
-      JSON.stringify(message),
+      packBody(JSON.stringify(message), message, this.account.account_id),
       message.timestamp,
       stored.id,
     );
