@@ -2,6 +2,7 @@
  * Account health (PROTOCOL §10): whether the crawler is alive is never stored, only when it
  * was last seen and how often it said it would come; the state follows from the clock.
  */
+import { ApiError } from "./errors";
 import type { CrawlerLogin, CrawlerState, Health, StorageState } from "./protocol";
 
 /** The interval a crawler that never said otherwise is held to. */
@@ -25,6 +26,26 @@ export type HealthRecord = {
 export const OBJECT_STORAGE_BYTES = 10_000_000_000;
 /** Past this share of the ceiling storage is `full`: what is left is the margin for compaction to work in. */
 const FULL_SHARE = 0.95;
+
+/** What SQLite says once a write would take the object past its ceiling. */
+const SQLITE_FULL = /SQLITE_FULL|database or disk is full/i;
+
+/**
+ * Runs a write; if the object's storage is at its ceiling, the write (a whole transaction:
+ * nothing of it is stored) fails as an error that says so, never as an anonymous 500.
+ */
+export function refuseWhenFull<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    if (!(error instanceof Error) || !SQLITE_FULL.test(error.message)) throw error;
+    throw new ApiError(
+      "internal",
+      `the account's storage is full (an account holds ${OBJECT_STORAGE_BYTES / 1e9} GB); nothing of this write was ` +
+        "stored. Its channel's health says storage: full; docs/OPERATIONS.md says what an operator can do",
+    );
+  }
+}
 
 /** `high` past `highPercent` % of the object's ceiling, `full` past 95 %. */
 export function storageState(bytes: number | null, highPercent: number): StorageState {

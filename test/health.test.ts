@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { storageState } from "../src/health";
+import { ApiError } from "../src/errors";
+import { refuseWhenFull, storageState } from "../src/health";
 import { api, comment, connect, push, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";
 
@@ -239,6 +240,22 @@ describe("storage state", () => {
     expect(storageState(5_000_000_001, 50)).toBe("high");
     expect(storageState(9_500_000_000, 80)).toBe("high");
     expect(storageState(9_500_000_001, 80)).toBe("full");
+  });
+
+  it("a write past the ceiling fails saying the storage is full; other failures stay as they are", () => {
+    const full = () =>
+      refuseWhenFull(() => {
+        throw new Error("database or disk is full: SQLITE_FULL");
+      });
+    expect(full).toThrow(ApiError);
+    expect(full).toThrow(/storage is full .*nothing of this write was stored/);
+    const other = new Error("no such table: x");
+    expect(() =>
+      refuseWhenFull(() => {
+        throw other;
+      }),
+    ).toThrow(other);
+    expect(refuseWhenFull(() => 7)).toBe(7);
   });
 
   it("reaches the channel's health from the size the room reported", async () => {
