@@ -10,6 +10,7 @@ import { channelMessage, freezeMessageEvent, loginStatus, messageStatus, qrcode 
 import { bodyOf, packBody } from "./message-body";
 import type { BodyRow } from "./message-body";
 import { MessageWriter } from "./message-writer";
+import { PLATFORM_ID, rowidByPlatformId } from "./push-items";
 import type { RoomStore } from "./room-store";
 
 type CommandRow = {
@@ -112,7 +113,7 @@ export class CommandStore {
     if (input.replyToId !== undefined) {
       replyTo = this.sql
         .exec<{ platform_id: string | null; id: string }>(
-          "SELECT platform_id, id FROM messages WHERE id = ? AND topic_id = ?",
+          `SELECT ${PLATFORM_ID} AS platform_id, id FROM messages WHERE id = ? AND topic_id = ?`,
           input.replyToId,
           input.topicId,
         )
@@ -244,7 +245,8 @@ export class CommandStore {
         // The crawler's copy in a later snapshot carries this id: it must find this message.
         const taken =
           input.platformMessageId !== undefined &&
-          this.sql.exec("SELECT 1 FROM messages WHERE platform_id = ?", input.platformMessageId).toArray().length > 0;
+          this.sql.exec(`SELECT ${rowidByPlatformId("?")} AS r`, input.platformMessageId, input.platformMessageId).one()
+            .r !== null;
         if (input.platformMessageId !== undefined && !taken) {
           this.sql.exec("UPDATE messages SET platform_id = ? WHERE id = ?", input.platformMessageId, row.message_id);
         }

@@ -71,7 +71,8 @@ export class MessageWriter {
     this.rows.add(
       message.seq,
       message.id,
-      source.platformId,
+      // Stored only where it differs from the message's id (see rowidByPlatformId).
+      source.platformId === message.id && message.kind !== "reply" ? null : source.platformId,
       message.kind,
       message.topicId,
       message.seq,

@@ -31,7 +31,7 @@ import { packRaw, unpackRaw } from "./message-raw";
 import { MessageWriter } from "./message-writer";
 import { preview, rowToTopic } from "./room-rows";
 import type { AccountRow, KindCounts, MessageRow, PushResult, TopicRow } from "./room-rows";
-import { isUnchanged, merge, storedCandidates } from "./push-items";
+import { isUnchanged, merge, rowidByPlatformId, storedCandidates } from "./push-items";
 import type { StoredItem } from "./push-items";
 import { RowBuffer } from "./row-buffer";
 
@@ -249,7 +249,8 @@ export class PushRun {
   private storedMessage(platformId: string): MessageRow {
     const row = this.sql
       .exec<MessageRow>(
-        "SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?",
+        `SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE rowid = ${rowidByPlatformId("?")}`,
+        platformId,
         platformId,
       )
       .one();
