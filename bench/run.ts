@@ -61,7 +61,7 @@ function parametersOf(quick: boolean): string {
     ? "--quick (reduced trials; 15 s idle and sustained runs)"
     : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
         "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients; " +
-        "storage 20,000 comments in pushes of 2,000, heap 3 trials per push size";
+        "storage 20,000 comments in pushes of 2,000, heap limits 32–128 MB, heap sampled 3 trials per push size";
 }
 
 async function main(): Promise<number> {
