@@ -154,6 +154,9 @@ describe("the migration to events stored once", () => {
     expect(migrated.whole).toBe(3 + 1 + 150);
     expect(after).toBeLessThan(before);
     expect(texts(await replay(account))).toEqual(oldFrames.map((text) => JSON.stringify(JSON.parse(text))));
+    // A message written by the old layout (its platform id in its own column) is still found by it.
+    const again = await push(account, { comments: [comment("c2", "w1", { content: "edited later" })] });
+    expect(again.json.counts.comments).toEqual({ received: 1, new: 0, updated: 1 });
   });
 });
 
