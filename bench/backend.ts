@@ -221,7 +221,15 @@ async function waitForStatus(url: string, child: ChildProcess, logPath: string):
  * await backend.push("bench", "acct-1", JSON.stringify({ accountId: "acct-1", snapshot: {} }));
  * await backend.stop();
  */
-export async function startBackend(options: { ref?: string; from?: string; viaProxy?: boolean }): Promise<Backend> {
+export async function startBackend(options: {
+  ref?: string;
+  from?: string;
+  viaProxy?: boolean;
+  /** Operator settings to run with instead of wrangler.toml's (`--var NAME:value`). */
+  vars?: Record<string, string>;
+  /** V8 flags for workerd (miniflare's MINIFLARE_WORKERD_V8_FLAGS), e.g. a heap limit. */
+  v8Flags?: string[];
+}): Promise<Backend> {
   const root = await mkdtemp(join(tmpdir(), "hiscrm-bench-"));
   const project = join(root, "project");
   await mkdir(project);
@@ -248,13 +256,18 @@ export async function startBackend(options: { ref?: string; from?: string; viaPr
       // BENCH_LOG_LEVEL=info (with BENCH_KEEP_LOG) to see every request wrangler served.
       process.env.BENCH_LOG_LEVEL ?? "warn",
       "--show-interactive-dev-session=false",
+      ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     // Its own process group, so stop() ends exactly the processes started here.
     {
       cwd: project,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        ...(options.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: options.v8Flags.join(" ") } : {}),
+      },
     },
   );
   child.stdout!.pipe(logStream);

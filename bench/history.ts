@@ -1,7 +1,7 @@
 /**
  * §3 History reads: a page of 50 messages from a topic holding 100, 10,000 and 200,000
  * messages (the newest page and one from the middle), and the channel list of a tenant with
- * 10 and 1,000 accounts. Histories are seeded with pushes of up to 50,000 comments into one work.
+ * 10 and 1,000 accounts. Histories are seeded with pushes of up to 10,000 comments (under the 4 MiB push limit) into one work.
  */
 import { comment, comments, pushBody } from "./snapshots";
 import { ms, summarize } from "./stats";
@@ -9,7 +9,7 @@ import type { Bench, Row } from "./types";
 
 const TENANT = "bench-history";
 const TOPICS = [100, 10_000, 200_000];
-const SEED_PUSH = 50_000;
+const SEED_PUSH = 10_000;
 const DIRECTORIES = [10, 1_000];
 const CREATE_CONCURRENCY = 8;
 

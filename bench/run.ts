@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay,storage] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out
  * (beside its peers), ingest, history reads, idle wake-ups, memory, sustained load and a replay
@@ -22,6 +22,7 @@ import { fanout } from "./fanout";
 import { history } from "./history";
 import { idle } from "./idle";
 import { ingest } from "./ingest";
+import { storage } from "./storage";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
 import { replay } from "./replay";
@@ -29,7 +30,7 @@ import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained, replay } satisfies Record<
+const SCENARIOS = { idle, fanout, ingest, history, sustained, replay, storage } satisfies Record<
   string,
   (b: Bench) => Promise<Row[]>
 >;
@@ -71,8 +72,9 @@ function parseArgs(argv: string[]): Args {
 function parametersOf(quick: boolean): string {
   return quick
     ? "--quick (reduced trials; 15 s idle and sustained runs)"
-    : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups, interleaved over the edge and its peers; ingest 8 / 5 / 3 rounds (1k / 10k / 50k items); " +
-        "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients";
+    : "fan-out 30 trials (1, 100 clients) / 20 trials (1,000) after 3 warm-ups, interleaved over the edge and its peers; ingest 8 / 5 / 3 rounds (1k / 10k / 12k items); " +
+        "history 30 reads per case; idle 60 s with 1,000 clients pinging every 5 s; sustained 60 s, 100 accounts × 1 push/s, 500 clients; " +
+        "storage 20,000 comments in pushes of 2,000, heap limits 32–128 MB, heap sampled 3 trials per push size";
 }
 
 async function main(): Promise<number> {
@@ -115,6 +117,7 @@ async function main(): Promise<number> {
         failures.push(message);
         progress(`FAIL: ${message}`);
       },
+      startBackend: (options) => startBackend({ ref: args.ref, viaProxy: args.viaProxy, ...options }),
     };
     const rows: Row[] = [];
     for (const name of args.only ?? (Object.keys(SCENARIOS) as Scenario[])) {

@@ -1,7 +1,7 @@
 /**
  * Deterministic crawler snapshots (PROTOCOL §4) of realistic size: a comment is ~275 bytes of
  * JSON with Chinese and Latin text, an author and an avatar URL, as the Douyin crawler sends
- * (small enough that 50,000 of them still fit in one push: see docs/BENCHMARKS.md).
+ * (about 15,000 of them fit in one push under the 4 MiB limit: see docs/BENCHMARKS.md).
  */
 
 export type Comment = {

@@ -23,4 +23,6 @@ export type Bench = {
   progress(message: string): void;
   /** Records a failure that must make the run exit non-zero; the run goes on. */
   fail(message: string): void;
+  /** Starts a second backend of the same source, with operator settings or V8 flags changed; the caller stops it. */
+  startBackend(options: { vars?: Record<string, string>; v8Flags?: string[] }): Promise<Backend>;
 };

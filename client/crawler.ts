@@ -38,7 +38,7 @@ export type CrawlerClientOptions = {
   url: string;
   /** A `crawler` token, or a function returning a fresh one for each request and connection. */
   token: string | (() => string | Promise<string>);
-  /** Largest push body to send, in bytes; a bigger snapshot is split. Default 16 MiB (the backend's default). */
+  /** Largest push body to send, in bytes; a bigger snapshot is split. Default 4 MiB (the backend's default and most). */
   maxPushBytes?: number;
   /** Attempts per request on network errors and 502/503/504. Default 8. */
   maxAttempts?: number;
@@ -73,7 +73,8 @@ export class CrawlerError extends Error {
   }
 }
 
-const DEFAULT_MAX_PUSH_BYTES = 16 * 1024 * 1024;
+/** The backend's push limit (DEFAULT_MAX_PUSH_BYTES in src/config.ts, which the client does not bundle). */
+const DEFAULT_MAX_PUSH_BYTES = 4 * 1024 * 1024;
 const RETRIED_STATUSES = new Set([502, 503, 504]);
 /** Commands remembered as handled; far more than a room ever has pending at once. */
 const SEEN_LIMIT = 10_000;

@@ -29,6 +29,8 @@ export type Config = {
   maxPushBytes: number;
   /** Largest client frame; larger ones close the socket with 1009 (the platform's own limit is 1 MiB). */
   maxFrameBytes: number;
+  /** An account's storage is `high` (PROTOCOL §10) past this percentage of the 10 GB an object holds. */
+  storageHighPercent: number;
 };
 
 /** The vars the settings are read from; docs/OPERATIONS.md describes each. */
@@ -44,7 +46,8 @@ type SettingName =
   | "MAX_SOCKETS_PER_OBJECT"
   | "MAX_SOCKETS_PER_TOKEN"
   | "MAX_PUSH_BYTES"
-  | "MAX_FRAME_BYTES";
+  | "MAX_FRAME_BYTES"
+  | "STORAGE_HIGH_PERCENT";
 
 /**
  * What `readConfig` reads: the setting vars, each optional. The Worker's `Env` is one: it has
@@ -52,13 +55,19 @@ type SettingName =
  */
 export type SettingVars = { readonly [Name in SettingName]?: unknown };
 
-/** The largest push body one call to an account's object can carry, with room for the rest of the push. */
-const MAX_PUSH_BYTES_CAP = 31 * 1024 * 1024;
+/**
+ * The push limit, from the bench's JS heap peaks (docs/OPERATIONS.md): at its peak a push takes
+ * the isolate, which the Worker and its objects share, about 13 times its body, and two of the
+ * largest pushes at once must fit in an isolate's 128 MB.
+ */
+export const DEFAULT_MAX_PUSH_BYTES = 4 * 1024 * 1024;
+/** The most MAX_PUSH_BYTES may be: an operator may lower the limit, never raise it past the memory budget. */
+const MAX_PUSH_BYTES_CAP = DEFAULT_MAX_PUSH_BYTES;
 
 /**
  * A setting that must be a whole number from 1 to `max`. Unset (or empty) gives the default;
  * anything else that is not such a number is refused, naming the var, rather than quietly
- * replaced: an operator who wrote `MAX_PUSH_BYTES = "16MB"` finds out on the first request.
+ * replaced: an operator who wrote `MAX_PUSH_BYTES = "4MB"` finds out on the first request.
  */
 function setting(env: SettingVars, name: SettingName, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = env[name];
@@ -87,8 +96,10 @@ export function readConfig(env: SettingVars): Config {
     // Below the platform's 32,768 WebSockets per object.
     maxSocketsPerObject: setting(env, "MAX_SOCKETS_PER_OBJECT", 10_000, 32_000),
     maxSocketsPerToken: setting(env, "MAX_SOCKETS_PER_TOKEN", 20),
-    maxPushBytes: setting(env, "MAX_PUSH_BYTES", 16 * 1024 * 1024, MAX_PUSH_BYTES_CAP),
+    maxPushBytes: setting(env, "MAX_PUSH_BYTES", DEFAULT_MAX_PUSH_BYTES, MAX_PUSH_BYTES_CAP),
     // The platform's own limit on a WebSocket message.
     maxFrameBytes: setting(env, "MAX_FRAME_BYTES", 1024 * 1024, 1024 * 1024),
+    // Below 95 %, where storage is `full`.
+    storageHighPercent: setting(env, "STORAGE_HIGH_PERCENT", 80, 94),
   };
 }

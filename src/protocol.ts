@@ -41,8 +41,11 @@ export type Health = {
   intervalMs: number | null;
   login: CrawlerLogin | "unknown";
   error?: string;
-  storage: "ok" | "high" | "full";
+  storage: StorageState;
 };
+
+/** How full the account's storage is (PROTOCOL §10): `high` past the operator's share of 10 GB, `full` past 95 %. */
+export type StorageState = "ok" | "high" | "full";
 
 export type TopicKind = "work" | "conversation";
 export type Topic = {
@@ -107,6 +110,8 @@ export type Stats = {
   clientsOnline: number;
   pushes: { lastHour: number; lastDay: number };
   accountsByHealth: Record<CrawlerState, number>;
+  /** One account's SQLite database size in bytes (only in `GET /accounts/:accountId/stats`). */
+  storageBytes?: number;
 };
 
 /** A client registered in an AccountRoom (PROTOCOL §11): its `clientId` and the token's `sub`. */

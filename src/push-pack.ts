@@ -18,7 +18,7 @@ export type RoomPush = Omit<ParsedPush, "rejected"> & { rejectedCount: number };
  * object costs its keys again; so every item's JSON, id and hash go one after another into
  * one text, sent as UTF-8, and each item is four numbers: its index in the snapshot and where
  * its JSON, id and hash end in the decoded text (UTF-16 code units, counted across kinds).
- * A body within the 16 MiB limit always fits the call this way.
+ * A body within the push limit (at most 4 MiB) always fits the call this way.
  */
 export type PackedPush = Omit<RoomPush, "items"> & {
   text: Uint8Array;
@@ -32,7 +32,7 @@ const RPC_MARGIN = 512 * 1024;
 
 /**
  * Packs a parsed push for the call to its AccountRoom. Throws `payload_too_large` (413) when
- * even packed it cannot cross in one call, which only a body limit raised past ~30 MiB allows.
+ * even packed it cannot cross in one call, which no allowed body limit reaches (the cap is 4 MiB).
  */
 export function packPush({ rejected, ...push }: ParsedPush): PackedPush {
   const parts: string[] = [];

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../src/errors";
+import { refuseWhenFull, storageState } from "../src/health";
 import { api, comment, connect, push, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";
 
@@ -227,5 +229,45 @@ describe("health transitions", () => {
       storage: "ok",
     });
     expect(await alarmOf(account, tenant)).toBeNull();
+  });
+});
+
+describe("storage state", () => {
+  it("is high past the operator's share of 10 GB and full past 95 %", () => {
+    expect(storageState(null, 80)).toBe("ok");
+    expect(storageState(8_000_000_000, 80)).toBe("ok");
+    expect(storageState(8_000_000_001, 80)).toBe("high");
+    expect(storageState(5_000_000_001, 50)).toBe("high");
+    expect(storageState(9_500_000_000, 80)).toBe("high");
+    expect(storageState(9_500_000_001, 80)).toBe("full");
+  });
+
+  it("a write past the ceiling fails saying the storage is full; other failures stay as they are", () => {
+    const full = () =>
+      refuseWhenFull(() => {
+        throw new Error("database or disk is full: SQLITE_FULL");
+      });
+    expect(full).toThrow(ApiError);
+    expect(full).toThrow(/storage is full .*nothing of this write was stored/);
+    const other = new Error("no such table: x");
+    expect(() =>
+      refuseWhenFull(() => {
+        throw other;
+      }),
+    ).toThrow(other);
+    expect(refuseWhenFull(() => 7)).toBe(7);
+  });
+
+  it("reaches the channel's health from the size the room reported", async () => {
+    const tenant = uid("t");
+    const account = uid("acc");
+    await push(account, { comments: [comment("c1", "w1")] }, { tenant });
+    expect((await channelsOf(tenant))[0].health.storage).toBe("ok");
+    // The Directory keeps what the room last reported; a report of 9.6 GB is past 95 %.
+    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(tenant));
+    await runInDurableObject(directory, (_d, state) => {
+      state.storage.sql.exec("UPDATE channels SET storage_bytes = 9600000000");
+    });
+    expect((await channelsOf(tenant))[0].health.storage).toBe("full");
   });
 });

@@ -171,9 +171,9 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     });
   });
 
-  it("refuses a body over 16 MiB with 413", { timeout: BIG_PUSH_MS }, async () => {
+  it("refuses a body over 4 MiB with 413", { timeout: BIG_PUSH_MS }, async () => {
     const account = uid("acc");
-    const big = JSON.stringify({ accountId: account, snapshot: { comments: [] }, pad: "x".repeat(16 * 1024 * 1024) });
+    const big = JSON.stringify({ accountId: account, snapshot: { comments: [] }, pad: "x".repeat(4 * 1024 * 1024) });
     const res = await api(`/api/v1/accounts/${account}/sync`, {
       method: "POST",
       token: await token("crawler"),
@@ -184,7 +184,7 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
   });
 
   it(
-    "takes a body just under 16 MiB whole when every item holds a little Chinese",
+    "takes a body just under 4 MiB whole when every item holds a little Chinese",
     { timeout: BIG_PUSH_MS },
     async () => {
       // Mostly ASCII with one character above U+00FF: the case where a string costs twice its length in memory.
@@ -192,9 +192,9 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
       const text = `好评 ${"fast delivery, well packed, would buy again; ".repeat(6)}`;
       const one = (i: number) => comment(`c${i}`, "w1", { content: `${i} ${text}`, author_name: `粉丝${i}` });
       const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
-      const count = Math.floor((16 * 1024 * 1024 - 4096) / (bytes(one(99_999)) + 1));
+      const count = Math.floor((4 * 1024 * 1024 - 4096) / (bytes(one(99_999)) + 1));
       const comments = Array.from({ length: count }, (_, i) => one(i));
-      expect(bytes(comments)).toBeGreaterThan(15.9 * 1024 * 1024);
+      expect(bytes(comments)).toBeGreaterThan(3.9 * 1024 * 1024);
       const res = await push(account, { contents: [work("w1")], comments });
       expect(res.status).toBe(200);
       expect(res.json.counts.comments).toEqual({ received: count, new: count, updated: 0 });

@@ -54,12 +54,13 @@ describe("the signing secret in production", () => {
 
 describe("settings in [vars]", () => {
   it.each([
-    ["MAX_PUSH_BYTES", "16MB", "a whole number from 1 to 32505856"],
+    ["MAX_PUSH_BYTES", "4MB", "a whole number from 1 to 4194304"],
     ["FRAMES_PER_SECOND", "0", "a whole number above 0"],
     ["PUSHES_PER_MINUTE", "-5", "a whole number above 0"],
     ["EVENT_RETENTION_COUNT", "1.5", "a whole number above 0"],
     ["MAX_FRAME_BYTES", "2097152", "a whole number from 1 to 1048576"],
     ["MAX_SOCKETS_PER_OBJECT", "40000", "a whole number from 1 to 32000"],
+    ["STORAGE_HIGH_PERCENT", "95", "a whole number from 1 to 94"],
   ])("%s = %j: every route answers 500 naming the setting, the status route too", async (name, value, range) => {
     for (const path of ["/api/v1/status", "/api/v1/accounts"]) {
       const res = await call(path, { [name]: value }, await token("agent"));

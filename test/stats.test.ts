@@ -115,6 +115,7 @@ describe("GET /api/v1/accounts/:accountId/stats", () => {
     const res = await stats(`/api/v1/accounts/${a}/stats`, "agent", { tenant });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
+      storageBytes: expect.any(Number),
       accounts: 1,
       topics: 1,
       messages: 2,
@@ -124,6 +125,21 @@ describe("GET /api/v1/accounts/:accountId/stats", () => {
       pushes: { lastHour: 2, lastDay: 2 },
       accountsByHealth: { online: 1, late: 0, offline: 0, never: 0 },
     });
+  });
+
+  it("gives the account's database size, which grows with what is stored and is not in the tenant's figures", async () => {
+    const tenant = uid("t");
+    const a = uid("acc");
+    await push(a, { comments: [comment("c1", "w1")] }, { tenant });
+    const small = (await stats(`/api/v1/accounts/${a}/stats`, "agent", { tenant })).json.storageBytes as number;
+    expect(small).toBeGreaterThan(0);
+    const text = "很长的评论".repeat(200);
+    const many = Array.from({ length: 300 }, (_, i) => comment(`big-${i}`, "w1", { content: `${text} ${i}` }));
+    await push(a, { comments: many }, { tenant });
+    const large = (await stats(`/api/v1/accounts/${a}/stats`, "agent", { tenant })).json.storageBytes as number;
+    // 300 comments of 3 KB each: at least their text is stored.
+    expect(large - small).toBeGreaterThan(300 * 3_000);
+    expect((await stats("/api/v1/stats", "agent", { tenant })).json).not.toHaveProperty("storageBytes");
   });
 
   it("refuses an account of another tenant, outside the claim, and a crawler", async () => {

@@ -10,7 +10,7 @@ import { readConfig } from "../config";
 import type { Config } from "../config";
 import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
-import { healthOf } from "../health";
+import { healthOf, refuseWhenFull } from "../health";
 import { roomClientFrame } from "../protocol";
 import type {
   Command,
@@ -81,7 +81,9 @@ export class AccountRoom extends DurableObject<Env> {
     if (refused) return refused;
     const push = unpackPush(packed);
     const now = Date.now();
-    const applied = attempt(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now)));
+    const applied = attempt(() =>
+      refuseWhenFull(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now))),
+    );
     if (!applied.ok) return applied;
     const { seq, counts, rejected, events, eventTexts } = applied.value;
     this.fanout.broadcast(events, eventTexts);
@@ -104,7 +106,7 @@ export class AccountRoom extends DurableObject<Env> {
     });
     await this.upkeep.sendSummary();
     await this.upkeep.scheduleAlarm(now);
-    return { ok: true, value: healthOf(this.store.summary()!.health, now) };
+    return { ok: true, value: healthOf(this.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 
   /**

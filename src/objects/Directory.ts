@@ -57,6 +57,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE channels ADD COLUMN notification_count INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE channels ADD COLUMN clients TEXT NOT NULL DEFAULT '[]';
    ALTER TABLE channels ADD COLUMN push_minutes TEXT NOT NULL DEFAULT '[]';`,
+  // Storage (PROTOCOL §10, §11): the account's database size as its room last reported it.
+  `ALTER TABLE channels ADD COLUMN storage_bytes INTEGER;`,
 ];
 
 type ChannelRow = {
@@ -77,12 +79,13 @@ type ChannelRow = {
   interval_ms: number | null;
   login: CrawlerLogin | null;
   crawler_error: string | null;
+  storage_bytes: number | null;
 };
 
 export type ChannelPatch = { enabled?: boolean; isPinned?: boolean; name?: string };
 
-/** A stored row as a Channel; its health is derived at `now`, never stored. */
-function toChannel(row: ChannelRow, now: number): Channel {
+/** A stored row as a Channel; its health is derived at `now` (storage against `storageHighPercent`), never stored. */
+function toChannel(row: ChannelRow, now: number, storageHighPercent: number): Channel {
   return {
     id: row.id,
     name: row.custom_name ?? row.name,
@@ -98,8 +101,15 @@ function toChannel(row: ChannelRow, now: number): Channel {
     lastSyncAt: row.last_sync_at,
     seq: row.seq,
     health: healthOf(
-      { lastSeenAt: row.last_seen_at, intervalMs: row.interval_ms, login: row.login, error: row.crawler_error },
+      {
+        lastSeenAt: row.last_seen_at,
+        intervalMs: row.interval_ms,
+        login: row.login,
+        error: row.crawler_error,
+        storageBytes: row.storage_bytes,
+      },
       now,
+      storageHighPercent,
     ),
   };
 }
@@ -136,15 +146,16 @@ export class Directory extends DurableObject<Env> {
     this.sql.exec(
       `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count,
          last_sync_at, seq, last_seen_at, interval_ms, login, crawler_error, topic_count, notification_count, clients,
-         push_minutes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         push_minutes, storage_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, platform = excluded.platform,
          last_message = excluded.last_message, last_message_time = excluded.last_message_time,
          unread_count = excluded.unread_count, message_count = excluded.message_count,
          last_sync_at = excluded.last_sync_at, seq = excluded.seq, last_seen_at = excluded.last_seen_at,
          interval_ms = excluded.interval_ms, login = excluded.login, crawler_error = excluded.crawler_error,
          topic_count = excluded.topic_count, notification_count = excluded.notification_count,
-         clients = excluded.clients, push_minutes = excluded.push_minutes
+         clients = excluded.clients, push_minutes = excluded.push_minutes,
+         storage_bytes = COALESCE(excluded.storage_bytes, channels.storage_bytes)
        WHERE excluded.seq >= channels.seq`,
       summary.id,
       summary.name,
@@ -164,6 +175,7 @@ export class Directory extends DurableObject<Env> {
       figures?.notifications ?? 0,
       JSON.stringify(figures?.clients ?? []),
       JSON.stringify(figures?.pushMinutes ?? []),
+      health.storageBytes ?? null,
     );
     this.announce(summary.id);
   }
@@ -181,16 +193,17 @@ export class Directory extends DurableObject<Env> {
     const claim = accounts && new Set(accounts);
     return attempt(() => {
       const rows = this.sql
-        .exec<StatsRow & { id: string }>(
+        .exec<StatsRow & { id: string; storage_bytes: number | null }>(
           `SELECT id, unread_count, message_count, topic_count, notification_count, clients, push_minutes,
-             last_seen_at, interval_ms FROM channels`,
+             last_seen_at, interval_ms, storage_bytes FROM channels`,
         )
         .toArray()
         .filter((row) => (!claim || claim.has(row.id)) && (!accountId || row.id === accountId));
       if (accountId && !rows.length) {
         throw new ApiError("forbidden", `account ${accountId} is not an account of this tenant`);
       }
-      return statsOf(rows, Date.now());
+      const stats = statsOf(rows, Date.now());
+      return accountId ? { ...stats, storageBytes: rows[0]!.storage_bytes ?? 0 } : stats;
     });
   }
 
@@ -269,7 +282,7 @@ export class Directory extends DurableObject<Env> {
       .exec<ChannelRow>("SELECT * FROM channels ORDER BY is_pinned DESC, last_message_time DESC, id")
       .toArray()
       .filter((row) => !scope || scope.has(row.id))
-      .map((row) => toChannel(row, now));
+      .map((row) => toChannel(row, now, this.config.storageHighPercent));
   }
 
   // -------------------------------------------------------------------------
@@ -327,7 +340,7 @@ export class Directory extends DurableObject<Env> {
   private announce(channelId: string): Channel | null {
     const row = this.sql.exec<ChannelRow>("SELECT * FROM channels WHERE id = ?", channelId).toArray()[0];
     if (!row) return null;
-    const channel = toChannel(row, Date.now());
+    const channel = toChannel(row, Date.now(), this.config.storageHighPercent);
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
     for (const ws of this.ctx.getWebSockets(UNRESTRICTED)) send(ws, frame);
     const restricted = this.ctx.getWebSockets(RESTRICTED);

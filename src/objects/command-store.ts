@@ -6,8 +6,11 @@
 import { ApiError } from "../errors";
 import { compact } from "../mapping";
 import type { Command, EventFrame, LoginStatus, Message, MessageStatus, TopicKind } from "../protocol";
-import { channelMessage, loginStatus, messageStatus, qrcode } from "./event-frames";
+import { channelMessage, freezeMessageEvent, loginStatus, messageStatus, qrcode } from "./event-frames";
+import { bodyOf, packBody } from "./message-body";
+import type { BodyRow } from "./message-body";
 import { MessageWriter } from "./message-writer";
+import { PLATFORM_ID, rowidByPlatformId } from "./push-items";
 import type { RoomStore } from "./room-store";
 
 type CommandRow = {
@@ -69,10 +72,14 @@ export class CommandStore {
     return this.sql.exec<CommandRow>("SELECT * FROM commands WHERE id = ?", id).toArray()[0];
   }
 
+  /** A stored message's JSON, as it was written. */
+  private body(id: string): string {
+    const row = this.sql.exec<BodyRow>("SELECT id, topic_id, seq, kind, body FROM messages WHERE id = ?", id).one();
+    return bodyOf(row, this.room.channelId());
+  }
+
   private message(id: string): Message {
-    return JSON.parse(
-      this.sql.exec<{ body: string }>("SELECT body FROM messages WHERE id = ?", id).one().body,
-    ) as Message;
+    return JSON.parse(this.body(id)) as Message;
   }
 
   /**
@@ -102,11 +109,11 @@ export class CommandStore {
       throw new ApiError("not_found", `topic ${input.topicId} does not exist`, [
         { path: "topicId", message: "no such topic" },
       ]);
-    let replyTo: { platform_id: string | null; id: string; body: string } | undefined;
+    let replyTo: { platform_id: string | null; id: string } | undefined;
     if (input.replyToId !== undefined) {
       replyTo = this.sql
-        .exec<{ platform_id: string | null; id: string; body: string }>(
-          "SELECT platform_id, id, body FROM messages WHERE id = ? AND topic_id = ?",
+        .exec<{ platform_id: string | null; id: string }>(
+          `SELECT ${PLATFORM_ID} AS platform_id, id FROM messages WHERE id = ? AND topic_id = ?`,
           input.replyToId,
           input.topicId,
         )
@@ -121,11 +128,7 @@ export class CommandStore {
     const participant = topic.raw
       ? (JSON.parse(topic.raw) as { participant?: { user_id?: string } }).participant?.user_id
       : undefined;
-    const toId = replyTo
-      ? (JSON.parse(replyTo.body) as Message).fromId
-      : topic.kind === "conversation"
-        ? participant
-        : undefined;
+    const toId = replyTo ? this.message(replyTo.id).fromId : topic.kind === "conversation" ? participant : undefined;
     const seq = account.seq + 1;
     const message: Message = compact({
       id: `reply-${crypto.randomUUID()}`,
@@ -144,7 +147,7 @@ export class CommandStore {
       direction: "out",
       status: "pending",
     });
-    const writer = new MessageWriter(this.sql);
+    const writer = new MessageWriter(this.sql, account.account_id);
     writer.add(message, { platformId: null, hash: null, ts: now, raw: JSON.stringify({ agent }) });
     writer.flush();
     const created = this.room.emit((s) => channelMessage(s, message));
@@ -242,7 +245,8 @@ export class CommandStore {
         // The crawler's copy in a later snapshot carries this id: it must find this message.
         const taken =
           input.platformMessageId !== undefined &&
-          this.sql.exec("SELECT 1 FROM messages WHERE platform_id = ?", input.platformMessageId).toArray().length > 0;
+          this.sql.exec(`SELECT ${rowidByPlatformId("?")} AS r`, input.platformMessageId, input.platformMessageId).one()
+            .r !== null;
         if (input.platformMessageId !== undefined && !taken) {
           this.sql.exec("UPDATE messages SET platform_id = ? WHERE id = ?", input.platformMessageId, row.message_id);
         }
@@ -268,8 +272,12 @@ export class CommandStore {
 
   /** Sets a reply's status in its message and appends `message:status`. */
   private status(messageId: string, status: MessageStatus, error?: string, stale?: boolean): EventFrame {
-    const message = { ...this.message(messageId), status };
-    this.sql.exec("UPDATE messages SET body = ? WHERE id = ?", JSON.stringify(message), messageId);
+    const body = this.body(messageId);
+    const before = JSON.parse(body) as Message;
+    freezeMessageEvent(this.sql, before.seq, body);
+    const message = { ...before, status };
+    const packed = packBody(JSON.stringify(message), message, this.room.channelId());
+    this.sql.exec("UPDATE messages SET body = ? WHERE id = ?", packed, messageId);
     return this.room.emit((seq) => messageStatus(seq, messageId, status, error, stale));
   }
 

@@ -31,6 +31,28 @@ export function channelMessageText(seq: number, message: Message, body: string):
   return `{"type":"channel:message","payload":{"seq":${seq},"channelId":${JSON.stringify(message.channelId)},"topicId":${JSON.stringify(message.topicId)},"message":${body}}}`;
 }
 
+/**
+ * The stored text of a new message's event, from its message row's body as long as that is
+ * the body the event carried: channel and topic come from the body itself, so even ids that
+ * SQLite cannot hold as text (a lone surrogate) come back as they were sent.
+ */
+export function storedMessageFrame(seq: number, body: string): string {
+  return channelMessageText(seq, JSON.parse(body) as Message, body);
+}
+
+/**
+ * Writes out the event of the message at `seq` before its body changes (`body` is the body
+ * it still has), so the log keeps replaying the frame that was sent. A no-op once written
+ * out, for events stored whole, and for events already pruned.
+ */
+export function freezeMessageEvent(sql: SqlStorage, seq: number, body: string): void {
+  sql.exec(
+    "UPDATE events SET frame = ?, message = NULL WHERE seq = ? AND frame = ''",
+    storedMessageFrame(seq, body),
+    seq,
+  );
+}
+
 export function messageUpdated(seq: number, message: Message): EventFrame {
   return { type: "message:updated", payload: { seq, message } };
 }

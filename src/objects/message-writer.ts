@@ -3,6 +3,8 @@
  * topic's and the account's figures (count, unread, last message) kept in step with it.
  */
 import type { Message } from "../protocol";
+import { packBody } from "./message-body";
+import { packRaw } from "./message-raw";
 import { preview } from "./room-rows";
 import { RowBuffer } from "./row-buffer";
 
@@ -36,7 +38,7 @@ class Tally {
  * topic and once for the account. Use inside the caller's `transactionSync`; call `flush`
  * before reading a topic or the account back.
  * @example
- * const writer = new MessageWriter(sql);
+ * const writer = new MessageWriter(sql, account.account_id);
  * writer.add(message, { platformId: null, hash: null, ts: now, raw: null });
  * writer.flush();
  */
@@ -46,21 +48,31 @@ export class MessageWriter {
   private account = new Tally();
   private added = 0;
 
-  constructor(private readonly sql: SqlStorage) {
+  /** @param channelId the room's account, which every message's body names (see message-body.ts) */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly channelId: string,
+  ) {
     this.rows = new RowBuffer(
       sql,
-      "INSERT INTO messages (id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
-      11,
+      "INSERT INTO messages (rowid, id, platform_id, kind, topic_id, seq, timestamp, inbound, hash, ts, raw, body)",
+      12,
     );
   }
 
-  /** Adds a message whose `seq` is already its event's; returns its stored JSON. */
+  /**
+   * Adds a message whose `seq` is already its event's; returns its stored JSON. Its rowid is
+   * its `seq`, so its event can name it (see `eventsAfter`): seqs only grow, and every
+   * message is written here, so no rowid is ever taken twice.
+   */
   add(message: Message, source: MessageSource): string {
     const inbound = message.direction === "in" ? 1 : 0;
     const body = JSON.stringify(message);
     this.rows.add(
+      message.seq,
       message.id,
-      source.platformId,
+      // Stored only where it differs from the message's id (see rowidByPlatformId).
+      source.platformId === message.id && message.kind !== "reply" ? null : source.platformId,
       message.kind,
       message.topicId,
       message.seq,
@@ -68,8 +80,8 @@ export class MessageWriter {
       inbound,
       source.hash,
       source.ts,
-      source.raw,
-      body,
+      source.raw === null ? null : packRaw(source.raw, message),
+      packBody(body, message, this.channelId),
     );
     let tally = this.topics.get(message.topicId);
     if (!tally) this.topics.set(message.topicId, (tally = new Tally()));

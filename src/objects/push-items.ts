@@ -31,6 +31,19 @@ export function isUnchanged(
   return hasRaw && pushTimestamp < ts;
 }
 
+/**
+ * SQL for the rowid of the message whose platform id is `value` (an SQL expression). A row
+ * stores its platform id only where it differs from the message's own id (a reply once sent);
+ * a crawler's comment or DM is its platform id, so its column is null and its id is the key.
+ */
+export function rowidByPlatformId(value: string): string {
+  return `COALESCE((SELECT rowid FROM messages WHERE platform_id = ${value}),
+    (SELECT rowid FROM messages WHERE id = ${value} AND platform_id IS NULL AND kind <> 'reply'))`;
+}
+
+/** The platform id a message row stands for (null: a reply not sent yet). */
+export const PLATFORM_ID = "CASE WHEN platform_id IS NULL AND kind <> 'reply' THEN id ELSE platform_id END";
+
 /** The stored row of a message a push may have to write: [kind, hash, ts, has_raw], or kind null when there is none. */
 export type MessageBrief = [kind: string | null, hash: string | null, ts: number | null, hasRaw: number];
 
@@ -56,7 +69,7 @@ export function storedCandidates(
       .exec(
         `WITH incoming (i, platform_id, hash) AS (VALUES ${chunk.map((_, i) => `(${i}, ?, ?)`).join(", ")})
          SELECT incoming.i, m.kind, m.hash, m.ts, m.raw IS NOT NULL
-         FROM incoming LEFT JOIN messages AS m ON m.platform_id = incoming.platform_id
+         FROM incoming LEFT JOIN messages AS m ON m.rowid = ${rowidByPlatformId("incoming.platform_id")}
          WHERE m.hash IS NOT incoming.hash OR m.kind NOT IN (?, 'reply')`,
         ...values,
         kind,

@@ -21,14 +21,17 @@ import {
   audienceOf,
   channelMessage,
   channelMessageText,
+  freezeMessageEvent,
   messageUpdated,
   notificationNew,
   topicUpdated,
 } from "./event-frames";
+import { bodyOf, packBody } from "./message-body";
+import { packRaw, unpackRaw } from "./message-raw";
 import { MessageWriter } from "./message-writer";
 import { preview, rowToTopic } from "./room-rows";
 import type { AccountRow, KindCounts, MessageRow, PushResult, TopicRow } from "./room-rows";
-import { isUnchanged, merge, storedCandidates } from "./push-items";
+import { isUnchanged, merge, rowidByPlatformId, storedCandidates } from "./push-items";
 import type { StoredItem } from "./push-items";
 import { RowBuffer } from "./row-buffer";
 
@@ -64,8 +67,8 @@ export class PushRun {
       this.counts[kind] = { received: push.received[kind], new: 0, updated: 0 };
     }
     this.selfId = push.account.platformUserId ?? account.platform_user_id ?? undefined;
-    this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience)", 4);
-    this.messages = new MessageWriter(sql);
+    this.eventRows = new RowBuffer(sql, "INSERT INTO events (seq, at, frame, audience, message)", 5);
+    this.messages = new MessageWriter(sql, account.account_id);
   }
 
   apply(): PushResult {
@@ -85,9 +88,12 @@ export class PushRun {
     };
   }
 
-  /** Appends an event (buffered: the rows are written before the push returns). */
-  private emit(frame: EventFrame, text = JSON.stringify(frame)): void {
-    this.eventRows.add(this.seq, this.now, text, audienceOf(frame));
+  /**
+   * Appends an event (buffered: the rows are written before the push returns). A new
+   * message's event is stored as the rowid of its message (`messageRow`), not as text.
+   */
+  private emit(frame: EventFrame, text = JSON.stringify(frame), messageRow: number | null = null): void {
+    this.eventRows.add(this.seq, this.now, messageRow === null ? text : "", audienceOf(frame), messageRow);
     this.events.push(frame);
     this.eventTexts.push(text);
   }
@@ -202,15 +208,7 @@ export class PushRun {
         }
         if (storedKind !== null && isUnchanged(storedHash, storedTs!, hasRaw === 1, item, this.push.timestamp))
           continue;
-        const stored =
-          storedKind !== null
-            ? this.sql
-                .exec<MessageRow>(
-                  "SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE platform_id = ?",
-                  item.id,
-                )
-                .one()
-            : undefined;
+        const stored = storedKind !== null ? this.storedMessage(item.id) : undefined;
         const { json, value } = merge(stored?.raw ?? null, item.json);
         if (stored && stored.raw === json) {
           this.sql.exec(
@@ -247,6 +245,19 @@ export class PushRun {
     this.messages.flush();
   }
 
+  /** The stored row of the message with this platform id, its raw item as it was sent. */
+  private storedMessage(platformId: string): MessageRow {
+    const row = this.sql
+      .exec<MessageRow>(
+        `SELECT id, kind, topic_id, seq, hash, ts, raw, body FROM messages WHERE rowid = ${rowidByPlatformId("?")}`,
+        platformId,
+        platformId,
+      )
+      .one();
+    const body = bodyOf(row, this.account.account_id);
+    return { ...row, body, raw: unpackRaw(row.raw, JSON.parse(body) as Message) };
+  }
+
   /** Stores a new message (buffered, with its figures) and its event. */
   private insertMessage({ message, raw, hash, item, kind }: Pending): void {
     const topicKind: TopicKind = kind === "comments" ? "work" : "conversation";
@@ -256,7 +267,7 @@ export class PushRun {
     this.seq++;
     message.seq = this.seq;
     const body = this.messages.add(message, { platformId: item.id, hash, ts: this.push.timestamp, raw });
-    this.emit(channelMessage(this.seq, message), channelMessageText(this.seq, message, body));
+    this.emit(channelMessage(this.seq, message), channelMessageText(this.seq, message, body), this.seq);
     this.counts[kind].new++;
     this.touched.add(message.topicId);
   }
@@ -274,12 +285,13 @@ export class PushRun {
       stored.kind === "reply"
         ? { ...previous, content: mapped.content, timestamp: mapped.timestamp }
         : { ...mapped, id: stored.id, seq: stored.seq, topicId: stored.topic_id };
+    freezeMessageEvent(this.sql, stored.seq, stored.body);
     this.sql.exec(
       "UPDATE messages SET hash = ?, ts = ?, raw = ?, body = ?, timestamp = ? WHERE id = ?",
       item.hash,
       Math.max(stored.ts, this.push.timestamp),
-      raw,
-      JSON.stringify(message),
+      packRaw(raw, message),
+      packBody(JSON.stringify(message), message, this.account.account_id),
       message.timestamp,
       stored.id,
     );

@@ -105,4 +105,29 @@ export const ROOM_MIGRATIONS: string[] = [
    CREATE INDEX notifications_by_seq ON notifications (seq);`,
   // Statistics (PROTOCOL §11): pushes per minute of the last day, for the sliding windows.
   `CREATE TABLE push_minutes (minute INTEGER PRIMARY KEY, n INTEGER NOT NULL);`,
+  // Storage (docs/OPERATIONS.md): a new message's event is its message row as it was then, so it
+  // is stored once. `frame` is '' and `message` the row's rowid while the row's body is still the
+  // one the event carried; the frame is written out before the body changes. The log is copied
+  // rather than updated in place (SQLite frees no page a row merely shrinks in), and an
+  // existing event is converted only when its frame is exactly the one its message row makes.
+  `CREATE TABLE events_once (
+     seq INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     frame TEXT NOT NULL,
+     audience TEXT NOT NULL DEFAULT 'all',
+     message INTEGER
+   );
+   CREATE INDEX messages_by_seq_once ON messages (seq);
+   INSERT INTO events_once (seq, at, frame, audience, message)
+     SELECT e.seq, e.at, CASE WHEN m.rowid IS NULL THEN e.frame ELSE '' END, e.audience, m.rowid
+     FROM events AS e LEFT JOIN messages AS m ON m.seq = e.seq
+       AND e.frame LIKE '{"type":"channel:message",%'
+       AND e.frame = '{"type":"channel:message","payload":{"seq":' || e.seq ||
+         ',"channelId":' || json_quote(json_extract(m.body, '$.channelId')) ||
+         ',"topicId":' || json_quote(json_extract(m.body, '$.topicId')) ||
+         ',"message":' || m.body || '}}'
+     ORDER BY e.seq;
+   DROP INDEX messages_by_seq_once;
+   DROP TABLE events;
+   ALTER TABLE events_once RENAME TO events;`,
 ];

@@ -8,7 +8,9 @@ import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
 import type { EventFrame, Message, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
-import { audienceOf, topicUpdated } from "./event-frames";
+import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
+import { bodyOf } from "./message-body";
+import type { BodyRow } from "./message-body";
 import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
@@ -46,6 +48,11 @@ export class RoomStore {
 
   seq(): number {
     return this.account()?.seq ?? 0;
+  }
+
+  /** The account's id: every message's channel. */
+  channelId(): string {
+    return this.account()?.account_id ?? "";
   }
 
   // -------------------------------------------------------------------------
@@ -147,18 +154,19 @@ export class RoomStore {
       throw new ApiError("not_found", `topic ${topicId} does not exist`);
     }
     const rows = this.sql
-      .exec<{ body: string }>(
-        "SELECT body FROM messages WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+      .exec<BodyRow>(
+        "SELECT id, topic_id, seq, kind, body FROM messages WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         topicId,
         before ?? Number.MAX_SAFE_INTEGER,
         limit + 1,
       )
       .toArray();
     const hasMore = rows.length > limit;
+    const channelId = this.channelId();
     const messages = rows
       .slice(0, limit)
       .reverse()
-      .map((r) => JSON.parse(r.body) as Message);
+      .map((row) => JSON.parse(bodyOf(row, channelId)) as Message);
     return { messages, hasMore };
   }
 
@@ -193,8 +201,8 @@ export class RoomStore {
     const placeholders = kinds.map(() => "?").join(", ");
     const topicFilter = topicId === undefined ? "" : " AND topic_id = ?";
     const rows = this.sql
-      .exec<{ body: string }>(
-        `SELECT body FROM messages WHERE kind IN (${placeholders})${topicFilter}
+      .exec<BodyRow>(
+        `SELECT id, topic_id, seq, kind, body FROM messages WHERE kind IN (${placeholders})${topicFilter}
          ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`,
         ...kinds,
         ...(topicId === undefined ? [] : [topicId]),
@@ -202,7 +210,11 @@ export class RoomStore {
         offset,
       )
       .toArray();
-    return { messages: rows.slice(0, count).map((r) => JSON.parse(r.body) as Message), hasMore: rows.length > count };
+    const channelId = this.channelId();
+    return {
+      messages: rows.slice(0, count).map((row) => JSON.parse(bodyOf(row, channelId)) as Message),
+      hasMore: rows.length > count,
+    };
   }
 
   /** Topics of one kind with their item, newest first, by offset (the compatibility API). */
@@ -243,7 +255,13 @@ export class RoomStore {
       messageCount: a.message_count,
       lastSyncAt: a.last_sync_at,
       seq: a.seq,
-      health: { lastSeenAt: a.last_seen_at, intervalMs: a.interval_ms, login: a.login, error: a.crawler_error },
+      health: {
+        lastSeenAt: a.last_seen_at,
+        intervalMs: a.interval_ms,
+        login: a.login,
+        error: a.crawler_error,
+        storageBytes: this.sql.databaseSize,
+      },
     };
   }
 
@@ -312,16 +330,29 @@ export class RoomStore {
 
   /** Stored event frames after `since`, in order, as the JSON text that was sent live. */
   *eventsAfter(since: number, admin: boolean): Generator<string> {
+    const channelId = this.channelId();
     let from = since;
     for (;;) {
       const rows = this.sql
-        .exec<{ seq: number; frame: string }>(
-          "SELECT seq, frame FROM events WHERE seq > ? AND (audience = 'all' OR ?) ORDER BY seq LIMIT 500",
+        .exec<{
+          seq: number;
+          frame: string;
+          id: string | null;
+          topic_id: string | null;
+          kind: string | null;
+          body: string | null;
+        }>(
+          `SELECT e.seq, e.frame, m.id, m.topic_id, m.kind, m.body FROM events AS e
+           LEFT JOIN messages AS m ON m.rowid = e.message
+           WHERE e.seq > ? AND (e.audience = 'all' OR ?) ORDER BY e.seq LIMIT 500`,
           from,
           admin ? 1 : 0,
         )
         .toArray();
-      for (const row of rows) yield row.frame;
+      for (const row of rows) {
+        // A message's event: its message row as it was then, with the event's seq (the row's too).
+        yield row.body === null ? row.frame : storedMessageFrame(row.seq, bodyOf(row as BodyRow, channelId));
+      }
       if (rows.length < 500) return;
       from = rows[rows.length - 1]!.seq;
     }

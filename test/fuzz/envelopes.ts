@@ -4,6 +4,7 @@
  * "nothing stored" can be checked.
  */
 import fc from "fast-check";
+import { DEFAULT_MAX_PUSH_BYTES } from "../../src/config";
 import type { Obj } from "./expect";
 import { ITEM_KINDS } from "./items";
 import type { Kind } from "./items";
@@ -120,8 +121,8 @@ export const envelopeCase: fc.Arbitrary<EnvelopeCase> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: "tooBig" as const }) },
 );
 
-/** The push limit: 16 MiB. */
-export const MAX_PUSH = 16 * 1024 * 1024;
+/** The push limit. */
+export const MAX_PUSH = DEFAULT_MAX_PUSH_BYTES;
 
 type EnvelopePlan = {
   body: string;

@@ -3,7 +3,8 @@ import { ListRow } from "./list-row";
 
 /**
  * What an agent must notice about an account's health (PROTOCOL §10): a crawler that is late
- * or gone, a session that is not logged in, an error. A healthy account shows nothing.
+ * or gone, a session that is not logged in, an error, storage nearing its ceiling. A healthy
+ * account shows nothing.
  */
 export function healthTags({ health }: Channel): { text: string; title: string }[] {
   if (!health) return [];
@@ -19,6 +20,15 @@ export function healthTags({ health }: Channel): { text: string; title: string }
     });
   }
   if (health.error) tags.push({ text: "Crawler error", title: health.error });
+  if (health.storage === "high" || health.storage === "full") {
+    tags.push({
+      text: health.storage === "full" ? "Storage full" : "Storage high",
+      title:
+        health.storage === "full"
+          ? "past 95 % of the 10 GB an account holds: pushes may start failing"
+          : "the account's storage is past the operator's warning share of 10 GB",
+    });
+  }
   return tags;
 }
 
