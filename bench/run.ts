@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,bundle] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
  * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
@@ -15,6 +15,7 @@
  */
 import { startBackend } from "./backend";
 import type { Backend } from "./backend";
+import { bundle } from "./bundle";
 import { fanout } from "./fanout";
 import { history } from "./history";
 import { idle } from "./idle";
@@ -25,7 +26,10 @@ import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained } satisfies Record<string, (b: Bench) => Promise<Row[]>>;
+const SCENARIOS = { idle, fanout, ingest, history, sustained, bundle } satisfies Record<
+  string,
+  (b: Bench) => Promise<Row[]>
+>;
 type Scenario = keyof typeof SCENARIOS;
 
 type Args = { quick: boolean; only: Scenario[] | null; ref?: string; write: boolean; viaProxy: boolean };

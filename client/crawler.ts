@@ -8,7 +8,8 @@
  * wire types come from the backend's zod schemas, as types only.
  */
 import type { z } from "zod";
-import type { Command, Health, loginStatusBody, resultBody } from "../src/protocol";
+import type { loginStatusBody, resultBody } from "../src/protocol";
+import type { Command, Health } from "../src/wire";
 import type { crawlerReport, PushResponse } from "../src/snapshot";
 import { halve, itemCount, mergeAnswers, splitPart, wholePart } from "./crawler-split";
 import type { Part, PushBody } from "./crawler-split";
@@ -17,7 +18,7 @@ import type { ConnectionState, ReconnectOptions } from "./types";
 import { accountUrl, toSocketBase } from "./urls";
 
 export type { PushBody } from "./crawler-split";
-export type { Command, Health } from "../src/protocol";
+export type { Command, Health } from "../src/wire";
 export type { PushResponse } from "../src/snapshot";
 
 /** What a crawler says about itself, in a push (`crawler`) or by `reportHealth`. */

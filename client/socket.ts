@@ -5,7 +5,7 @@
  * so the adapter keeps its own queues and decides what is still worth sending.
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import { PING, PONG } from "../src/protocol";
+import { PING, PONG } from "../src/wire";
 import { Pacer } from "./pacer";
 import type { IncomingFrame } from "./requests";
 import type { ConnectionState, ReconnectOptions } from "./types";
