@@ -98,12 +98,13 @@ export type SeqStorage = {
 /** A token, or a getter called before every (re)connect so an expiring token can be refreshed. */
 export type TokenSource = string | (() => string | Promise<string>);
 
+/** When a socket tries again (docs/CLIENT.md, "Reconnects"): a random wait under a doubling cap. */
 export type ReconnectOptions = {
-  /** Delay before the second retry, in ms (the first retry is immediate). Default 1000. */
+  /** The cap of the first retry's random wait, in ms; the cap doubles with each retry after. Default 1000. */
   minDelay?: number;
-  /** Upper bound of the growing delay, in ms. Default 5000. */
+  /** The largest cap, in ms. Default 5000. */
   maxDelay?: number;
-  /** How long a socket must stay open before the delay resets, in ms. Default 5000. */
+  /** How long a connection must hold before the next drop starts from `minDelay` again, in ms. Default 5000. */
   minUptime?: number;
   /** How long a connection attempt may take, in ms. Default 4000. */
   connectTimeout?: number;
