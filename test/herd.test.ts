@@ -96,7 +96,7 @@ describe("presence after a restart", () => {
     expect(statusChanges(a)).toEqual(["desk-d online"]);
     expect(statusChanges(b)).toEqual(["desk-d online"]);
 
-    await a.until((f) => f.filter((x) => x.type === "status_change").length === 2, "desk-c offline", 20_000);
+    await a.until((f) => f.filter((x) => x.type === "status_change").length === 2, "desk-c offline", 40_000);
     expect(statusChanges(a)).toEqual(["desk-d online", "desk-c offline"]);
     const presence = await d.request("monitor:request_presence", {}, "monitor:presence");
     expect(presence.payload.online.map((c: { clientId: string }) => c.clientId)).toEqual([
@@ -105,5 +105,5 @@ describe("presence after a restart", () => {
       "desk-d",
     ]);
     for (const socket of [a, b, d]) socket.close();
-  }, 30_000);
+  }, 60_000);
 });
