@@ -301,6 +301,7 @@ export function describeResult(result: RestartResult): string {
   return [
     `${result.clients} clients: caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
     `upgrades ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
+    `failed attempts by cause ${JSON.stringify(result.errors)}`,
     `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
     `restart took ${s(result.restartMs)}; load ${result.load}`,
   ].join("; ");
@@ -327,7 +328,7 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
       section: "restart",
       name: "upgrades answered per client (both sockets)",
       value: (result.upgrades / count).toFixed(2),
-      notes: `${result.refusals} refusals (429/503 or 1013)`,
+      notes: `${result.refusals} refusals (429/503 or 1013); ${result.attempts} attempts from the kill on, ${result.errors["WebSocket was closed before the connection was established"] ?? 0} given up at the connect timeout`,
     },
     { section: "restart", name: "status_change frames after the restart", value: String(result.statusChanges) },
     { section: "restart", name: "comments lost / delivered twice", value: `${result.lost} / ${result.duplicated}` },
@@ -343,7 +344,6 @@ async function main(): Promise<number> {
     else throw new Error(`unknown argument ${arg}`);
   }
   const result = await restartUnderLoad(count, root, (message) => console.log(message));
-  if (process.env.RESTART_DEBUG) console.log(result);
   console.log(describeResult(result));
   return result.lost || result.duplicated ? 1 : 0;
 }

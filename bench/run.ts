@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,bundle] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,bundle,restart] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out,
- * ingest, history reads, idle wake-ups, memory and sustained load, prints a table and rewrites
+ * ingest, history reads, idle wake-ups, memory and sustained load, the adapter's bundle size and
+ * a restart under load (bench/restart.ts, with a backend of its own that it kills; both always
+ * measure the working tree, whatever --ref says), prints a table and rewrites
  * the results block of docs/BENCHMARKS.md. Exits non-zero if anything failed (an error answer,
  * a lost message, a wake-up), never because something is slow.
  *
@@ -22,11 +24,12 @@ import { idle } from "./idle";
 import { ingest } from "./ingest";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
+import { restart } from "./restart";
 import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained, bundle } satisfies Record<
+const SCENARIOS = { idle, fanout, ingest, history, sustained, bundle, restart } satisfies Record<
   string,
   (b: Bench) => Promise<Row[]>
 >;

@@ -33,7 +33,7 @@ export type SocketOptions = {
 /** The close code the backend uses for a socket whose token expired (PROTOCOL §6, docs/DESIGN.md). */
 const CLOSE_TOKEN_EXPIRED = 4001;
 
-const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 4000 };
+const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 10_000 };
 
 type Refusal = (ms: number | null, status: number) => void;
 type NodeSocket = { once?(event: string, listener: (...args: never[]) => void): unknown; terminate?(): void };

@@ -106,7 +106,10 @@ export type ReconnectOptions = {
   maxDelay?: number;
   /** How long a connection must hold before the next drop starts from `minDelay` again, in ms. Default 5000. */
   minUptime?: number;
-  /** How long a connection attempt may take, in ms. Default 4000. */
+  /**
+   * How long a connection attempt may take, in ms. Default 10000: a room a herd is catching
+   * up with answers slowly, and an attempt given up is work the room did for nothing.
+   */
   connectTimeout?: number;
   /** Attempts before giving up. Default: never give up. */
   maxRetries?: number;
