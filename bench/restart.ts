@@ -8,7 +8,8 @@
  * refusals (429/503, 1013 closes), `status_change` frames, and comments lost or delivered twice.
  *
  * A scenario of `npm run bench` (`--only=restart`), or alone:
- * `npx tsx bench/restart.ts [--clients=1000] [--root=<checkout>]`, where `--root` runs another
+ * `npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]`,
+ * where `--upgrades-per-second` sets the backend's UPGRADES_PER_SECOND and `--root` runs another
  * checkout's backend and adapter (a `git archive` of an older commit with `node_modules`
  * linked in) for a before/after comparison.
  *
@@ -207,12 +208,13 @@ export async function restartUnderLoad(
   count: number,
   root = REPO,
   progress: (message: string) => void = () => {},
+  extraVars: Record<string, string> = {},
 ): Promise<RestartResult> {
   process.env.EDGE_BACKEND_ROOT = root;
   const { startDev, livingInGroup } = (await import("../test-node/wrangler-dev")) as DevModule;
   const { createClient, memoryStorage } = (await import(join(root, "client/adapter.ts"))) as AdapterModule;
   const dir = await mkdtemp(join(tmpdir(), "restart-bench-"));
-  const vars = { AUTH_SECRET: SECRET };
+  const vars = { AUTH_SECRET: SECRET, ...extraVars };
   const counter = new UpgradeCounter();
   const WebSocketClass = UpgradeCounter.socketClass(counter);
   const clients: Client[] = [];
@@ -338,14 +340,18 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
 async function main(): Promise<number> {
   let count = 1000;
   let root = REPO;
+  const vars: Record<string, string> = {};
   for (const arg of process.argv.slice(2)) {
     if (arg.startsWith("--clients=")) count = Number(arg.slice("--clients=".length));
+    else if (arg.startsWith("--upgrades-per-second="))
+      vars.UPGRADES_PER_SECOND = arg.slice("--upgrades-per-second=".length);
     else if (arg.startsWith("--root=")) root = arg.slice("--root=".length);
     else throw new Error(`unknown argument ${arg}`);
   }
-  const result = await restartUnderLoad(count, root, (message) => console.log(message));
+  const result = await restartUnderLoad(count, root, (message) => console.log(message), vars);
   console.log(describeResult(result));
   return result.lost || result.duplicated ? 1 : 0;
 }
 
-if (isMain(import.meta.url)) runMain(main, "usage: npx tsx bench/restart.ts [--clients=1000] [--root=<checkout>]");
+if (isMain(import.meta.url))
+  runMain(main, "usage: npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]");
