@@ -309,11 +309,15 @@ export function describeResult(result: RestartResult): string {
   ].join("; ");
 }
 
-/** The bench scenario: 1,000 clients (100 with --quick) against a backend of its own. */
+/**
+ * The bench scenario: 300 clients (100 with --quick) against a backend of its own — what the
+ * 2-core bench machine can bring back at all (docs/BENCHMARKS.md); 1,000 with the script alone.
+ */
 export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">): Promise<Row[]> {
-  const count = bench.quick ? 100 : 1000;
+  const count = bench.quick ? 100 : 300;
   const result = await restartUnderLoad(count, REPO, bench.progress);
-  if (result.lost) bench.fail(`restart: ${result.lost} of ${count} clients never got every comment`);
+  if (result.lost)
+    bench.fail(`restart: ${result.lost} of ${count} clients had not got every comment 90 s after the push`);
   if (result.duplicated) bench.fail(`restart: ${result.duplicated} comments delivered twice`);
   const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
   const notes = `backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}`;
