@@ -12,7 +12,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [cloudflareTest({ wrangler })],
-        test: { name: "workers", testTimeout, include: ["test/**/*.test.ts"], exclude: ["test/limits/**"] },
+        test: {
+          name: "workers",
+          testTimeout,
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/limits/**", "test/shedding/**"],
+        },
       },
       {
         // The same Worker with small limits, so the limits can be reached in a test.
@@ -33,6 +38,11 @@ export default defineConfig({
           }),
         ],
         test: { name: "limits", testTimeout, include: ["test/limits/**/*.test.ts"] },
+      },
+      {
+        // An upgrade rate a test can exceed with a handful of sockets.
+        plugins: [cloudflareTest({ wrangler, miniflare: { bindings: { UPGRADES_PER_SECOND: "2" } } })],
+        test: { name: "shedding", testTimeout, include: ["test/shedding/**/*.test.ts"] },
       },
     ],
   },

@@ -114,7 +114,7 @@ async function listeningPorts(pid: number): Promise<number[]> {
 }
 
 /** The port of `pid` that answers `GET /api/v1/status` as the Worker does. */
-async function workerPort(pid: number): Promise<number | null> {
+export async function workerPort(pid: number): Promise<number | null> {
   for (const port of await listeningPorts(pid)) {
     const controller = new AbortController();
     // A ref'd timer: a port that never answers must not let the process exit meanwhile.

@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay,storage] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay,storage,bundle,restart] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out
- * (beside its peers), ingest, history reads, idle wake-ups, memory, sustained load and a replay
- * after a long absence, prints a table and rewrites
+ * (beside its peers), ingest, history reads, idle wake-ups, memory, sustained load, a replay
+ * after a long absence, storage per message and push memory, the adapter's bundle size and a
+ * restart under load (bench/restart.ts, with a backend of its own that it kills; the bundle and
+ * the restart always measure the working tree, whatever --ref says), prints a table and rewrites
  * the results block of docs/BENCHMARKS.md. Exits non-zero if anything failed (an error answer,
  * a lost message, a wake-up), never because something is slow.
  *
@@ -18,6 +20,7 @@
  */
 import { startBackend } from "./backend";
 import type { Backend } from "./backend";
+import { bundle } from "./bundle";
 import { fanout } from "./fanout";
 import { history } from "./history";
 import { idle } from "./idle";
@@ -26,11 +29,12 @@ import { storage } from "./storage";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
 import { replay } from "./replay";
+import { restart } from "./restart";
 import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained, replay, storage } satisfies Record<
+const SCENARIOS = { idle, fanout, ingest, history, sustained, replay, storage, bundle, restart } satisfies Record<
   string,
   (b: Bench) => Promise<Row[]>
 >;

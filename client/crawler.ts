@@ -8,7 +8,8 @@
  * wire types come from the backend's zod schemas, as types only.
  */
 import type { z } from "zod";
-import type { Command, Health, loginStatusBody, resultBody } from "../src/protocol";
+import type { loginStatusBody, resultBody } from "../src/protocol";
+import type { Command, Health } from "../src/wire";
 import type { crawlerReport, PushResponse } from "../src/snapshot";
 import { halve, itemCount, mergeAnswers, splitPart, wholePart } from "./crawler-split";
 import type { Part, PushBody } from "./crawler-split";
@@ -17,7 +18,7 @@ import type { ConnectionState, ReconnectOptions } from "./types";
 import { accountUrl, toSocketBase } from "./urls";
 
 export type { PushBody } from "./crawler-split";
-export type { Command, Health } from "../src/protocol";
+export type { Command, Health } from "../src/wire";
 export type { PushResponse } from "../src/snapshot";
 
 /** What a crawler says about itself, in a push (`crawler`) or by `reportHealth`. */
@@ -47,8 +48,8 @@ export type CrawlerClientOptions = {
   /** Backoff between attempts: from `minDelayMs`, doubling, at most `maxDelayMs`, with jitter. Defaults 500 and 30,000. */
   minDelayMs?: number;
   maxDelayMs?: number;
-  /** The command socket's reconnection (partysocket), plus up to `jitterMs` of random wait before each reconnect. */
-  reconnect?: ReconnectOptions & { jitterMs?: number };
+  /** When the command socket tries again (docs/CLIENT.md, "Reconnects"). */
+  reconnect?: ReconnectOptions;
   /** Heartbeat on the command socket, ms; a socket silent for 2.5 of them is replaced. Default 25,000; 0 for none. */
   heartbeatMs?: number;
   /** Things that went wrong outside any call of yours: a handler's report that failed for good, a socket error frame. */
@@ -277,7 +278,6 @@ export class CommandLoop {
   readonly #seen = new Set<string>();
   readonly #running = new Set<Promise<void>>();
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #opened = false;
   #stopped = false;
 
   constructor(client: CrawlerClient, accountId: string, handler: CommandHandler, options: CrawlerClientOptions) {
@@ -285,13 +285,9 @@ export class CommandLoop {
     this.#accountId = accountId;
     this.#handler = handler;
     this.#options = options;
-    const jitterMs = options.reconnect?.jitterMs ?? 1000;
     this.#socket = new FrameSocket(
       {
-        url: async () => {
-          if (this.#opened) await sleep(Math.random() * jitterMs);
-          return client.socketUrl(accountId);
-        },
+        url: () => client.socketUrl(accountId),
         WebSocket: options.WebSocket,
         reconnect: options.reconnect,
       },
@@ -331,7 +327,6 @@ export class CommandLoop {
   }
 
   #onOpen(): void {
-    this.#opened = true;
     this.#client.pendingCommands(this.#accountId).then(
       (commands) => commands.forEach((command) => this.#offer(command)),
       (error: Error) => this.#fail(error),

@@ -2,10 +2,12 @@
  * One reconnecting socket (partysocket) that speaks JSON frames. It sends only while
  * open and never leaves a frame in partysocket's own buffer: a frame buffered while
  * down would be flushed on the next open *before* the adapter re-registers and resumes,
- * so the adapter keeps its own queues and decides what is still worth sending.
+ * so the adapter keeps its own queues and decides what is still worth sending. When it tries
+ * again is backoff.ts's: partysocket's own delay is turned off (its first retry has none).
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import { PING, PONG } from "../src/protocol";
+import { PING, PONG } from "../src/wire";
+import { Backoff, CLOSE_TRY_AGAIN_LATER, retryAfterMs } from "./backoff";
 import { Pacer } from "./pacer";
 import type { IncomingFrame } from "./requests";
 import type { ConnectionState, ReconnectOptions } from "./types";
@@ -31,7 +33,40 @@ export type SocketOptions = {
 /** The close code the backend uses for a socket whose token expired (PROTOCOL §6, docs/DESIGN.md). */
 const CLOSE_TOKEN_EXPIRED = 4001;
 
-const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 4000 };
+const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 10_000 };
+
+type Refusal = (ms: number | null, status: number) => void;
+type NodeSocket = { once?(event: string, listener: (...args: never[]) => void): unknown; terminate?(): void };
+type UpgradeResponse = { statusCode?: number; headers?: Record<string, string | string[] | undefined> };
+
+/**
+ * The `WebSocket` class wrapped so that a refused upgrade's `Retry-After` reaches `refused`.
+ * Only Node's `ws` shows a failed upgrade's response (its `unexpected-response` event);
+ * browsers hide it, which is why a room shedding load closes with 1013 instead (PROTOCOL §6).
+ */
+function readingRefusals(Base: unknown, refused: Refusal): unknown {
+  const Socket = Base as new (url: string, protocols?: string | string[]) => NodeSocket;
+  return function RefusalReadingSocket(url: string, protocols?: string | string[]) {
+    const socket = protocols === undefined ? new Socket(url) : new Socket(url, protocols);
+    socket.once?.("unexpected-response", (_request: unknown, response: UpgradeResponse) => {
+      const header = response.headers?.["retry-after"];
+      refused(retryAfterMs(Array.isArray(header) ? header[0] : header), response.statusCode ?? 0);
+      // With a listener, ws leaves the failed handshake open: end it as ws would without one.
+      socket.terminate?.();
+    });
+    return socket;
+  };
+}
+
+function sleep(ms: number, wake: (cancel: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 function parseFrame(data: unknown): IncomingFrame | null {
   if (typeof data !== "string") return null;
@@ -55,20 +90,29 @@ export class FrameSocket {
   #lastHeard = Date.now();
   #state: ConnectionState = "connecting";
   #pacer: Pacer | undefined;
+  readonly #backoff: Backoff;
+  readonly #minUptime: number;
+  readonly #maxDelay: number;
+  #attempts = 0;
+  #openedAt = 0;
+  #refusal: string | undefined;
+  #cancelWait: (() => void) | undefined;
 
   constructor(options: SocketOptions, handlers: SocketHandlers) {
     this.#handlers = handlers;
     if (options.maxFramesPerSecond) this.#pacer = new Pacer(options.maxFramesPerSecond, (text) => this.#write(text));
     const reconnect = { ...DEFAULTS, ...options.reconnect };
+    this.#backoff = new Backoff(reconnect);
+    this.#minUptime = reconnect.minUptime;
+    this.#maxDelay = reconnect.maxDelay;
     const socketOptions: ConstructorParameters<typeof ReconnectingWebSocket>[2] = {
-      minReconnectionDelay: reconnect.minDelay,
-      maxReconnectionDelay: reconnect.maxDelay,
-      minUptime: reconnect.minUptime,
+      minReconnectionDelay: 0,
+      maxReconnectionDelay: 0,
       connectionTimeout: reconnect.connectTimeout,
     };
-    if (options.WebSocket !== undefined) socketOptions.WebSocket = options.WebSocket;
+    if (options.WebSocket !== undefined) socketOptions.WebSocket = readingRefusals(options.WebSocket, this.#refused);
     if (options.reconnect?.maxRetries !== undefined) socketOptions.maxRetries = options.reconnect.maxRetries;
-    this.#socket = new ReconnectingWebSocket(options.url, null, socketOptions);
+    this.#socket = new ReconnectingWebSocket(() => this.#nextUrl(options.url), null, socketOptions);
     this.#socket.addEventListener("open", this.#onOpen);
     this.#socket.addEventListener("message", this.#onMessage);
     this.#socket.addEventListener("close", this.#onClose);
@@ -111,10 +155,25 @@ export class FrameSocket {
 
   close(): void {
     this.#pacer?.clear();
+    this.#cancelWait?.();
     this.#socket.close(1000, "client closed");
     this.#socket.drainQueuedMessages();
     this.#setState("closed");
   }
+
+  /** Every attempt but a socket's very first waits its turn (backoff.ts), then reads a fresh address. */
+  async #nextUrl(url: () => Promise<string>): Promise<string> {
+    if (this.#attempts++ > 0) {
+      await sleep(this.#backoff.next(), (cancel) => (this.#cancelWait = cancel));
+      this.#cancelWait = undefined;
+    }
+    return url();
+  }
+
+  #refused: Refusal = (ms, status) => {
+    this.#refusal = `refused with ${status}${ms === null ? "" : ` (retry after ${ms / 1000} s)`}`;
+    if (ms !== null) this.#backoff.refused(ms);
+  };
 
   #write(text: string): void {
     if (!this.isOpen || this.#socket.send(text)) return;
@@ -130,6 +189,7 @@ export class FrameSocket {
   #onOpen = (): void => {
     this.#pacer?.clear();
     this.#lastHeard = Date.now();
+    this.#openedAt = this.#lastHeard;
     this.#setState("open");
     this.#handlers.open();
   };
@@ -144,12 +204,16 @@ export class FrameSocket {
   #onClose = (event: CloseEvent): void => {
     this.#pacer?.clear();
     if (this.#state === "closed") return;
+    if (this.#openedAt && Date.now() - this.#openedAt >= this.#minUptime) this.#backoff.reset();
+    this.#openedAt = 0;
+    if (event.code === CLOSE_TRY_AGAIN_LATER) this.#backoff.refused(retryAfterMs(event.reason) ?? this.#maxDelay);
     if (event.code === CLOSE_TOKEN_EXPIRED) this.#handlers.tokenExpired();
     this.#setState(this.#socket.shouldReconnect ? "reconnecting" : "closed");
   };
 
   #onError = (event: Event): void => {
-    const message = (event as Event & { message?: string }).message;
+    const message = this.#refusal ?? (event as Event & { message?: string }).message;
+    this.#refusal = undefined;
     this.#handlers.failure(new Error(message ? `socket error: ${message}` : "socket error"));
   };
 }

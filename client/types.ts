@@ -1,7 +1,7 @@
 /**
  * The crm-pc-im side of the adapter: the types its UI and store already use (seeds/000,
  * seeds/001), the legacy Master message shape, and the adapter's public option and
- * event types. Wire shapes (Channel, Topic, Message…) come from `src/protocol.ts`.
+ * event types. Wire shapes (Channel, Topic, Message…) come from `src/wire.ts`.
  */
 import type {
   Channel,
@@ -12,7 +12,7 @@ import type {
   OnlineClient,
   StoredNotification,
   Topic,
-} from "../src/protocol";
+} from "../src/wire";
 
 /** The crm-pc-im message type: the UI knows text, files and images only. */
 export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";
@@ -98,14 +98,18 @@ export type SeqStorage = {
 /** A token, or a getter called before every (re)connect so an expiring token can be refreshed. */
 export type TokenSource = string | (() => string | Promise<string>);
 
+/** When a socket tries again (docs/CLIENT.md, "Reconnects"): a random wait under a doubling cap. */
 export type ReconnectOptions = {
-  /** Delay before the second retry, in ms (the first retry is immediate). Default 1000. */
+  /** The cap of the first retry's random wait, in ms; the cap doubles with each retry after. Default 1000. */
   minDelay?: number;
-  /** Upper bound of the growing delay, in ms. Default 5000. */
+  /** The largest cap, in ms. Default 5000. */
   maxDelay?: number;
-  /** How long a socket must stay open before the delay resets, in ms. Default 5000. */
+  /** How long a connection must hold before the next drop starts from `minDelay` again, in ms. Default 5000. */
   minUptime?: number;
-  /** How long a connection attempt may take, in ms. Default 4000. */
+  /**
+   * How long a connection attempt may take, in ms. Default 10000: a room a herd is catching
+   * up with answers slowly, and an attempt given up is work the room did for nothing.
+   */
   connectTimeout?: number;
   /** Attempts before giving up. Default: never give up. */
   maxRetries?: number;

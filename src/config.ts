@@ -23,6 +23,8 @@ export type Config = {
   connectsPerMinute: number;
   /** Open sockets one account room (or one tenant's Directory) holds at most. */
   maxSocketsPerObject: number;
+  /** Socket upgrades one object takes per second (bursts up to this many); more are closed with 1013. */
+  upgradesPerSecond: number;
   /** Open sockets one token holds on one account room (or Directory) at most. */
   maxSocketsPerToken: number;
   /** Largest snapshot push body. */
@@ -45,6 +47,7 @@ type SettingName =
   | "CONNECTS_PER_MINUTE"
   | "MAX_SOCKETS_PER_OBJECT"
   | "MAX_SOCKETS_PER_TOKEN"
+  | "UPGRADES_PER_SECOND"
   | "MAX_PUSH_BYTES"
   | "MAX_FRAME_BYTES"
   | "STORAGE_HIGH_PERCENT";
@@ -96,6 +99,7 @@ export function readConfig(env: SettingVars): Config {
     // Below the platform's 32,768 WebSockets per object.
     maxSocketsPerObject: setting(env, "MAX_SOCKETS_PER_OBJECT", 10_000, 32_000),
     maxSocketsPerToken: setting(env, "MAX_SOCKETS_PER_TOKEN", 20),
+    upgradesPerSecond: setting(env, "UPGRADES_PER_SECOND", 500),
     maxPushBytes: setting(env, "MAX_PUSH_BYTES", DEFAULT_MAX_PUSH_BYTES, MAX_PUSH_BYTES_CAP),
     // The platform's own limit on a WebSocket message.
     maxFrameBytes: setting(env, "MAX_FRAME_BYTES", 1024 * 1024, 1024 * 1024),

@@ -62,7 +62,7 @@ export class AccountRoom extends DurableObject<Env> {
       maxAttempts: this.config.commandMaxAttempts,
       staleAfterMs: this.config.commandStaleMs,
     });
-    this.fanout = new Fanout(ctx, this.store);
+    this.fanout = new Fanout(ctx, this.store, () => void this.upkeep.summarySoon(Date.now()));
     this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout);
     this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {

@@ -5,6 +5,9 @@
  */
 import type { EventFrame, OnlineClient, ServerFrame } from "../protocol";
 import { forAgents } from "./event-frames";
+import { PresenceGrace } from "./presence-grace";
+import { ReplayCache } from "./replay-cache";
+import type { ReplayFrames } from "./replay-cache";
 import type { RoomStore } from "./room-store";
 import { attachmentOf, batchOf, send } from "./sockets";
 import type { Attachment } from "./sockets";
@@ -22,10 +25,20 @@ export const READER = "reader";
 export const CRAWLER = "crawler";
 
 export class Fanout {
+  private readonly replays = new ReplayCache();
+  private readonly grace: PresenceGrace;
+
+  /** @param gone called when clients expected back after a restart did not return (presence-grace.ts) */
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly store: RoomStore,
-  ) {}
+    gone: () => void = () => {},
+  ) {
+    this.grace = new PresenceGrace(ctx.storage, this.registered(), (clients) => {
+      for (const client of clients) this.announce(null, client, "offline");
+      gone();
+    });
+  }
 
   /**
    * Sends events to the agents' and admins' sockets, in `seq` order, batched. `stored` is
@@ -58,7 +71,8 @@ export class Fanout {
   /**
    * Sends the events after `since` in order, as batches with `sync:progress` between them,
    * then `sync:complete`; or `sync:reset` when they can't be given (pruned, other epoch).
-   * Synchronous from first read to last send, so no live event can slip in between.
+   * Synchronous from first read to last send, so no live event can slip in between. Clients
+   * resuming from the same `seq` share one read of the log (replay-cache.ts).
    */
   replay(ws: WebSocket, since: number, epoch: string | undefined, admin: boolean, id?: string): void {
     const account = this.store.account()!;
@@ -74,20 +88,32 @@ export class Fanout {
       send(ws, { type: "sync:reset", id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
+    const { batches, total } = this.replays.frames(`${account.epoch}:${account.seq}`, since, admin, () =>
+      this.readReplay(since, admin),
+    );
+    batches.forEach((batch, i) => {
+      send(ws, batch);
+      if (i < batches.length - 1 || total % REPLAY_CHUNK === 0) {
+        send(ws, { type: "sync:progress", id, payload: { sent: (i + 1) * REPLAY_CHUNK, total } });
+      }
+    });
+    send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
+  }
+
+  /** The events after `since` as batch frames of REPLAY_CHUNK events each, read once. */
+  private readReplay(since: number, admin: boolean): ReplayFrames {
     const total = this.store.countEventsAfter(since, admin);
-    let sent = 0;
+    const batches: string[] = [];
     let chunk: string[] = [];
     for (const frame of this.store.eventsAfter(since, admin)) {
       chunk.push(frame);
       if (chunk.length === REPLAY_CHUNK) {
-        send(ws, batchOf(chunk));
-        sent += chunk.length;
+        batches.push(batchOf(chunk));
         chunk = [];
-        send(ws, { type: "sync:progress", id, payload: { sent, total } });
       }
     }
-    if (chunk.length) send(ws, batchOf(chunk));
-    send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
+    if (chunk.length) batches.push(batchOf(chunk));
+    return { batches, total };
   }
 
   /** Whether another open reader socket is registered with this `clientId`. */
@@ -101,29 +127,62 @@ export class Fanout {
 
   /**
    * The clients registered in the room now, one per `clientId`, ordered by it, read from the
-   * sockets' attachments: right after a wake-up from hibernation as before it.
+   * sockets' attachments: right after a wake-up from hibernation as before it. After a
+   * restart, the clients expected back are listed too (presence-grace.ts).
    */
   online(): { online: OnlineClient[]; onlineTotal: number } {
-    const open = this.ctx.getWebSockets(READER).filter((ws) => ws.readyState === WebSocket.OPEN);
-    return listOnline(open.map(attachmentOf));
+    return listClients(this.withExpected());
   }
 
-  /** Tells every other reader that a client came or went (`status_change`, no seq). */
+  /** Keeps who is online in storage, for a restarted room to expect them back. */
+  rememberOnline(): void {
+    const clients = this.withExpected();
+    this.grace.save([...clients.keys()].sort().map((clientId) => ({ clientId, userId: clients.get(clientId)! })));
+  }
+
+  /**
+   * Tells every other reader that a client came or went (`status_change`, no seq); not a
+   * client coming back after a restart, which every reader still lists.
+   */
   presence(from: WebSocket, attachment: Attachment, status: "online" | "offline"): void {
-    const frame = JSON.stringify({
-      type: "status_change",
-      payload: { clientId: attachment.clientId!, userId: attachment.sub, status },
-    } satisfies ServerFrame);
+    const clientId = attachment.clientId!;
+    if (status === "online" && this.grace.returned(clientId)) return;
+    if (status === "offline") this.grace.forget(clientId);
+    this.announce(from, { clientId, userId: attachment.sub }, status);
+  }
+
+  private announce(from: WebSocket | null, client: OnlineClient, status: "online" | "offline"): void {
+    const frame = JSON.stringify({ type: "status_change", payload: { ...client, status } } satisfies ServerFrame);
     for (const ws of this.ctx.getWebSockets(READER)) if (ws !== from) send(ws, frame);
+  }
+
+  /** clientId → userId of the registered reader sockets that are open. */
+  private registered(): Map<string, string> {
+    const open = this.ctx.getWebSockets(READER).filter((ws) => ws.readyState === WebSocket.OPEN);
+    return clientsOf(open.map(attachmentOf));
+  }
+
+  private withExpected(): Map<string, string> {
+    const clients = this.registered();
+    for (const [clientId, userId] of this.grace.expected) if (!clients.has(clientId)) clients.set(clientId, userId);
+    return clients;
   }
 }
 
 /** The registered clients among some sockets' attachments, one per `clientId` (PROTOCOL §11). */
 export function listOnline(attachments: Attachment[]): { online: OnlineClient[]; onlineTotal: number } {
+  return listClients(clientsOf(attachments));
+}
+
+function clientsOf(attachments: Attachment[]): Map<string, string> {
   const byClient = new Map<string, string>();
   for (const { clientId, registered, sub } of attachments) {
     if (registered && clientId && !byClient.has(clientId)) byClient.set(clientId, sub);
   }
+  return byClient;
+}
+
+function listClients(byClient: Map<string, string>): { online: OnlineClient[]; onlineTotal: number } {
   const clientIds = [...byClient.keys()].sort();
   const online = clientIds
     .slice(0, MAX_ONLINE_LISTED)

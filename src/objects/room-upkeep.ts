@@ -28,6 +28,7 @@ export class RoomUpkeep {
     const account = this.store.account();
     const summary = this.store.summary();
     if (!account || !summary) return;
+    this.fanout.rememberOnline();
     const clients = this.fanout.online().online.map((client) => client.clientId);
     try {
       const directory = this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(account.tenant));

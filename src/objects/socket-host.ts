@@ -9,8 +9,9 @@ import type { z } from "zod";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
 import { PING, PONG } from "../protocol";
-import { attachmentOf, frameTypes, saveAttachment, sendError, SocketGuard } from "./sockets";
+import { attachmentOf, CLOSE_TRY_AGAIN_LATER, frameTypes, saveAttachment, sendError, SocketGuard } from "./sockets";
 import type { Attachment, Identity } from "./sockets";
+import { UpgradeGate } from "./upgrade-gate";
 
 /** What an object does with its sockets; everything else is the host's. */
 export type SocketApp<F> = {
@@ -26,6 +27,7 @@ export type Refused = { ok: false; response: Response };
 export class SocketHost<F extends { type: string; id?: string }> {
   private readonly guard: SocketGuard;
   private readonly types: ReadonlySet<string>;
+  private readonly gate: UpgradeGate;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -35,13 +37,15 @@ export class SocketHost<F extends { type: string; id?: string }> {
   ) {
     this.guard = new SocketGuard(ctx, config);
     this.types = frameTypes(schema);
+    this.gate = new UpgradeGate(config.upgradesPerSecond);
     // Answered by the runtime itself: a heartbeat never wakes a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
   /**
-   * Admits an upgrade the Worker authenticated, under the connection limits, and accepts it
-   * as a hibernatable socket with `tags` (plus the token's own tag) and a fresh attachment.
+   * Admits an upgrade the Worker authenticated, under the connection limits and the object's
+   * upgrade rate, and accepts it as a hibernatable socket with `tags` (plus the token's own
+   * tag) and a fresh attachment.
    * @example
    * const accepted = this.sockets.accept(identity, ["agent"]);
    * if (!accepted.ok) return accepted.response;
@@ -49,6 +53,8 @@ export class SocketHost<F extends { type: string; id?: string }> {
   accept(identity: Identity, tags: string[], fields: Pick<Attachment, "clientId"> = {}): Accepted | Refused {
     const refused = this.guard.admit(identity);
     if (refused) return { ok: false, response: refused };
+    const waitMs = this.gate.take();
+    if (waitMs > 0) return { ok: false, response: shed(waitMs) };
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const attachment: Attachment = {
@@ -90,4 +96,17 @@ export class SocketHost<F extends { type: string; id?: string }> {
   async error(ws: WebSocket): Promise<void> {
     await this.close(ws, 1011, "socket error");
   }
+}
+
+/**
+ * An upgrade over the object's rate: accepted and closed at once with 1013 and the wait in
+ * its reason (PROTOCOL §6), since a browser cannot read a refused upgrade's status or
+ * `Retry-After`. Accepted outside hibernation: it never takes a frame.
+ */
+function shed(waitMs: number): Response {
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  server.close(CLOSE_TRY_AGAIN_LATER, `retry after ${Math.ceil(waitMs / 1000)} s`);
+  return new Response(null, { status: 101, webSocket: client });
 }

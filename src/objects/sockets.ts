@@ -40,6 +40,8 @@ export const MAX_ATTACHMENT_BYTES = 2048;
 
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TOKEN_EXPIRED = 4001;
+/** A socket refused for load (PROTOCOL §6): reason `retry after <seconds> s`. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export function readIdentity(request: Request): Identity {
   return JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null") as Identity;

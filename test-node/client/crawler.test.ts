@@ -57,7 +57,7 @@ async function client(sub: string, extra: Partial<CrawlerClientOptions> = {}) {
     minDelayMs: 100,
     maxDelayMs: 1_000,
     maxAttempts: 200,
-    reconnect: { minDelay: 200, maxDelay: 1_000, jitterMs: 200 },
+    reconnect: { minDelay: 200, maxDelay: 1_000 },
     WebSocket,
     ...extra,
   });

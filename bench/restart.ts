@@ -1,0 +1,361 @@
+/**
+ * Restart under load: N adapters (`client/adapter.ts`, each its own agent and device) watch one
+ * account under `wrangler dev` with persisted state; the whole backend is SIGKILLed and started
+ * again on the same state (the clients keep one address, see Forwarder), and comments are
+ * pushed as soon as it answers. Measured from
+ * that moment: when each client has every comment (p50, p99, last), the socket upgrades the
+ * server answered per client (Directory and account socket together, 101s and refusals alike),
+ * refusals (429/503, 1013 closes), `status_change` frames, and comments lost or delivered twice.
+ *
+ * A scenario of `npm run bench` (`--only=restart`), or alone:
+ * `npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]`,
+ * where `--upgrades-per-second` sets the backend's UPGRADES_PER_SECOND and `--root` runs another
+ * checkout's backend and adapter (a `git archive` of an older commit with `node_modules`
+ * linked in) for a before/after comparison.
+ *
+ * Upgrades are counted where the client's `ws` meets the server's answer: a 101, an HTTP
+ * refusal, or a socket closed with 1013 right after it opened. An attempt whose connection was
+ * refused (nothing listening yet) never reached the server and is not counted.
+ */
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import type { Server, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { signToken } from "../src/auth";
+import type { Role } from "../src/auth";
+import type { createClient, memoryStorage } from "../client/adapter";
+import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
+import { isMain, runMain } from "../scripts/cli";
+import { REPO, workerPort } from "./backend";
+import { load } from "./machine";
+import type { Bench, Row } from "./types";
+
+const TENANT = "herd";
+const ACCOUNT = "herd-account";
+const SECRET = `restart-bench-${process.pid}`;
+/** Comments pushed right after the restart, in one push. */
+const COMMENTS = 5;
+/** Clients connected at a time while the herd is set up. */
+const SETUP_CONCURRENCY = 25;
+const CATCH_UP_TIMEOUT_MS = 90_000;
+
+type AdapterModule = { createClient: typeof createClient; memoryStorage: typeof memoryStorage };
+type DevModule = { startDev: typeof startDev; livingInGroup: typeof livingInGroup };
+type Client = ReturnType<typeof createClient>;
+
+export type RestartResult = {
+  clients: number;
+  /** Per client: ms from the backend answering again to its last pushed comment (missing: never). */
+  caughtUpMs: number[];
+  lost: number;
+  duplicated: number;
+  /** Upgrades the server answered from the restart on, all clients, both sockets. */
+  upgrades: number;
+  refusals: number;
+  /** Attempts the clients made from the kill on, reaching the server or not. */
+  attempts: number;
+  /** Why attempts failed, by the runtime's message. */
+  errors: Record<string, number>;
+  statusChanges: number;
+  restartMs: number;
+  load: string;
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function token(role: Role, sub: string): Promise<string> {
+  return signToken({ sub, tid: TENANT, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
+}
+
+/** Counts what the server answered to each upgrade, by the token in its address. */
+class UpgradeCounter {
+  counting = false;
+  upgrades = 0;
+  refusals = 0;
+  /** Attempts made from the restart on, answered or not. */
+  attempts = 0;
+  readonly errors = new Map<string, number>();
+
+  /** A `ws` class for the adapter that reports every answered upgrade to `counter`. */
+  static socketClass(counter: UpgradeCounter): unknown {
+    return class CountedSocket extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        if (counter.counting) counter.attempts++;
+        this.on("error", (error: Error) => {
+          if (counter.counting) counter.errors.set(error.message, (counter.errors.get(error.message) ?? 0) + 1);
+        });
+        // ws keeps the handshake request in `_req`; listening to its response changes nothing.
+        const request = (this as unknown as { _req?: { once(event: "response", f: () => void): void } })._req;
+        request?.once("response", () => counter.answered(true));
+        this.once("upgrade", () => counter.answered(false));
+        this.once("close", (code: number) => {
+          if (code === 1013 && counter.counting) counter.refusals++;
+        });
+      }
+    };
+  }
+
+  answered(refused: boolean): void {
+    if (!this.counting) return;
+    this.upgrades++;
+    if (refused) this.refusals++;
+  }
+}
+
+/**
+ * A fixed address in front of the Worker's own workerd, whose port changes with every start.
+ * wrangler's proxy on `--port` would keep the address, but it is a second runtime that
+ * production does not have, and a herd reconnecting through it while it starts ran it out of
+ * file descriptors. While there is no backend, a connection is dropped at once, as a refused
+ * one would be.
+ */
+class Forwarder {
+  target: number | null = null;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  constructor() {
+    this.#server = createServer((client) => {
+      if (this.target === null) return void client.destroy();
+      const upstream = connect(this.target, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.once("close", () => this.#sockets.delete(socket));
+        socket.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+  }
+
+  listen(): Promise<string> {
+    return new Promise((resolve) =>
+      this.#server.listen(0, "127.0.0.1", () =>
+        resolve(`http://127.0.0.1:${(this.#server.address() as { port: number }).port}`),
+      ),
+    );
+  }
+
+  /** The backend went away: every connection through it goes too. */
+  drop(): void {
+    this.target = null;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  close(): void {
+    this.drop();
+    this.#server.close();
+  }
+}
+
+/** The port of the workerd that runs the Worker (not wrangler's proxy) in a dev server's group. */
+async function directPort(pids: number[]): Promise<number> {
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes("workerd") || !cmdline.includes("--inspector-addr")) continue;
+    const port = await workerPort(pid);
+    if (port !== null) return port;
+  }
+  throw new Error("the Worker's own workerd port was not found");
+}
+
+async function push(url: string, comments: { id: string; content: string }[]): Promise<void> {
+  const response = await fetch(`${url}/api/v1/accounts/${ACCOUNT}/sync`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await token("crawler", "herd-crawler")}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      type: "worker:data:sync",
+      accountId: ACCOUNT,
+      platform: "douyin",
+      timestamp: Date.now(),
+      snapshot: {
+        contents: [{ work_id: "w1", title: "Launch video", publish_time: 1_750_000_000 }],
+        comments: comments.map((c, i) => ({
+          comment_id: c.id,
+          work_id: "w1",
+          content: c.content,
+          author_id: `author-${i}`,
+          author_name: `Author ${i}`,
+          create_time: 1_750_000_000 + i,
+        })),
+      },
+    }),
+  });
+  if (!response.ok) throw new Error(`push answered ${response.status}: ${await response.text()}`);
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+
+/**
+ * One run: starts its own `wrangler dev` (state in a temporary directory), sets up the herd,
+ * kills and restarts the backend, pushes, and waits for every client to catch up.
+ */
+export async function restartUnderLoad(
+  count: number,
+  root = REPO,
+  progress: (message: string) => void = () => {},
+  extraVars: Record<string, string> = {},
+): Promise<RestartResult> {
+  process.env.EDGE_BACKEND_ROOT = root;
+  const { startDev, livingInGroup } = (await import("../test-node/wrangler-dev")) as DevModule;
+  const { createClient, memoryStorage } = (await import(join(root, "client/adapter.ts"))) as AdapterModule;
+  const dir = await mkdtemp(join(tmpdir(), "restart-bench-"));
+  const vars = { AUTH_SECRET: SECRET, ...extraVars };
+  const counter = new UpgradeCounter();
+  const WebSocketClass = UpgradeCounter.socketClass(counter);
+  const clients: Client[] = [];
+  const seen: Map<string, number>[] = [];
+  const lastSeenAt: number[] = [];
+  let statusChanges = 0;
+  const forwarder = new Forwarder();
+  const url = await forwarder.listen();
+  let dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
+  try {
+    forwarder.target = await directPort(livingInGroup(dev.pgid));
+    await push(url, [{ id: "before", content: "before the restart" }]);
+    progress(`restart: connecting ${count} clients (load ${load()})`);
+    const connectOne = async (i: number) => {
+      const client = createClient({
+        token: await token("agent", `agent-${i}`),
+        clientId: `desk-${i}`,
+        accounts: [ACCOUNT],
+        storage: memoryStorage(),
+        WebSocket: WebSocketClass,
+      });
+      clients[i] = client;
+      seen[i] = new Map();
+      client.onMessage((message) => {
+        seen[i]!.set(message.id, (seen[i]!.get(message.id) ?? 0) + 1);
+        lastSeenAt[i] = performance.now();
+      });
+      client.on("status_change", () => {
+        if (counter.counting) statusChanges++;
+      });
+      await client.connect(url);
+      await until(() => client.getAccountState(ACCOUNT)?.position.seq != null, `client ${i} to be ready`, 120_000);
+    };
+    for (let next = 0; next < count; next += SETUP_CONCURRENCY) {
+      await Promise.all(
+        Array.from({ length: Math.min(SETUP_CONCURRENCY, count - next) }, (_, k) => connectOne(next + k)),
+      );
+    }
+    await push(url, [{ id: "live", content: "live before the restart" }]);
+    await until(() => seen.every((s) => s.has("live")), "every client to have the live comment", 60_000);
+    progress(`restart: ${count} clients ready; killing the backend (load ${load()})`);
+    await dev.kill();
+    forwarder.drop();
+    const killedAt = performance.now();
+    counter.counting = true;
+    dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
+    forwarder.target = await directPort(livingInGroup(dev.pgid));
+    const upAt = performance.now();
+    const comments = Array.from({ length: COMMENTS }, (_, k) => ({ id: `after-${k}`, content: `after ${k}` }));
+    await push(url, comments);
+    progress(`restart: backend answered ${((upAt - killedAt) / 1000).toFixed(1)} s after the kill; pushed`);
+    const hasAll = (i: number) => comments.every((c) => seen[i]!.has(c.id));
+    await until(() => clients.every((_, i) => hasAll(i)), "every client to catch up", CATCH_UP_TIMEOUT_MS).catch(
+      () => {},
+    );
+    // Duplicates that arrive late still count: give them a moment.
+    await sleep(2_000);
+    const caughtUpMs = clients.flatMap((_, i) => (hasAll(i) ? [lastSeenAt[i]! - upAt] : []));
+    const duplicated = seen.reduce((sum, s) => sum + [...s.values()].filter((n) => n > 1).length, 0);
+    const lost = clients.filter((_, i) => !hasAll(i)).length;
+    return {
+      clients: count,
+      caughtUpMs,
+      lost,
+      duplicated,
+      upgrades: counter.upgrades,
+      refusals: counter.refusals,
+      attempts: counter.attempts,
+      errors: Object.fromEntries(counter.errors),
+      statusChanges,
+      restartMs: upAt - killedAt,
+      load: load(),
+    };
+  } finally {
+    for (const client of clients) client?.disconnect();
+    forwarder.close();
+    await dev.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The result as text: one line a person can compare. */
+export function describeResult(result: RestartResult): string {
+  const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
+  const s = (ms: number | undefined) => (ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`);
+  return [
+    `${result.clients} clients: caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
+    `upgrades ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
+    `failed attempts by cause ${JSON.stringify(result.errors)}`,
+    `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
+    `restart took ${s(result.restartMs)}; load ${result.load}`,
+  ].join("; ");
+}
+
+/**
+ * The bench scenario: 300 clients (100 with --quick) against a backend of its own — what the
+ * 2-core bench machine can bring back at all (docs/BENCHMARKS.md); 1,000 with the script alone.
+ */
+export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">): Promise<Row[]> {
+  const count = bench.quick ? 100 : 300;
+  const result = await restartUnderLoad(count, REPO, bench.progress);
+  if (result.lost)
+    bench.fail(`restart: ${result.lost} of ${count} clients had not got every comment 90 s after the push`);
+  if (result.duplicated) bench.fail(`restart: ${result.duplicated} comments delivered twice`);
+  const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
+  const notes = `backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}`;
+  return [
+    {
+      section: "restart",
+      name: `${count} clients: every comment after the backend answers`,
+      median: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      n: sorted.length,
+      notes: `last ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} s; ${notes}`,
+    },
+    {
+      section: "restart",
+      name: "upgrades answered per client (both sockets)",
+      value: (result.upgrades / count).toFixed(2),
+      notes: `${result.refusals} refusals (429/503 or 1013); ${result.attempts} attempts from the kill on, ${result.errors["WebSocket was closed before the connection was established"] ?? 0} given up at the connect timeout`,
+    },
+    { section: "restart", name: "status_change frames after the restart", value: String(result.statusChanges) },
+    { section: "restart", name: "comments lost / delivered twice", value: `${result.lost} / ${result.duplicated}` },
+  ];
+}
+
+async function main(): Promise<number> {
+  let count = 1000;
+  let root = REPO;
+  const vars: Record<string, string> = {};
+  for (const arg of process.argv.slice(2)) {
+    if (arg.startsWith("--clients=")) count = Number(arg.slice("--clients=".length));
+    else if (arg.startsWith("--upgrades-per-second="))
+      vars.UPGRADES_PER_SECOND = arg.slice("--upgrades-per-second=".length);
+    else if (arg.startsWith("--root=")) root = arg.slice("--root=".length);
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  const result = await restartUnderLoad(count, root, (message) => console.log(message), vars);
+  console.log(describeResult(result));
+  return result.lost || result.duplicated ? 1 : 0;
+}
+
+if (isMain(import.meta.url))
+  runMain(main, "usage: npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]");
