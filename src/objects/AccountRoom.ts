@@ -25,6 +25,7 @@ import type {
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
+import { ColdHistory } from "./cold-history";
 import { CommandDesk } from "./command-desk";
 import type { ReplyAnswer } from "./command-desk";
 import { CommandStore } from "./command-store";
@@ -52,6 +53,7 @@ export class AccountRoom extends DurableObject<Env> {
   private readonly pushes: RateLimiter;
   private readonly upkeep: RoomUpkeep;
   private readonly desk: CommandDesk;
+  private readonly cold: ColdHistory;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,7 +65,8 @@ export class AccountRoom extends DurableObject<Env> {
       staleAfterMs: this.config.commandStaleMs,
     });
     this.fanout = new Fanout(ctx, this.store);
-    this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout);
+    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
+    this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout, this.cold);
     this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
@@ -185,7 +188,7 @@ export class AccountRoom extends DurableObject<Env> {
     before: number | undefined,
     limit: number,
   ): Promise<Result<MessagePage>> {
-    return this.inAccount(tenant, accountId, () => this.store.messages(topicId, before, limit));
+    return this.inAccount(tenant, accountId, () => this.cold.messages(topicId, before, limit));
   }
 
   /** The account's notifications, newest first (the HTTP twin of `monitor:request_notifications`). */
@@ -305,7 +308,7 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       case "monitor:request_messages": {
         const { topicId, before, limit } = frame.payload;
-        const page = this.store.messages(topicId, before, limit);
+        const page = await this.cold.messages(topicId, before, limit);
         send(ws, {
           type: "monitor:messages",
           id: frame.id,

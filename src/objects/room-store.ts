@@ -9,6 +9,7 @@ import type { EventFrame, Message, Notification, StoredNotification, Topic, Topi
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
 import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
+import type { PageEntry } from "./cold-history";
 import { bodyOf } from "./message-body";
 import type { BodyRow } from "./message-body";
 import { migrate } from "./migrate";
@@ -148,26 +149,40 @@ export class RoomStore {
     return row ? rowToTopic(this.account()?.account_id ?? "", row) : null;
   }
 
-  /** A page of a topic's messages, oldest first, strictly before `before` (a Message.seq). */
-  messages(topicId: string, before: number | undefined, limit: number): { messages: Message[]; hasMore: boolean } {
+  /**
+   * A page of a topic's messages, oldest first, strictly before `before` (a Message.seq): the
+   * rows still here and the key rows of those moved to R2 (cold-history.ts), merged by seq, so
+   * a page crosses from one to the other with no gap and no repeat.
+   */
+  messagePage(topicId: string, before: number | undefined, limit: number): { entries: PageEntry[]; hasMore: boolean } {
     if (!this.sql.exec("SELECT 1 FROM topics WHERE id = ?", topicId).toArray().length) {
       throw new ApiError("not_found", `topic ${topicId} does not exist`);
     }
+    const below = before ?? Number.MAX_SAFE_INTEGER;
     const rows = this.sql
       .exec<BodyRow>(
         "SELECT id, topic_id, seq, kind, body FROM messages WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         topicId,
-        before ?? Number.MAX_SAFE_INTEGER,
+        below,
         limit + 1,
       )
       .toArray();
-    const hasMore = rows.length > limit;
     const channelId = this.channelId();
-    const messages = rows
-      .slice(0, limit)
-      .reverse()
-      .map((row) => JSON.parse(bodyOf(row, channelId)) as Message);
-    return { messages, hasMore };
+    const entries: PageEntry[] = rows.map((row) => ({ seq: row.seq, body: bodyOf(row, channelId) }));
+    // Both, always: a reply a command still names stays here while older and newer ones move.
+    const cold = this.sql
+      .exec<{ seq: number; batch: number }>(
+        "SELECT seq, batch FROM archived WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        topicId,
+        below,
+        limit + 1,
+      )
+      .toArray();
+    if (cold.length) {
+      entries.push(...cold);
+      entries.sort((a, b) => b.seq - a.seq);
+    }
+    return { entries: entries.slice(0, limit).reverse(), hasMore: entries.length > limit };
   }
 
   /** One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by offset. */
@@ -278,13 +293,16 @@ export class RoomStore {
     const account = this.account()!;
     const mark = Math.min(seq ?? account.seq, account.seq);
     if (mark <= row.read_seq) return null;
-    const unread = this.sql
-      .exec<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM messages WHERE topic_id = ? AND seq > ? AND inbound = 1",
-        topicId,
-        mark,
-      )
-      .one().n;
+    const count = (table: "messages" | "archived") =>
+      this.sql
+        .exec<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM ${table} WHERE topic_id = ? AND seq > ? AND inbound = 1`,
+          topicId,
+          mark,
+        )
+        .one().n;
+    // Messages moved to R2 keep their place in the count (cold-history.ts).
+    const unread = count("messages") + count("archived");
     this.sql.exec("UPDATE topics SET read_seq = ?, unread_count = ? WHERE id = ?", mark, unread, topicId);
     this.sql.exec("UPDATE account SET unread_count = unread_count - ? WHERE id = 1", row.unread_count - unread);
     const topic = rowToTopic(account.account_id, { ...row, read_seq: mark, unread_count: unread });
