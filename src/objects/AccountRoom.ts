@@ -207,7 +207,7 @@ export class AccountRoom extends DurableObject<Env> {
     accountId: string,
     query: CompatQuery,
   ): Promise<Result<{ items: unknown[]; hasMore: boolean }>> {
-    return this.inAccount(tenant, accountId, () => this.store.compatPage(query));
+    return this.inAccount(tenant, accountId, () => this.cold.compatPage(query));
   }
 
   /** Runs `call` if this room is the tenant's account; an ApiError it throws becomes a failed Result. */

@@ -1,8 +1,9 @@
 /**
  * Cold history: once an account's storage passes ARCHIVE_PERCENT, its oldest messages move
  * from the room's SQLite to R2 in batches, and history pages read them back from there.
- * A moved message keeps a key row (`archived`: its platform id, topic, seq, direction) so a
- * later snapshot that still holds it finds it, and pages and unread counts still count it.
+ * A moved message keeps a key row (`archived`: its platform id, topic, seq, direction, kind and
+ * time) so a later snapshot that still holds it finds it, and pages, the compatibility lists
+ * and unread counts still count it.
  */
 import { ApiError } from "../errors";
 import type { Message } from "../protocol";
@@ -10,7 +11,7 @@ import { bodyOf } from "./message-body";
 import type { BodyRow } from "./message-body";
 import { unpackRaw } from "./message-raw";
 import { PLATFORM_ID } from "./push-items";
-import type { RoomStore } from "./room-store";
+import type { CompatQuery, RoomStore } from "./room-store";
 
 /** Messages per R2 object: a page that reaches into cold history reads whole objects. */
 export const ARCHIVE_BATCH = 1_000;
@@ -131,8 +132,8 @@ export class ColdHistory {
       rows.length,
     );
     this.exec(
-      `INSERT INTO archived (seq, batch, platform_id, kind, topic_id, inbound)
-       SELECT seq, :batch, ${PLATFORM_ID}, kind, topic_id, inbound FROM messages WHERE ${range}`,
+      `INSERT INTO archived (seq, batch, platform_id, kind, topic_id, inbound, timestamp)
+       SELECT seq, :batch, ${PLATFORM_ID}, kind, topic_id, inbound, timestamp FROM messages WHERE ${range}`,
       { ...bind, batch: first.seq },
     );
     this.exec(`DELETE FROM messages WHERE ${range}`, bind);
@@ -142,17 +143,28 @@ export class ColdHistory {
   /** A history page with its archived messages read from R2 (see `RoomStore.messagePage`). */
   async messages(topicId: string, before: number | undefined, limit: number) {
     const page = this.store.messagePage(topicId, before, limit);
+    return { messages: await this.resolve(page.entries), hasMore: page.hasMore };
+  }
+
+  /** A page of the compatibility API (PROTOCOL §8), its archived messages read from R2. */
+  async compatPage(query: CompatQuery): Promise<{ items: unknown[]; hasMore: boolean }> {
+    const page = this.store.compatPage(query);
+    if ("items" in page) return page;
+    return { items: await this.resolve(page.entries), hasMore: page.hasMore };
+  }
+
+  /** The messages of a page, in its order: archived ones from their batches, each batch read once. */
+  private async resolve(entries: PageEntry[]): Promise<Message[]> {
     const batches = new Map<number, Map<number, string>>();
-    for (const entry of page.entries) {
+    for (const entry of entries) {
       if ("batch" in entry && !batches.has(entry.batch)) batches.set(entry.batch, new Map());
     }
     await Promise.all([...batches.keys()].map(async (batch) => batches.set(batch, await this.batch(batch))));
-    const messages = page.entries.map((entry) => {
+    return entries.map((entry) => {
       const body = "body" in entry ? entry.body : batches.get(entry.batch)!.get(entry.seq);
       if (body === undefined) throw new ApiError("internal", `archived message ${entry.seq} is missing from its batch`);
       return JSON.parse(body) as Message;
     });
-    return { messages, hasMore: page.hasMore };
   }
 
   /** The messages of the batch that starts at `first`, by seq. */

@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../errors";
 import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
-import type { EventFrame, Message, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
+import type { EventFrame, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
 import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
@@ -16,10 +16,16 @@ import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
 import { rowToTopic } from "./room-rows";
+import { MAX_BOUND } from "./row-buffer";
 import type { AccountRow, AccountSummary, PushResult, RoomFigures, TopicRow } from "./room-rows";
 
 const MINUTE_MS = 60_000;
 const MINUTES_PER_DAY = 1_440;
+
+/** A page of a compatibility list: topics with their item, or messages (see `messagesByKind`). */
+export type CompatRows =
+  | { items: { topic: Topic; raw: Record<string, unknown> | null }[]; hasMore: boolean }
+  | { entries: PageEntry[]; hasMore: boolean };
 
 /** Which compatibility list to read, and where (PROTOCOL §8). */
 export type CompatQuery =
@@ -185,8 +191,11 @@ export class RoomStore {
     return { entries: entries.slice(0, limit).reverse(), hasMore: entries.length > limit };
   }
 
-  /** One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by offset. */
-  compatPage(query: CompatQuery): { items: unknown[]; hasMore: boolean } {
+  /**
+   * One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by
+   * offset: topics with their item, or messages (`entries`, resolved by cold-history.ts).
+   */
+  compatPage(query: CompatQuery): CompatRows {
     switch (query.list) {
       case "conversations":
       case "contents": {
@@ -194,42 +203,53 @@ export class RoomStore {
         const page = this.topicsByKind(kind, query.offset, query.count);
         return { items: page.topics, hasMore: page.hasMore };
       }
-      case "messages": {
-        const page = this.messagesByKind(["dm", "reply"], query.offset, query.count, query.conversationId);
-        return { items: page.messages, hasMore: page.hasMore };
-      }
+      case "messages":
+        return this.messagesByKind(["dm", "reply"], query.offset, query.count, query.conversationId);
       case "discussions":
-      case "unified": {
-        const page = this.messagesByKind(query.kinds, query.offset, query.count);
-        return { items: page.messages, hasMore: page.hasMore };
-      }
+      case "unified":
+        return this.messagesByKind(query.kinds, query.offset, query.count);
     }
   }
 
-  /** Messages of some kinds across the account, newest first, by offset (the compatibility API). */
+  /**
+   * Messages of some kinds across the account, newest first, by offset (the compatibility API):
+   * those still here and those moved to R2 in one order, as if none had moved.
+   */
   messagesByKind(
     kinds: string[],
     offset: number,
     count: number,
     topicId?: string,
-  ): { messages: Message[]; hasMore: boolean } {
-    const placeholders = kinds.map(() => "?").join(", ");
-    const topicFilter = topicId === undefined ? "" : " AND topic_id = ?";
-    const rows = this.sql
-      .exec<BodyRow>(
-        `SELECT id, topic_id, seq, kind, body FROM messages WHERE kind IN (${placeholders})${topicFilter}
+  ): { entries: PageEntry[]; hasMore: boolean } {
+    const where = `kind IN (${kinds.map(() => "?").join(", ")})${topicId === undefined ? "" : " AND topic_id = ?"}`;
+    const params = topicId === undefined ? kinds : [...kinds, topicId];
+    const keys = this.sql
+      .exec<{ r: number | null; seq: number; batch: number | null }>(
+        `SELECT rowid AS r, seq, NULL AS batch, timestamp FROM messages WHERE ${where}
+         UNION ALL SELECT NULL, seq, batch, timestamp FROM archived WHERE ${where}
          ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`,
-        ...kinds,
-        ...(topicId === undefined ? [] : [topicId]),
+        ...params,
+        ...params,
         count + 1,
         offset,
       )
       .toArray();
+    const page = keys.slice(0, count);
+    const bodies = new Map<number, string>();
+    const rowids = page.flatMap((key) => (key.r === null ? [] : [key.r]));
     const channelId = this.channelId();
-    return {
-      messages: rows.slice(0, count).map((row) => JSON.parse(bodyOf(row, channelId)) as Message),
-      hasMore: rows.length > count,
-    };
+    for (let start = 0; start < rowids.length; start += MAX_BOUND) {
+      const chunk = rowids.slice(start, start + MAX_BOUND);
+      const rows = this.sql.exec<BodyRow & { r: number }>(
+        `SELECT rowid AS r, id, topic_id, seq, kind, body FROM messages WHERE rowid IN (${chunk.map(() => "?").join(", ")})`,
+        ...chunk,
+      );
+      for (const row of rows) bodies.set(row.r, bodyOf(row, channelId));
+    }
+    const entries = page.map((key): PageEntry =>
+      key.r === null ? { seq: key.seq, batch: key.batch! } : { seq: key.seq, body: bodies.get(key.r)! },
+    );
+    return { entries, hasMore: keys.length > count };
   }
 
   /** Topics of one kind with their item, newest first, by offset (the compatibility API). */
