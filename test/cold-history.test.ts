@@ -1,7 +1,7 @@
 /** Cold history: the oldest messages moved to R2, and everything that read them still reads them the same. */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AccountRoom } from "../src/objects/AccountRoom";
 import type { ColdHistory } from "../src/objects/cold-history";
 import type { Config } from "../src/config";
@@ -232,6 +232,32 @@ describe("cold history", () => {
       expect(await cold.moveBatch()).toBe(false);
       expect(figures(state)).toMatchObject({ live: 1_200, archived: 0, batches: 0 });
     });
+  });
+
+  it("keeps the messages and the rest of the upkeep when R2 fails, and moves them at the next alarm", async () => {
+    const account = uid("acc");
+    await pushComments(account, "w1", "a", 1_200);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const failed = await runInDurableObject(roomOf(account), async (room, state) => {
+      const { cold, config } = inside(room);
+      config.eventRetentionCount = 100;
+      config.archivePercent = 0;
+      const bucket = env.ARCHIVE;
+      (cold as unknown as { bucket: Pick<R2Bucket, "put"> }).bucket = {
+        put: () => Promise.reject(new Error("R2 is unavailable")),
+      };
+      await room.alarm();
+      (cold as unknown as { bucket: R2Bucket }).bucket = bucket;
+      return {
+        ...figures(state),
+        events: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events").one().n,
+      };
+    });
+    expect(logged).toHaveBeenCalledWith("moving cold history to R2 failed; retrying from the alarm", expect.any(Error));
+    logged.mockRestore();
+    // The log was pruned all the same; nothing moved.
+    expect(failed).toMatchObject({ live: 1_200, archived: 0, events: 100 });
+    expect(await alarmWith(account, 100)).toMatchObject({ live: 200, archived: 1_000 });
   });
 
   it("frees the moved messages' pages: the database shrinks, and the next messages take the room they left", async () => {

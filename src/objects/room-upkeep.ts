@@ -97,7 +97,10 @@ export class RoomUpkeep {
   async alarm(now: number): Promise<void> {
     if (!this.store.account()) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
-    await this.cold.archive(this.archiveAtBytes());
+    // R2 failing must not stop the rest of the upkeep; the next alarm tries again.
+    await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
+      console.error("moving cold history to R2 failed; retrying from the alarm", error);
+    });
     this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.expire(now)));
     await this.sendSummary();
     await this.scheduleAlarm(now);
