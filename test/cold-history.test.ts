@@ -172,6 +172,27 @@ describe("cold history", () => {
     expect(await lists()).toEqual(before);
   });
 
+  it("takes a reply to an archived comment as it would before the move", async () => {
+    const account = uid("acc");
+    await pushComments(account, "w1", "a", 1_200);
+    await push(account, { comments: [comment("other", "w2")] });
+    await alarmWith(account, 100);
+    const socket = await roomSocket(account);
+    const accepted = await socket.request(
+      "monitor:reply",
+      { topicId: "w1", content: "Thanks!", replyToId: "a5", clientMsgId: uid("k") },
+      "monitor:reply:accepted",
+    );
+    expect(accepted.payload.message).toMatchObject({ kind: "reply", replyToId: "a5", toId: "u-a5" });
+    const elsewhere = await socket.request(
+      "monitor:reply",
+      { topicId: "w2", content: "hi", replyToId: "a5", clientMsgId: uid("k") },
+      "error",
+    );
+    expect(elsewhere.payload).toMatchObject({ code: "not_found", issues: [{ path: "replyToId" }] });
+    socket.close();
+  });
+
   it("keeps unread counts: a read mark inside the archived range counts the archived messages after it", async () => {
     const account = uid("acc");
     await pushComments(account, "w1", "a", 1_200);

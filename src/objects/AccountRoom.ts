@@ -67,7 +67,7 @@ export class AccountRoom extends DurableObject<Env> {
     this.fanout = new Fanout(ctx, this.store);
     this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
     this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout, this.cold);
-    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep);
+    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep, this.cold);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
       onClose: (ws, attachment) => this.onClose(ws, attachment),

@@ -93,11 +93,10 @@ export class ColdHistory {
   /**
    * Moves the oldest ARCHIVE_BATCH movable messages, only ever that many (a page reaching back
    * reads whole objects, and a busy account would otherwise move a few messages per alarm):
-   * the R2 object first (its key is its
-   * first and last seq, so writing it again replaces it with the same text), then in one
-   * transaction the batch's row, the key rows and the deletion. A crash anywhere leaves
-   * either the messages in SQLite (and at worst an object nothing names, written again
-   * next time) or the whole move done. False when nothing was moved.
+   * the R2 object first (its key is its first and last seq, so writing it again replaces it
+   * with the same text), then in one transaction the batch's row, the key rows and the
+   * deletion. A crash anywhere leaves either the messages in SQLite (and at worst an object
+   * nothing names, written again next time) or the whole move done. False when nothing moved.
    */
   async moveBatch(): Promise<boolean> {
     const below = this.below();
@@ -151,6 +150,21 @@ export class ColdHistory {
     const page = this.store.compatPage(query);
     if ("items" in page) return page;
     return { items: await this.resolve(page.entries), hasMore: page.hasMore };
+  }
+
+  /**
+   * The archived comment or DM `id` of topic `topicId`, read from R2, or null when it is not
+   * archived. A crawler's message's id is its platform id, which its key row holds.
+   */
+  async archivedMessage(id: string, topicId: string): Promise<Message | null> {
+    const key = this.storage.sql
+      .exec<{ seq: number; batch: number }>(
+        "SELECT seq, batch FROM archived WHERE platform_id = ? AND topic_id = ? AND kind <> 'reply'",
+        id,
+        topicId,
+      )
+      .toArray()[0];
+    return key ? (await this.resolve([key]))[0]! : null;
   }
 
   /** The messages of a page, in its order: archived ones from their batches, each batch read once. */
