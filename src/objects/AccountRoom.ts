@@ -3,7 +3,7 @@
  * hibernatable sockets of the agents watching it and of its crawler. Read top to bottom it is
  * PROTOCOL §4, §7 and §6.2; storage is in room-store.ts, push-run.ts and command-store.ts,
  * commands in command-desk.ts, delivery in fanout.ts, the socket runtime in socket-host.ts,
- * housekeeping in room-upkeep.ts.
+ * housekeeping in room-upkeep.ts, messages moved to R2 in cold-history.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
