@@ -33,6 +33,8 @@ export type Config = {
   maxFrameBytes: number;
   /** An account's storage is `high` (PROTOCOL §10) past this percentage of the 10 GB an object holds. */
   storageHighPercent: number;
+  /** Past this percentage of the 10 GB, the room moves its oldest messages to R2 (docs/OPERATIONS.md, "Storage"). */
+  archivePercent: number;
 };
 
 /** The vars the settings are read from; docs/OPERATIONS.md describes each. */
@@ -50,7 +52,8 @@ type SettingName =
   | "UPGRADES_PER_SECOND"
   | "MAX_PUSH_BYTES"
   | "MAX_FRAME_BYTES"
-  | "STORAGE_HIGH_PERCENT";
+  | "STORAGE_HIGH_PERCENT"
+  | "ARCHIVE_PERCENT";
 
 /**
  * What `readConfig` reads: the setting vars, each optional. The Worker's `Env` is one: it has
@@ -105,5 +108,7 @@ export function readConfig(env: SettingVars): Config {
     maxFrameBytes: setting(env, "MAX_FRAME_BYTES", 1024 * 1024, 1024 * 1024),
     // Below 95 %, where storage is `full`.
     storageHighPercent: setting(env, "STORAGE_HIGH_PERCENT", 80, 94),
+    // Below `high` by default, so cold history has moved out before anyone is warned.
+    archivePercent: setting(env, "ARCHIVE_PERCENT", 70, 94),
   };
 }

@@ -61,6 +61,7 @@ describe("settings in [vars]", () => {
     ["MAX_FRAME_BYTES", "2097152", "a whole number from 1 to 1048576"],
     ["MAX_SOCKETS_PER_OBJECT", "40000", "a whole number from 1 to 32000"],
     ["STORAGE_HIGH_PERCENT", "95", "a whole number from 1 to 94"],
+    ["ARCHIVE_PERCENT", "0", "a whole number from 1 to 94"],
   ])("%s = %j: every route answers 500 naming the setting, the status route too", async (name, value, range) => {
     for (const path of ["/api/v1/status", "/api/v1/accounts"]) {
       const res = await call(path, { [name]: value }, await token("agent"));

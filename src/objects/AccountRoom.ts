@@ -3,7 +3,7 @@
  * hibernatable sockets of the agents watching it and of its crawler. Read top to bottom it is
  * PROTOCOL §4, §7 and §6.2; storage is in room-store.ts, push-run.ts and command-store.ts,
  * commands in command-desk.ts, delivery in fanout.ts, the socket runtime in socket-host.ts,
- * housekeeping in room-upkeep.ts.
+ * housekeeping in room-upkeep.ts, messages moved to R2 in cold-history.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
@@ -25,6 +25,7 @@ import type {
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
+import { ColdHistory } from "./cold-history";
 import { CommandDesk } from "./command-desk";
 import type { ReplyAnswer } from "./command-desk";
 import { CommandStore } from "./command-store";
@@ -52,6 +53,7 @@ export class AccountRoom extends DurableObject<Env> {
   private readonly pushes: RateLimiter;
   private readonly upkeep: RoomUpkeep;
   private readonly desk: CommandDesk;
+  private readonly cold: ColdHistory;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,8 +65,9 @@ export class AccountRoom extends DurableObject<Env> {
       staleAfterMs: this.config.commandStaleMs,
     });
     this.fanout = new Fanout(ctx, this.store, () => void this.upkeep.summarySoon(Date.now()));
-    this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout);
-    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep);
+    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
+    this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout, this.cold);
+    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep, this.cold);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
       onClose: (ws, attachment) => this.onClose(ws, attachment),
@@ -185,7 +188,7 @@ export class AccountRoom extends DurableObject<Env> {
     before: number | undefined,
     limit: number,
   ): Promise<Result<MessagePage>> {
-    return this.inAccount(tenant, accountId, () => this.store.messages(topicId, before, limit));
+    return this.inAccount(tenant, accountId, () => this.cold.messages(topicId, before, limit));
   }
 
   /** The account's notifications, newest first (the HTTP twin of `monitor:request_notifications`). */
@@ -204,7 +207,7 @@ export class AccountRoom extends DurableObject<Env> {
     accountId: string,
     query: CompatQuery,
   ): Promise<Result<{ items: unknown[]; hasMore: boolean }>> {
-    return this.inAccount(tenant, accountId, () => this.store.compatPage(query));
+    return this.inAccount(tenant, accountId, () => this.cold.compatPage(query));
   }
 
   /** Runs `call` if this room is the tenant's account; an ApiError it throws becomes a failed Result. */
@@ -305,7 +308,7 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       case "monitor:request_messages": {
         const { topicId, before, limit } = frame.payload;
-        const page = this.store.messages(topicId, before, limit);
+        const page = await this.cold.messages(topicId, before, limit);
         send(ws, {
           type: "monitor:messages",
           id: frame.id,

@@ -4,6 +4,7 @@
  * socket, and marked taken once delivered.
  */
 import type { Command, Message } from "../protocol";
+import type { ColdHistory } from "./cold-history";
 import type { CommandStore, ReplyInput } from "./command-store";
 import type { Fanout } from "./fanout";
 import type { RoomUpkeep } from "./room-upkeep";
@@ -16,11 +17,17 @@ export class CommandDesk {
     private readonly commands: CommandStore,
     private readonly fanout: Fanout,
     private readonly upkeep: RoomUpkeep,
+    private readonly cold: ColdHistory,
   ) {}
 
-  /** Stores a reply and its command; a new one goes out to everyone and to the crawler. */
+  /**
+   * Stores a reply and its command; a new one goes out to everyone and to the crawler. A reply
+   * to a message moved to R2 reads that message first (the transaction cannot wait for R2).
+   */
   async reply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
-    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now()));
+    const archived =
+      input.replyToId === undefined ? null : await this.cold.archivedMessage(input.replyToId, input.topicId);
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now(), archived));
     if (outcome.created) {
       this.fanout.broadcast(outcome.events);
       this.offer(outcome.command);

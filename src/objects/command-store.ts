@@ -90,6 +90,7 @@ export class CommandStore {
     input: ReplyInput,
     agent: string,
     now: number,
+    archived: Message | null = null,
   ): { message: Message; command: Command; created: boolean; events: EventFrame[] } {
     const existing = this.sql
       .exec<CommandRow>("SELECT * FROM commands WHERE client_msg_id = ?", input.clientMsgId)
@@ -118,6 +119,8 @@ export class CommandStore {
           input.topicId,
         )
         .toArray()[0];
+      // A message moved to R2 (cold-history.ts) is a crawler's: its id is its platform id.
+      if (!replyTo && archived) replyTo = { platform_id: archived.id, id: archived.id };
       if (!replyTo) {
         throw new ApiError("not_found", `replyToId ${input.replyToId} is not a message of topic ${input.topicId}`, [
           { path: "replyToId", message: "no such message in this topic" },
@@ -128,7 +131,11 @@ export class CommandStore {
     const participant = topic.raw
       ? (JSON.parse(topic.raw) as { participant?: { user_id?: string } }).participant?.user_id
       : undefined;
-    const toId = replyTo ? this.message(replyTo.id).fromId : topic.kind === "conversation" ? participant : undefined;
+    const toId = replyTo
+      ? (archived ?? this.message(replyTo.id)).fromId
+      : topic.kind === "conversation"
+        ? participant
+        : undefined;
     const seq = account.seq + 1;
     const message: Message = compact({
       id: `reply-${crypto.randomUUID()}`,

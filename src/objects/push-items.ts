@@ -51,8 +51,10 @@ export type MessageBrief = [kind: string | null, hash: string | null, ts: number
  * The items that are new or may have changed, by their place in `items`: SQLite compares
  * each item's hash with its stored row, so an unchanged item costs an index lookup and
  * nothing is read back for it. A stored row of another kind is returned whatever its hash
- * (it is rejected). Rows come back by position, not by id: an id is matched the way SQLite
- * sees it (a lone UTF-16 surrogate does not survive the trip), exactly as a lookup per item.
+ * (it is rejected). A message moved to R2 (its key row in `archived`) is history that does not
+ * change any more: it is never returned, unless it is of another kind. Rows come back by
+ * position, not by id: an id is matched the way SQLite sees it (a lone UTF-16 surrogate does
+ * not survive the trip), exactly as a lookup per item.
  */
 export function storedCandidates(
   sql: SqlStorage,
@@ -60,7 +62,7 @@ export function storedCandidates(
   kind: "comment" | "dm",
 ): (MessageBrief | undefined)[] {
   const found: (MessageBrief | undefined)[] = new Array(items.length);
-  const perStatement = Math.floor((MAX_BOUND - 1) / 2);
+  const perStatement = Math.floor((MAX_BOUND - 2) / 2);
   for (let start = 0; start < items.length; start += perStatement) {
     const chunk = items.slice(start, start + perStatement);
     const values: SqlStorageValue[] = [];
@@ -68,10 +70,15 @@ export function storedCandidates(
     const rows = sql
       .exec(
         `WITH incoming (i, platform_id, hash) AS (VALUES ${chunk.map((_, i) => `(${i}, ?, ?)`).join(", ")})
-         SELECT incoming.i, m.kind, m.hash, m.ts, m.raw IS NOT NULL
+         SELECT incoming.i, COALESCE(m.kind, a.kind), m.hash, m.ts, m.raw IS NOT NULL
          FROM incoming LEFT JOIN messages AS m ON m.rowid = ${rowidByPlatformId("incoming.platform_id")}
-         WHERE m.hash IS NOT incoming.hash OR m.kind NOT IN (?, 'reply')`,
+           LEFT JOIN archived AS a ON m.rowid IS NULL AND a.platform_id = incoming.platform_id
+         WHERE CASE
+           WHEN m.rowid IS NOT NULL THEN m.hash IS NOT incoming.hash OR m.kind NOT IN (?, 'reply')
+           WHEN a.seq IS NOT NULL THEN a.kind NOT IN (?, 'reply')
+           ELSE 1 END`,
         ...values,
+        kind,
         kind,
       )
       .raw<[number, ...MessageBrief]>();

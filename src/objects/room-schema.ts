@@ -130,4 +130,22 @@ export const ROOM_MIGRATIONS: string[] = [
    DROP INDEX messages_by_seq_once;
    DROP TABLE events;
    ALTER TABLE events_once RENAME TO events;`,
+  // Cold history (docs/OPERATIONS.md, "Storage"): the oldest messages, moved to R2 in batches
+  // (`archive_batches`, one object each, named by its first and last seq). Each moved message
+  // keeps a key row: its platform id, so a later snapshot does not make it new again; its
+  // topic, seq, direction, kind and time, so history pages, unread counts and the
+  // compatibility lists still reach it.
+  `CREATE TABLE archive_batches (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, count INTEGER NOT NULL);
+   CREATE TABLE archived (
+     seq INTEGER PRIMARY KEY,
+     batch INTEGER NOT NULL,
+     platform_id TEXT,
+     kind TEXT NOT NULL,
+     topic_id TEXT NOT NULL,
+     inbound INTEGER NOT NULL,
+     timestamp INTEGER NOT NULL
+   );
+   CREATE INDEX archived_by_platform_id ON archived (platform_id);
+   CREATE INDEX archived_by_topic ON archived (topic_id, seq, inbound);
+   CREATE INDEX archived_by_kind_time ON archived (kind, timestamp DESC, seq DESC);`,
 ];

@@ -5,20 +5,27 @@
  */
 import { ApiError } from "../errors";
 import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
-import type { EventFrame, Message, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
+import type { EventFrame, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
 import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
+import type { PageEntry } from "./cold-history";
 import { bodyOf } from "./message-body";
 import type { BodyRow } from "./message-body";
 import { migrate } from "./migrate";
 import { ROOM_MIGRATIONS } from "./room-schema";
 import { PushRun } from "./push-run";
 import { rowToTopic } from "./room-rows";
+import { MAX_BOUND } from "./row-buffer";
 import type { AccountRow, AccountSummary, PushResult, RoomFigures, TopicRow } from "./room-rows";
 
 const MINUTE_MS = 60_000;
 const MINUTES_PER_DAY = 1_440;
+
+/** A page of a compatibility list: topics with their item, or messages (see `messagesByKind`). */
+export type CompatRows =
+  | { items: { topic: Topic; raw: Record<string, unknown> | null }[]; hasMore: boolean }
+  | { entries: PageEntry[]; hasMore: boolean };
 
 /** Which compatibility list to read, and where (PROTOCOL §8). */
 export type CompatQuery =
@@ -148,30 +155,47 @@ export class RoomStore {
     return row ? rowToTopic(this.account()?.account_id ?? "", row) : null;
   }
 
-  /** A page of a topic's messages, oldest first, strictly before `before` (a Message.seq). */
-  messages(topicId: string, before: number | undefined, limit: number): { messages: Message[]; hasMore: boolean } {
+  /**
+   * A page of a topic's messages, oldest first, strictly before `before` (a Message.seq): the
+   * rows still here and the key rows of those moved to R2 (cold-history.ts), merged by seq, so
+   * a page crosses from one to the other with no gap and no repeat.
+   */
+  messagePage(topicId: string, before: number | undefined, limit: number): { entries: PageEntry[]; hasMore: boolean } {
     if (!this.sql.exec("SELECT 1 FROM topics WHERE id = ?", topicId).toArray().length) {
       throw new ApiError("not_found", `topic ${topicId} does not exist`);
     }
+    const below = before ?? Number.MAX_SAFE_INTEGER;
     const rows = this.sql
       .exec<BodyRow>(
         "SELECT id, topic_id, seq, kind, body FROM messages WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         topicId,
-        before ?? Number.MAX_SAFE_INTEGER,
+        below,
         limit + 1,
       )
       .toArray();
-    const hasMore = rows.length > limit;
     const channelId = this.channelId();
-    const messages = rows
-      .slice(0, limit)
-      .reverse()
-      .map((row) => JSON.parse(bodyOf(row, channelId)) as Message);
-    return { messages, hasMore };
+    const entries: PageEntry[] = rows.map((row) => ({ seq: row.seq, body: bodyOf(row, channelId) }));
+    // Both, always: a reply a command still names stays here while older and newer ones move.
+    const cold = this.sql
+      .exec<{ seq: number; batch: number }>(
+        "SELECT seq, batch FROM archived WHERE topic_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        topicId,
+        below,
+        limit + 1,
+      )
+      .toArray();
+    if (cold.length) {
+      entries.push(...cold);
+      entries.sort((a, b) => b.seq - a.seq);
+    }
+    return { entries: entries.slice(0, limit).reverse(), hasMore: entries.length > limit };
   }
 
-  /** One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by offset. */
-  compatPage(query: CompatQuery): { items: unknown[]; hasMore: boolean } {
+  /**
+   * One page of a Douyin-style list of the compatibility API (PROTOCOL §8), newest first by
+   * offset: topics with their item, or messages (`entries`, resolved by cold-history.ts).
+   */
+  compatPage(query: CompatQuery): CompatRows {
     switch (query.list) {
       case "conversations":
       case "contents": {
@@ -179,42 +203,53 @@ export class RoomStore {
         const page = this.topicsByKind(kind, query.offset, query.count);
         return { items: page.topics, hasMore: page.hasMore };
       }
-      case "messages": {
-        const page = this.messagesByKind(["dm", "reply"], query.offset, query.count, query.conversationId);
-        return { items: page.messages, hasMore: page.hasMore };
-      }
+      case "messages":
+        return this.messagesByKind(["dm", "reply"], query.offset, query.count, query.conversationId);
       case "discussions":
-      case "unified": {
-        const page = this.messagesByKind(query.kinds, query.offset, query.count);
-        return { items: page.messages, hasMore: page.hasMore };
-      }
+      case "unified":
+        return this.messagesByKind(query.kinds, query.offset, query.count);
     }
   }
 
-  /** Messages of some kinds across the account, newest first, by offset (the compatibility API). */
+  /**
+   * Messages of some kinds across the account, newest first, by offset (the compatibility API):
+   * those still here and those moved to R2 in one order, as if none had moved.
+   */
   messagesByKind(
     kinds: string[],
     offset: number,
     count: number,
     topicId?: string,
-  ): { messages: Message[]; hasMore: boolean } {
-    const placeholders = kinds.map(() => "?").join(", ");
-    const topicFilter = topicId === undefined ? "" : " AND topic_id = ?";
-    const rows = this.sql
-      .exec<BodyRow>(
-        `SELECT id, topic_id, seq, kind, body FROM messages WHERE kind IN (${placeholders})${topicFilter}
+  ): { entries: PageEntry[]; hasMore: boolean } {
+    const where = `kind IN (${kinds.map(() => "?").join(", ")})${topicId === undefined ? "" : " AND topic_id = ?"}`;
+    const params = topicId === undefined ? kinds : [...kinds, topicId];
+    const keys = this.sql
+      .exec<{ r: number | null; seq: number; batch: number | null }>(
+        `SELECT rowid AS r, seq, NULL AS batch, timestamp FROM messages WHERE ${where}
+         UNION ALL SELECT NULL, seq, batch, timestamp FROM archived WHERE ${where}
          ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`,
-        ...kinds,
-        ...(topicId === undefined ? [] : [topicId]),
+        ...params,
+        ...params,
         count + 1,
         offset,
       )
       .toArray();
+    const page = keys.slice(0, count);
+    const bodies = new Map<number, string>();
+    const rowids = page.flatMap((key) => (key.r === null ? [] : [key.r]));
     const channelId = this.channelId();
-    return {
-      messages: rows.slice(0, count).map((row) => JSON.parse(bodyOf(row, channelId)) as Message),
-      hasMore: rows.length > count,
-    };
+    for (let start = 0; start < rowids.length; start += MAX_BOUND) {
+      const chunk = rowids.slice(start, start + MAX_BOUND);
+      const rows = this.sql.exec<BodyRow & { r: number }>(
+        `SELECT rowid AS r, id, topic_id, seq, kind, body FROM messages WHERE rowid IN (${chunk.map(() => "?").join(", ")})`,
+        ...chunk,
+      );
+      for (const row of rows) bodies.set(row.r, bodyOf(row, channelId));
+    }
+    const entries = page.map((key): PageEntry =>
+      key.r === null ? { seq: key.seq, batch: key.batch! } : { seq: key.seq, body: bodies.get(key.r)! },
+    );
+    return { entries, hasMore: keys.length > count };
   }
 
   /** Topics of one kind with their item, newest first, by offset (the compatibility API). */
@@ -278,13 +313,16 @@ export class RoomStore {
     const account = this.account()!;
     const mark = Math.min(seq ?? account.seq, account.seq);
     if (mark <= row.read_seq) return null;
-    const unread = this.sql
-      .exec<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM messages WHERE topic_id = ? AND seq > ? AND inbound = 1",
-        topicId,
-        mark,
-      )
-      .one().n;
+    const count = (table: "messages" | "archived") =>
+      this.sql
+        .exec<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM ${table} WHERE topic_id = ? AND seq > ? AND inbound = 1`,
+          topicId,
+          mark,
+        )
+        .one().n;
+    // Messages moved to R2 keep their place in the count (cold-history.ts).
+    const unread = count("messages") + count("archived");
     this.sql.exec("UPDATE topics SET read_seq = ?, unread_count = ? WHERE id = ?", mark, unread, topicId);
     this.sql.exec("UPDATE account SET unread_count = unread_count - ? WHERE id = 1", row.unread_count - unread);
     const topic = rowToTopic(account.account_id, { ...row, read_seq: mark, unread_count: unread });

@@ -4,6 +4,8 @@
  * announces the crawler's health transitions (online → late → offline).
  */
 import type { Config } from "../config";
+import { OBJECT_STORAGE_BYTES } from "../health";
+import type { ColdHistory } from "./cold-history";
 import type { CommandStore } from "./command-store";
 import type { Fanout } from "./fanout";
 import type { RoomStore } from "./room-store";
@@ -21,7 +23,13 @@ export class RoomUpkeep {
     private readonly store: RoomStore,
     private readonly commands: CommandStore,
     private readonly fanout: Fanout,
+    private readonly cold: ColdHistory,
   ) {}
+
+  /** The database size past which the oldest messages move to R2 (ARCHIVE_PERCENT). */
+  private archiveAtBytes(): number {
+    return (OBJECT_STORAGE_BYTES * this.config.archivePercent) / 100;
+  }
 
   /** Tells the tenant's Directory the account's summary; retried by the alarm if it fails. */
   async sendSummary(): Promise<void> {
@@ -57,7 +65,7 @@ export class RoomUpkeep {
   /**
    * Sets the alarm for the earliest thing that needs it: a command going stale, a QR code
    * expiring, a log outgrowing its retention, the crawler's next health transition, a summary
-   * to send again. Every deadline is read from storage, so the alarm is set to exactly the
+   * to send again, cold history to move. Every deadline is read from storage, so the alarm is set to exactly the
    * earliest (later too, when a push moved the health transition on): an idle room wakes
    * once per transition and never once its crawler is offline.
    */
@@ -71,6 +79,7 @@ export class RoomUpkeep {
       tooMany || tooOld ? now + 1_000 : null,
       this.store.healthDeadline(now),
       this.store.account()?.summary_retry_at ?? null,
+      this.cold.due(this.archiveAtBytes()) ? now + 1_000 : null,
     ].filter((t): t is number => t !== null);
     const current = await this.ctx.storage.getAlarm();
     if (!deadlines.length) {
@@ -82,12 +91,17 @@ export class RoomUpkeep {
   }
 
   /**
-   * Prunes, expires QR codes and stale commands, re-sends the summary (the Directory derives
+   * Prunes, moves cold history to R2 past ARCHIVE_PERCENT, expires QR codes and stale
+   * commands, re-sends the summary (the Directory derives
    * the crawler's new state from it and announces it); idempotent (alarms may run twice).
    */
   async alarm(now: number): Promise<void> {
     if (!this.store.account()) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
+    // R2 failing must not stop the rest of the upkeep; the next alarm tries again.
+    await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
+      console.error("moving cold history to R2 failed; retrying from the alarm", error);
+    });
     this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.expire(now)));
     await this.sendSummary();
     await this.scheduleAlarm(now);
