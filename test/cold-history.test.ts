@@ -267,13 +267,22 @@ describe("cold history", () => {
       (cold as unknown as { bucket: Pick<R2Bucket, "put"> }).bucket = {
         put: () => Promise.reject(new Error("R2 is unavailable")),
       };
-      await room.alarm();
+      // Each failure puts the next try further off (2 s, then 4 s), so an outage does not wake the room every second.
+      const waits: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const before = Date.now();
+        await room.alarm();
+        waits.push((await state.storage.getAlarm())! - before);
+      }
       (cold as unknown as { bucket: R2Bucket }).bucket = bucket;
       return {
         ...figures(state),
         events: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events").one().n,
+        waits,
       };
     });
+    expect(failed.waits[0]).toBeGreaterThanOrEqual(2_000);
+    expect(failed.waits[1]).toBeGreaterThanOrEqual(4_000);
     expect(logged).toHaveBeenCalledWith("moving cold history to R2 failed; retrying from the alarm", expect.any(Error));
     logged.mockRestore();
     // The log was pruned all the same; nothing moved.

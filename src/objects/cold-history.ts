@@ -19,6 +19,8 @@ export const ARCHIVE_BATCH = 1_000;
 const BATCHES_PER_ALARM = 20;
 /** Batches kept parsed in memory: a client paging back through a topic reads each object once. */
 const CACHED_BATCHES = 2;
+/** After a failed move the next waits 2 s, 4 s, … up to this: an R2 outage must not wake every full room each second. */
+const MAX_RETRY_MS = 10 * 60 * 1000;
 
 /**
  * The messages that may move, in seq order (a message's rowid is its seq, or for rows written
@@ -59,6 +61,8 @@ export type PageEntry = { seq: number; body: string } | { seq: number; batch: nu
 export class ColdHistory {
   /** Parsed batches, the most recently read last: first seq → message JSON by seq. */
   private readonly cache = new Map<number, Map<number, string>>();
+  /** Moves that failed in a row (kept in memory: a restarted room simply tries again). */
+  private failures = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -83,11 +87,22 @@ export class ColdHistory {
    */
   async archive(atBytes: number): Promise<number> {
     let moved = 0;
-    while (moved < BATCHES_PER_ALARM && this.storage.sql.databaseSize > atBytes) {
-      if (!(await this.moveBatch())) break;
-      moved++;
+    try {
+      while (moved < BATCHES_PER_ALARM && this.storage.sql.databaseSize > atBytes) {
+        if (!(await this.moveBatch())) break;
+        moved++;
+      }
+    } catch (error) {
+      this.failures++;
+      throw error;
     }
+    this.failures = 0;
     return moved;
+  }
+
+  /** When the alarm should next try a move that is `due`: a second from now, later after failures. */
+  nextAttemptAt(now: number): number {
+    return now + Math.min(MAX_RETRY_MS, 1_000 * 2 ** this.failures);
   }
 
   /**

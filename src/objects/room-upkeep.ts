@@ -79,7 +79,7 @@ export class RoomUpkeep {
       tooMany || tooOld ? now + 1_000 : null,
       this.store.healthDeadline(now),
       this.store.account()?.summary_retry_at ?? null,
-      this.cold.due(this.archiveAtBytes()) ? now + 1_000 : null,
+      this.cold.due(this.archiveAtBytes()) ? this.cold.nextAttemptAt(now) : null,
     ].filter((t): t is number => t !== null);
     const current = await this.ctx.storage.getAlarm();
     if (!deadlines.length) {
@@ -98,7 +98,7 @@ export class RoomUpkeep {
   async alarm(now: number): Promise<void> {
     if (!this.store.account()) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
-    // R2 failing must not stop the rest of the upkeep; the next alarm tries again.
+    // R2 failing must not stop the rest of the upkeep; a later alarm tries again, backing off.
     await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
       console.error("moving cold history to R2 failed; retrying from the alarm", error);
     });
