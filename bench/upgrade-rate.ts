@@ -1,6 +1,7 @@
 /**
  * Where one room's upgrade line is (docs/OPERATIONS.md, "Reconnect herds"): `wrangler dev`
- * with shedding off (`UPGRADES_PER_SECOND` at its largest), then waves of raw sockets that
+ * with shedding off (`UPGRADES_PER_SECOND` at its largest), then waves of raw sockets (offering
+ * permessage-deflate, as real clients do) that
  * all open at once on one account, each resuming from the same `seq` (so each has a replay
  * to get), at a given number in flight. For each wave: upgrades served per second and the
  * time from the upgrade request to `sync:complete` (p50, p99). The line is the rate the room
@@ -29,9 +30,8 @@ const token = (sub: string, role: "agent" | "crawler" = "agent") =>
 function resume(url: string, tokenText: string, since: number): Promise<{ ms: number; ws: WebSocket }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}/api/v1/accounts/${ACCOUNT}/ws?token=${tokenText}&since=${since}`, {
-      perMessageDeflate: false,
-    });
+    // ws's default offer (permessage-deflate), as browsers and the adapter make it.
+    const ws = new WebSocket(`${url}/api/v1/accounts/${ACCOUNT}/ws?token=${tokenText}&since=${since}`);
     ws.on("message", (data: Buffer) => {
       if (data.toString().includes('"sync:complete"')) resolve({ ms: performance.now() - started, ws });
     });
