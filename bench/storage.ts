@@ -13,7 +13,7 @@ import { readConfig } from "../src/config";
 import type { Backend } from "./backend";
 import { attachHeapSampler } from "./heap";
 import type { HeapSampler } from "./heap";
-import { pushBody } from "./snapshots";
+import { comment as snapshotComment, pushBody } from "./snapshots";
 import { summarize } from "./stats";
 import type { Bench, Row } from "./types";
 
@@ -30,21 +30,12 @@ const PHRASES = [
   "什么时候更新啊",
   "支持一下，拍得真好",
 ];
-const BASE_TIME = 1_730_000_000;
 
-/** Comment `k`: ~300 bytes of JSON, a third of its content Chinese, as the Douyin crawler sends. */
+/** Comment `k`: the bench's comment with longer Chinese content, ~300 bytes of JSON, as the Douyin crawler sends. */
 function comment(account: string, k: number) {
-  const author = (k * 7919) % 100_000;
   return {
-    comment_id: `${account}-c${k}`,
-    work_id: `w${k % 20}`,
+    ...snapshotComment(account, k, `w${k % 20}`),
     content: `${PHRASES[k % PHRASES.length]} #${k} — great video!`,
-    author_id: `u${author}`,
-    author_name: `用户${author}`,
-    author_avatar: `https://p3.douyinpic.com/aweme/100x100/${author}.jpeg`,
-    create_time: BASE_TIME + k,
-    parent_comment_id: null,
-    like_count: k % 17,
     ip_label: "广东",
   };
 }
