@@ -211,3 +211,15 @@ export async function roomSocket(accountId: string, { tenant = "t1", role = "age
   if (!result.socket) throw new Error(`socket refused with ${result.status}: ${JSON.stringify(result.json)}`);
   return result.socket;
 }
+
+/** A fresh account (a random id) that exists: one comment pushed to it. */
+export async function newAccount(): Promise<string> {
+  const id = uid("acc");
+  await push(id, { comments: [comment("c1", "w1")] });
+  return id;
+}
+
+/** Registers `socket` as a crm-pc-im monitor client; resolves to `monitor:registered`. */
+export async function registerMonitor(socket: TestSocket, clientId: string) {
+  return socket.request("monitor:register", { clientId, clientType: "monitor" }, "monitor:registered");
+}

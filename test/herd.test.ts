@@ -7,18 +7,8 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ReplayCache } from "../src/objects/replay-cache";
 import { UpgradeGate } from "../src/objects/upgrade-gate";
-import { comment, connect, push, roomSocket, token, uid } from "./helpers";
+import { comment, connect, newAccount, push, registerMonitor, roomSocket, token } from "./helpers";
 import type { TestSocket } from "./helpers";
-
-async function account() {
-  const id = uid("acc");
-  await push(id, { comments: [comment("c1", "w1")] });
-  return id;
-}
-
-async function register(socket: TestSocket, clientId: string) {
-  return socket.request("monitor:register", { clientId, clientType: "monitor" }, "monitor:registered");
-}
 
 async function agentSocket(id: string, sub: string, query = "") {
   const result = await connect(`/api/v1/accounts/${id}/ws?token=${await token("agent", { sub })}${query}`);
@@ -31,7 +21,7 @@ const statusChanges = (socket: TestSocket) =>
 
 describe("replays from the same seq", () => {
   it("send every socket the same frames, and a replay after a new event includes it", async () => {
-    const id = await account();
+    const id = await newAccount();
     await push(id, { comments: Array.from({ length: 150 }, (_, i) => comment(`m${i}`, "w1")) });
     const sockets = await Promise.all([0, 1, 2].map(() => roomSocket(id, { query: "&since=0" })));
     for (const socket of sockets) await socket.next("sync:complete");
@@ -76,21 +66,21 @@ describe("UpgradeGate", () => {
 
 describe("presence after a restart", () => {
   it("clients that come back are not announced again; a new one is; one that stays away goes offline after the grace", async () => {
-    const id = await account();
+    const id = await newAccount();
     const before = await Promise.all(["a", "b", "c"].map((name) => agentSocket(id, `agent-${name}`)));
-    await Promise.all(before.map((socket, i) => register(socket, `desk-${"abc"[i]}`)));
+    await Promise.all(before.map((socket, i) => registerMonitor(socket, `desk-${"abc"[i]}`)));
     const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${id}`));
     // The summary (due within 2 s of a change) is what stores who is online.
     await runDurableObjectAlarm(stub);
     await evictDurableObject(stub, { webSockets: "close" });
 
     const a = await agentSocket(id, "agent-a");
-    const first = await register(a, "desk-a");
+    const first = await registerMonitor(a, "desk-a");
     expect(first.payload.online.map((c: { clientId: string }) => c.clientId)).toEqual(["desk-a", "desk-b", "desk-c"]);
     const b = await agentSocket(id, "agent-b");
-    await register(b, "desk-b");
+    await registerMonitor(b, "desk-b");
     const d = await agentSocket(id, "agent-d");
-    await register(d, "desk-d");
+    await registerMonitor(d, "desk-d");
     await a.until((f) => f.some((x) => x.type === "status_change"), "desk-d online");
     await b.settle();
     expect(statusChanges(a)).toEqual(["desk-d online"]);

@@ -4,33 +4,22 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { listOnline, MAX_ONLINE_LISTED } from "../src/objects/fanout";
 import type { Attachment } from "../src/objects/sockets";
-import { comment, push, roomSocket, uid } from "./helpers";
-import type { TestSocket } from "./helpers";
-
-async function account() {
-  const id = uid("acc");
-  await push(id, { comments: [comment("c1", "w1")] });
-  return id;
-}
-
-async function register(socket: TestSocket, clientId: string) {
-  return socket.request("monitor:register", { clientId, clientType: "monitor" }, "monitor:registered");
-}
+import { newAccount, registerMonitor, roomSocket } from "./helpers";
 
 describe("monitor:registered", () => {
   it("lists the clients registered in the room, the caller included, once per clientId", async () => {
-    const id = await account();
+    const id = await newAccount();
     const first = await roomSocket(id);
-    const firstAnswer = await register(first, "desk-b");
+    const firstAnswer = await registerMonitor(first, "desk-b");
     expect(firstAnswer.payload.online).toEqual([{ clientId: "desk-b", userId: "agent-1" }]);
     expect(firstAnswer.payload.onlineTotal).toBe(1);
 
     const admin = await roomSocket(id, { role: "admin" });
-    await register(admin, "desk-a");
+    await registerMonitor(admin, "desk-a");
     // The same device on a second socket is one entry; a socket that never registered is none.
     const again = await roomSocket(id);
     const silent = await roomSocket(id, { query: "&clientId=desk-c" });
-    const answer = await register(again, "desk-b");
+    const answer = await registerMonitor(again, "desk-b");
     expect(answer.payload).toMatchObject({
       clientId: "desk-b",
       online: [
@@ -45,11 +34,11 @@ describe("monitor:registered", () => {
 
 describe("monitor:request_presence", () => {
   it("answers monitor:presence, without the clients that left", async () => {
-    const id = await account();
+    const id = await newAccount();
     const watcher = await roomSocket(id);
-    await register(watcher, "desk-1");
+    await registerMonitor(watcher, "desk-1");
     const leaving = await roomSocket(id);
-    await register(leaving, "desk-2");
+    await registerMonitor(leaving, "desk-2");
     expect((await watcher.request("monitor:request_presence", {}, "monitor:presence")).payload).toEqual({
       online: [
         { clientId: "desk-1", userId: "agent-1" },
@@ -65,11 +54,11 @@ describe("monitor:request_presence", () => {
   });
 
   it("is the same after the room hibernated and woke up", async () => {
-    const id = await account();
+    const id = await newAccount();
     const a = await roomSocket(id);
     const b = await roomSocket(id, { role: "admin" });
-    await register(a, "desk-1");
-    await register(b, "desk-2");
+    await registerMonitor(a, "desk-1");
+    await registerMonitor(b, "desk-2");
     const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${id}`));
     await runInDurableObject(stub, (room) => {
       (room as unknown as { marker?: number }).marker = 1;

@@ -1,20 +1,14 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { comment, connect, push, roomSocket, token, uid } from "./helpers";
-
-async function account() {
-  const id = uid("acc");
-  await push(id, { comments: [comment("c1", "w1")] });
-  return id;
-}
+import { comment, connect, newAccount, push, roomSocket, token } from "./helpers";
 
 describe("heartbeat", () => {
   it.each([
     ["an AccountRoom", async (id: string) => roomSocket(id)],
     ["the Directory", async () => (await connect(`/api/v1/ws?token=${await token("agent")}`)).socket!],
   ])('%s answers exactly {"type":"ping"} with exactly {"type":"pong"}', async (_name, open) => {
-    const socket = await open(await account());
+    const socket = await open(await newAccount());
     socket.send('{"type":"ping"}');
     await socket.next("pong");
     expect(socket.raw).toEqual(['{"type":"pong"}']);
@@ -49,7 +43,7 @@ describe("bad frames get an error frame and the socket stays open", () => {
       "r3",
     ],
   ])("%s", async (_name, text, message, path, id) => {
-    const socket = await roomSocket(await account());
+    const socket = await roomSocket(await newAccount());
     socket.send(text);
     const error = await socket.next("error");
     expect(error.payload.code).toBe("invalid_frame");
@@ -61,7 +55,7 @@ describe("bad frames get an error frame and the socket stays open", () => {
   });
 
   it("a binary frame", async () => {
-    const socket = await roomSocket(await account());
+    const socket = await roomSocket(await newAccount());
     socket.ws.send(new Uint8Array([1, 2, 3]));
     expect((await socket.next("error")).payload.message).toMatch(/binary/);
     expect((await socket.request("monitor:request_topics", {}, "monitor:topics")).type).toBe("monitor:topics");
@@ -69,7 +63,7 @@ describe("bad frames get an error frame and the socket stays open", () => {
   });
 
   it("an unknown topic is not_found", async () => {
-    const socket = await roomSocket(await account());
+    const socket = await roomSocket(await newAccount());
     const error = await socket.request("monitor:request_messages", { topicId: "nope" }, "monitor:messages");
     expect(error.payload).toMatchObject({ code: "not_found", message: "topic nope does not exist" });
     socket.close();
@@ -78,14 +72,14 @@ describe("bad frames get an error frame and the socket stays open", () => {
 
 describe("limits and expiry", () => {
   it("a frame over 1 MiB closes the socket with 1009", async () => {
-    const socket = await roomSocket(await account());
+    const socket = await roomSocket(await newAccount());
     socket.send(JSON.stringify({ type: "monitor:request_topics", payload: { pad: "x".repeat(1024 * 1024) } }));
     await socket.until(() => socket.closed !== null, "close");
     expect(socket.closed!.code).toBe(1009);
   });
 
   it("a socket whose token expired is told so and closed on its next frame", async () => {
-    const id = await account();
+    const id = await newAccount();
     const result = await connect(`/api/v1/accounts/${id}/ws?token=${await token("agent", { ttl: 1 })}`);
     const socket = result.socket!;
     await new Promise((r) => setTimeout(r, 1100));
@@ -98,7 +92,7 @@ describe("limits and expiry", () => {
 
 describe("presence", () => {
   it("status_change tells the others when a registered client comes and goes", async () => {
-    const id = await account();
+    const id = await newAccount();
     const watcher = await roomSocket(id);
     const other = await roomSocket(id, { role: "admin" });
     await other.request("monitor:register", { clientId: "desk-2", clientType: "admin" }, "monitor:registered");
@@ -114,7 +108,7 @@ describe("presence", () => {
 
 describe("hibernation", () => {
   it("after the room is evicted, every socket still answers and gets live events", async () => {
-    const id = await account();
+    const id = await newAccount();
     const sockets = [await roomSocket(id), await roomSocket(id), await roomSocket(id, { query: "&clientId=desk-5" })];
     await sockets[0]!.request("monitor:register", { clientId: "desk-1", clientType: "monitor" }, "monitor:registered");
     const stub = env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${id}`));
