@@ -1,5 +1,6 @@
 /**
  * `npx tsx bench/profile.ts [--items=10000] [--new=0|1|100] [--rounds=3] [--clients=0] [--top=25]`
+ * `npx tsx bench/profile.ts --upgrades=500 [--items=50] [--wave=100]`
  *
  * Where a push spends its time: starts the backend like the bench does, seeds an account,
  * then takes a V8 CPU profile of workerd (the inspector's `Profiler` domain) during a few
@@ -7,7 +8,12 @@
  * self time. Worker and AccountRoom share one isolate locally, so both sides show. With
  * `--clients`, that many agent sockets are open on the account, so the fan-out shows too
  * (`--items=1 --new=100 --rounds=200 --clients=1`: the single-client push path).
+ *
+ * With `--upgrades`, the profile covers clients coming back instead of pushes: that many agents
+ * (each its own token and device) open their account socket from `since=0` and register, and
+ * their Directory socket, `--wave` at once — what a reconnect herd is made of (comeBack below).
  */
+import { readFile } from "node:fs/promises";
 import WebSocket from "ws";
 import { startBackend } from "./backend";
 import { openClients } from "./clients";
@@ -32,6 +38,8 @@ async function main(): Promise<void> {
   const top = flag("top", 25);
   const rounds = flag("rounds", 3);
   const clients = flag("clients", 0);
+  const upgrades = flag("upgrades", 0);
+  const wave = flag("wave", 100);
   const backend = await startBackend({});
   try {
     const account = "profile-1";
@@ -63,19 +71,49 @@ async function main(): Promise<void> {
     await call("Debugger.enable");
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
+    const pid = await backend.workerPid();
+    const cpuBefore = [await cpuMs(pid), process.cpuUsage()] as const;
     await call("Profiler.start");
-    let offset = items;
     const times: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const every = share === 0 ? Infinity : Math.round(100 / share);
-      const body = base.map((c, i) => (i % every === every - 1 ? comments(account, offset++, 1)[0]! : c));
-      answer = await backend.push(tenant, account, pushBody(account, { comments: body }));
-      times.push(answer.ms);
-      if (answer.status !== 200 || rounds <= 10) console.log(`push ${round + 1}: ${answer.status} in ${ms(answer.ms)}`);
+    const open: WebSocket[] = [];
+    if (upgrades) {
+      const base = backend.url.replace("http", "ws");
+      const tokens = await Promise.all(
+        Array.from({ length: upgrades }, (_, i) => backend.token("agent", tenant, `resume-${i}`)),
+      );
+      for (let from = 0; from < upgrades; from += wave) {
+        const back = await Promise.all(
+          tokens.slice(from, from + wave).map((token, i) => comeBack(base, account, token, `device-${from + i}`)),
+        );
+        for (const client of back) {
+          times.push(client.ms);
+          open.push(...client.open);
+        }
+      }
+    } else {
+      let offset = items;
+      for (let round = 0; round < rounds; round++) {
+        const every = share === 0 ? Infinity : Math.round(100 / share);
+        const body = base.map((c, i) => (i % every === every - 1 ? comments(account, offset++, 1)[0]! : c));
+        answer = await backend.push(tenant, account, pushBody(account, { comments: body }));
+        times.push(answer.ms);
+        if (answer.status !== 200 || rounds <= 10)
+          console.log(`push ${round + 1}: ${answer.status} in ${ms(answer.ms)}`);
+      }
     }
     const { profile } = (await call("Profiler.stop")) as { profile: Profile };
+    const workerdCpu = (await cpuMs(pid)) - cpuBefore[0];
+    const ownCpu = process.cpuUsage(cpuBefore[1]);
+    console.log(
+      `CPU: workerd ${ms(workerdCpu)}, this process ${ms((ownCpu.user + ownCpu.system) / 1000)} (the profile's times are wall time, so they include any wait for a core)`,
+    );
     await sockets.close();
-    console.log(`${rounds} pushes: median ${ms(summarize(times).median)} from request to answer`);
+    for (const ws of open) ws.terminate();
+    console.log(
+      upgrades
+        ? `${upgrades} clients back: median ${ms(summarize(times).median)} from request to synced, registered and listed`
+        : `${rounds} pushes: median ${ms(summarize(times).median)} from request to answer`,
+    );
     for (const id of new Set(profile.nodes.map((n) => n.callFrame.scriptId))) {
       if (id === "0") continue;
       const { scriptSource } = (await call("Debugger.getScriptSource", { scriptId: id })) as { scriptSource?: string };
@@ -97,7 +135,9 @@ async function main(): Promise<void> {
       total += micros;
     }
     console.log(
-      `\nself time, busy total ${ms(total / 1000)} over ${rounds} pushes of ${items} items (${share} % new), ${clients} socket(s):`,
+      upgrades
+        ? `\nself time, busy total ${ms(total / 1000)} over ${upgrades} upgrades replaying ${items} items, ${wave} at once:`
+        : `\nself time, busy total ${ms(total / 1000)} over ${rounds} pushes of ${items} items (${share} % new), ${clients} socket(s):`,
     );
     for (const [key, micros] of [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
@@ -120,6 +160,49 @@ async function main(): Promise<void> {
   } finally {
     await backend.stop();
   }
+}
+
+/**
+ * One client coming back as the adapter does: its account socket resumes from `since=0` with its
+ * `clientId` and registers; its Directory socket opens beside it. Resolves with ms from the
+ * request to the later of `sync:complete`, `monitor:registered` and the Directory's first frame,
+ * and the two sockets, which stay open: in a herd nobody leaves.
+ */
+function comeBack(
+  base: string,
+  account: string,
+  token: string,
+  clientId: string,
+): Promise<{ ms: number; open: WebSocket[] }> {
+  const started = performance.now();
+  const room = new WebSocket(`${base}/api/v1/accounts/${account}/ws?token=${token}&clientId=${clientId}&since=0`);
+  const directory = new WebSocket(`${base}/api/v1/ws?token=${token}`);
+  const awaited = (ws: WebSocket, done: (text: string) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      ws.on("message", (data: Buffer) => {
+        if (done(data.toString())) resolve();
+      });
+      ws.once("error", reject);
+    });
+  room.once("open", () => room.send(JSON.stringify({ type: "monitor:register", payload: { clientId } })));
+  let synced = false;
+  let registered = false;
+  return Promise.all([
+    awaited(room, (text) => {
+      synced ||= text.includes('"sync:complete"');
+      registered ||= text.includes('"monitor:registered"');
+      return synced && registered;
+    }),
+    awaited(directory, () => true),
+  ]).then(() => ({ ms: performance.now() - started, open: [room, directory] }));
+}
+
+/** CPU time (user + system) a process has used, from /proc; 0 when it can't be read. */
+async function cpuMs(pid: number | null): Promise<number> {
+  if (pid === null) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 main().then(

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { listOnline, MAX_ONLINE_LISTED } from "../src/objects/fanout";
+import { ClientRegistry, MAX_ONLINE_LISTED } from "../src/objects/client-registry";
 import type { Attachment } from "../src/objects/sockets";
 import { newAccount, registerMonitor, roomSocket } from "./helpers";
 
@@ -78,20 +78,69 @@ describe("monitor:request_presence", () => {
   });
 });
 
-describe("listOnline", () => {
-  it("lists at most 1,000 clients and counts them all in onlineTotal", () => {
-    const attachments: Attachment[] = Array.from({ length: 1_500 }, (_, i) => ({
-      id: `s${i}`,
-      sub: `agent-${i}`,
-      role: "agent",
-      exp: 2e9,
-      clientId: `desk-${String(i).padStart(4, "0")}`,
-      registered: true,
-    }));
-    const { online, onlineTotal } = listOnline(attachments);
+/** A reader socket as the registry sees it: its attachment and whether it is open. */
+function socket(attachment: Attachment): WebSocket & { readyState: number } {
+  return { readyState: WebSocket.OPEN, deserializeAttachment: () => attachment } as unknown as WebSocket & {
+    readyState: number;
+  };
+}
+
+function registeredAs(i: number, clientId = `desk-${String(i).padStart(4, "0")}`): Attachment {
+  return { id: `s${i}`, sub: `agent-${i}`, role: "agent", exp: 2e9, clientId, registered: true };
+}
+
+describe("ClientRegistry", () => {
+  it("lists at most 1,000 clients, ordered by clientId, and counts them all in onlineTotal", () => {
+    const sockets = Array.from({ length: 1_500 }, (_, i) => socket(registeredAs(1_499 - i)));
+    const { online, onlineTotal } = new ClientRegistry(
+      () => sockets,
+      () => new Map(),
+    ).list();
     expect(MAX_ONLINE_LISTED).toBe(1_000);
     expect(online).toHaveLength(1_000);
     expect(online[0]).toEqual({ clientId: "desk-0000", userId: "agent-0" });
     expect(onlineTotal).toBe(1_500);
+  });
+
+  it("keeps a client online until its last socket goes, and lists who registered since", () => {
+    const sockets = [socket(registeredAs(1, "desk-a")), socket(registeredAs(2, "desk-a"))];
+    const registry = new ClientRegistry(
+      () => sockets,
+      () => new Map(),
+    );
+    expect(registry.list().onlineTotal).toBe(1);
+    const third = registeredAs(3, "desk-b");
+    expect(registry.add(socket(third), third)).toBe(true);
+    expect(registry.add(socket(registeredAs(4, "desk-b")), registeredAs(4, "desk-b"))).toBe(false);
+    expect(registry.list().online.map((client) => client.clientId)).toEqual(["desk-a", "desk-b"]);
+    expect(registry.remove(registeredAs(1, "desk-a"))).toBe(false);
+    expect(registry.remove(registeredAs(2, "desk-a"))).toBe(true);
+    expect(registry.list().online.map((client) => client.clientId)).toEqual(["desk-b"]);
+  });
+
+  it("drops a socket that is no longer open though nobody said it closed", () => {
+    const gone = socket(registeredAs(1, "desk-a"));
+    const registry = new ClientRegistry(
+      () => [gone, socket(registeredAs(2, "desk-b"))],
+      () => new Map(),
+    );
+    expect(registry.list().onlineTotal).toBe(2);
+    gone.readyState = WebSocket.CLOSED;
+    const again = registeredAs(3, "desk-c");
+    registry.add(socket(again), again);
+    expect(registry.list().online.map((client) => client.clientId)).toEqual(["desk-b", "desk-c"]);
+  });
+
+  it("lists the clients expected back after a restart, and one that returns once", () => {
+    const expected = new Map([["desk-a", "agent-1"]]);
+    const registry = new ClientRegistry(
+      () => [],
+      () => expected,
+    );
+    expect(registry.list().online).toEqual([{ clientId: "desk-a", userId: "agent-1" }]);
+    const back = registeredAs(1, "desk-a");
+    registry.add(socket(back), back);
+    expected.delete("desk-a");
+    expect(registry.list().online).toEqual([{ clientId: "desk-a", userId: "agent-1" }]);
   });
 });

@@ -280,10 +280,11 @@ export class AccountRoom extends DurableObject<Env> {
     const account = this.store.account()!;
     switch (frame.type) {
       case "monitor:register": {
-        const wasRegistered = attachment.registered && attachment.clientId === frame.payload.clientId;
+        const previous = attachment.registered ? attachment.clientId : undefined;
         attachment.clientId = frame.payload.clientId;
         attachment.registered = true;
         saveAttachment(ws, attachment);
+        const arrived = this.fanout.register(ws, attachment, previous);
         const { seq, epoch } = account;
         const payload = {
           clientId: frame.payload.clientId,
@@ -293,7 +294,7 @@ export class AccountRoom extends DurableObject<Env> {
           ...this.fanout.online(),
         };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
-        if (!wasRegistered) {
+        if (arrived) {
           this.fanout.presence(ws, attachment, "online");
           await this.upkeep.summarySoon(Date.now());
         }
@@ -365,7 +366,7 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** A registered client's last socket went away: the others see it go offline. */
   private async onClose(ws: WebSocket, attachment: Attachment): Promise<void> {
-    if (attachment.registered && attachment.clientId && !this.fanout.elsewhere(ws, attachment.clientId)) {
+    if (this.fanout.unregister(attachment)) {
       this.fanout.presence(ws, attachment, "offline");
       await this.upkeep.summarySoon(Date.now());
     }

@@ -4,21 +4,20 @@
  * frames that went out live (ARCHITECTURE principle 4); and who is online.
  */
 import type { EventFrame, OnlineClient, ServerFrame } from "../protocol";
+import { ClientRegistry } from "./client-registry";
+import type { OnlineList } from "./client-registry";
 import { forAgents } from "./event-frames";
 import { PresenceGrace } from "./presence-grace";
 import { ReplayCache } from "./replay-cache";
 import type { ReplayFrames } from "./replay-cache";
 import type { RoomStore } from "./room-store";
-import { attachmentOf, batchOf, send } from "./sockets";
+import { batchOf, send } from "./sockets";
 import type { Attachment } from "./sockets";
 
 /** Replay sends `sync:progress` after every this many events, each group as one batch frame. */
 const REPLAY_CHUNK = 100;
 /** Live events of one push go out in batch frames of at most this many events. */
 const LIVE_BATCH = 200;
-
-/** `online` lists at most this many clients; `onlineTotal` counts them all (PROTOCOL §11). */
-export const MAX_ONLINE_LISTED = 1_000;
 
 /** Socket tags of an AccountRoom: readers are agents and admins; crawlers take commands. */
 export const READER = "reader";
@@ -27,6 +26,7 @@ export const CRAWLER = "crawler";
 export class Fanout {
   private readonly replays = new ReplayCache();
   private readonly grace: PresenceGrace;
+  private readonly clients: ClientRegistry;
 
   /** @param gone called when clients expected back after a restart did not return (presence-grace.ts) */
   constructor(
@@ -34,7 +34,12 @@ export class Fanout {
     private readonly store: RoomStore,
     gone: () => void = () => {},
   ) {
-    this.grace = new PresenceGrace(ctx.storage, this.registered(), (clients) => {
+    this.clients = new ClientRegistry(
+      () => ctx.getWebSockets(READER),
+      () => this.grace.expected,
+    );
+    this.grace = new PresenceGrace(ctx.storage, this.clients.registered(), (clients) => {
+      this.clients.changed();
       for (const client of clients) this.announce(null, client, "offline");
       gone();
     });
@@ -116,27 +121,31 @@ export class Fanout {
     return { batches, total };
   }
 
-  /** Whether another open reader socket is registered with this `clientId`. */
-  elsewhere(ws: WebSocket, clientId: string): boolean {
-    return this.ctx
-      .getWebSockets(READER)
-      .some(
-        (other) => other !== ws && other.readyState === WebSocket.OPEN && attachmentOf(other).clientId === clientId,
-      );
+  /**
+   * A socket registered (its attachment already says as whom; `previous` is the id it had
+   * registered under before, if any); true when its client was not online before.
+   */
+  register(ws: WebSocket, attachment: Attachment, previous?: string): boolean {
+    return this.clients.add(ws, attachment, previous);
+  }
+
+  /** A socket closed; true when it was its registered client's last one, so the client left. */
+  unregister(attachment: Attachment): boolean {
+    return this.clients.remove(attachment);
   }
 
   /**
-   * The clients registered in the room now, one per `clientId`, ordered by it, read from the
-   * sockets' attachments: right after a wake-up from hibernation as before it. After a
+   * The clients registered in the room now, one per `clientId`, ordered by it. After a
    * restart, the clients expected back are listed too (presence-grace.ts).
    */
-  online(): { online: OnlineClient[]; onlineTotal: number } {
-    return listClients(this.withExpected());
+  online(): OnlineList {
+    return this.clients.list();
   }
 
   /** Keeps who is online in storage, for a restarted room to expect them back. */
   rememberOnline(): void {
-    const clients = this.withExpected();
+    const clients = this.clients.registered();
+    for (const [clientId, userId] of this.grace.expected) if (!clients.has(clientId)) clients.set(clientId, userId);
     this.grace.save([...clients.keys()].sort().map((clientId) => ({ clientId, userId: clients.get(clientId)! })));
   }
 
@@ -155,39 +164,6 @@ export class Fanout {
     const frame = JSON.stringify({ type: "status_change", payload: { ...client, status } } satisfies ServerFrame);
     for (const ws of this.ctx.getWebSockets(READER)) if (ws !== from) send(ws, frame);
   }
-
-  /** clientId → userId of the registered reader sockets that are open. */
-  private registered(): Map<string, string> {
-    const open = this.ctx.getWebSockets(READER).filter((ws) => ws.readyState === WebSocket.OPEN);
-    return clientsOf(open.map(attachmentOf));
-  }
-
-  private withExpected(): Map<string, string> {
-    const clients = this.registered();
-    for (const [clientId, userId] of this.grace.expected) if (!clients.has(clientId)) clients.set(clientId, userId);
-    return clients;
-  }
-}
-
-/** The registered clients among some sockets' attachments, one per `clientId` (PROTOCOL §11). */
-export function listOnline(attachments: Attachment[]): { online: OnlineClient[]; onlineTotal: number } {
-  return listClients(clientsOf(attachments));
-}
-
-function clientsOf(attachments: Attachment[]): Map<string, string> {
-  const byClient = new Map<string, string>();
-  for (const { clientId, registered, sub } of attachments) {
-    if (registered && clientId && !byClient.has(clientId)) byClient.set(clientId, sub);
-  }
-  return byClient;
-}
-
-function listClients(byClient: Map<string, string>): { online: OnlineClient[]; onlineTotal: number } {
-  const clientIds = [...byClient.keys()].sort();
-  const online = clientIds
-    .slice(0, MAX_ONLINE_LISTED)
-    .map((clientId) => ({ clientId, userId: byClient.get(clientId)! }));
-  return { online, onlineTotal: clientIds.length };
 }
 
 /** Event texts as frames of at most LIVE_BATCH events each. */
