@@ -13,9 +13,11 @@
  * checkout's backend and adapter (a `git archive` of an older commit with `node_modules`
  * linked in) for a before/after comparison.
  *
- * Upgrades are counted where the client's `ws` meets the server's answer: a 101, an HTTP
- * refusal, or a socket closed with 1013 right after it opened. An attempt whose connection was
- * refused (nothing listening yet) never reached the server and is not counted.
+ * Upgrades are counted twice. At the server's door (the Forwarder): every upgrade request
+ * handed to the backend from the kill on, whatever became of it, with the backend's 101s and
+ * 429/503s. And where the client's `ws` meets the server's answer: a 101, an HTTP refusal, or a
+ * socket closed with 1013 right after it opened. An attempt whose connection was refused
+ * (nothing listening yet) never reached the server and is counted in neither.
  */
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
@@ -51,8 +53,10 @@ export type RestartResult = {
   caughtUpMs: number[];
   lost: number;
   duplicated: number;
-  /** Upgrades the server answered from the restart on, all clients, both sockets. */
+  /** Upgrades the server answered from the restart on, all clients, both sockets, as the clients saw them. */
   upgrades: number;
+  /** Upgrade requests that reached the backend from the restart on, and its 101s and 429/503s to them. */
+  door: { requests: number; switched: number; refused: number };
   refusals: number;
   /** Attempts the clients made from the kill on, reaching the server or not. */
   attempts: number;
@@ -122,6 +126,13 @@ class UpgradeCounter {
  */
 class Forwarder {
   target: number | null = null;
+  /** Whether upgrades reaching the backend are counted in `door` (from the kill on). */
+  counting = false;
+  /**
+   * Upgrade requests handed to the backend, and how it answered them: counted here, at the
+   * server's door, so an attempt the client gave up on still counts once the server had it.
+   */
+  readonly door = { requests: 0, switched: 0, refused: 0 };
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
@@ -129,6 +140,15 @@ class Forwarder {
     this.#server = createServer((client) => {
       if (this.target === null) return void client.destroy();
       const upstream = connect(this.target, "127.0.0.1");
+      client.once("data", (head: Buffer) => {
+        if (!this.counting || !/^upgrade: *websocket/im.test(head.toString("latin1"))) return;
+        this.door.requests++;
+        upstream.once("data", (answer: Buffer) => {
+          const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString("latin1"))?.[1]);
+          if (status === 101) this.door.switched++;
+          else if (status === 429 || status === 503) this.door.refused++;
+        });
+      });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
         socket.once("close", () => this.#sockets.delete(socket));
@@ -260,6 +280,7 @@ export async function restartUnderLoad(
     forwarder.drop();
     const killedAt = performance.now();
     counter.counting = true;
+    forwarder.counting = true;
     dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
     forwarder.target = await directPort(livingInGroup(dev.pgid));
     const upAt = performance.now();
@@ -282,6 +303,7 @@ export async function restartUnderLoad(
       duplicated,
       upgrades: counter.upgrades,
       refusals: counter.refusals,
+      door: { ...forwarder.door },
       attempts: counter.attempts,
       errors: Object.fromEntries(counter.errors),
       statusChanges,
@@ -302,7 +324,8 @@ export function describeResult(result: RestartResult): string {
   const s = (ms: number | undefined) => (ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`);
   return [
     `${result.clients} clients: caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
-    `upgrades ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
+    `upgrade requests reaching the server ${(result.door.requests / result.clients).toFixed(2)}/client (${result.door.requests}: ${result.door.switched} switched, ${result.door.refused} refused with 429/503)`,
+    `upgrades answered as the clients saw them ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
     `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
     `restart took ${s(result.restartMs)}; load ${result.load}`,
@@ -332,9 +355,9 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
     },
     {
       section: "restart",
-      name: "upgrades answered per client (both sockets)",
-      value: (result.upgrades / count).toFixed(2),
-      notes: `${result.refusals} refusals (429/503 or 1013); ${result.attempts} attempts from the kill on, ${result.errors["WebSocket was closed before the connection was established"] ?? 0} given up at the connect timeout`,
+      name: "upgrade requests reaching the server per client (both sockets)",
+      value: (result.door.requests / count).toFixed(2),
+      notes: `${result.door.requests} counted at the server's door: ${result.door.switched} switched, ${result.door.refused} refused with 429/503; the clients saw ${result.upgrades} answered, ${result.refusals} refusals (429/503 or 1013); ${result.attempts} attempts from the kill on, ${result.errors["WebSocket was closed before the connection was established"] ?? 0} given up at the connect timeout`,
     },
     { section: "restart", name: "status_change frames after the restart", value: String(result.statusChanges) },
     { section: "restart", name: "comments lost / delivered twice", value: `${result.lost} / ${result.duplicated}` },
