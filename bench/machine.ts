@@ -37,6 +37,18 @@ export const load = (): string =>
     .map((l) => l.toFixed(2))
     .join(" / ");
 
+/** CPU time (user + system, ms) the processes `pids` have used so far, from /proc; a process gone counts 0. */
+export async function cpuMs(pids: number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (stat) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  // Linux reports in clock ticks of 1/100 s (`getconf CLK_TCK`).
+  return ticks * 10;
+}
+
 export async function describeMachine(backend: Backend): Promise<Machine> {
   return {
     cpu: cpus()[0]?.model.trim() ?? "unknown",

@@ -13,10 +13,10 @@
  * (each its own token and device) open their account socket from `since=0` and register, and
  * their Directory socket, `--wave` at once — what a reconnect herd is made of (comeBack below).
  */
-import { readFile } from "node:fs/promises";
 import WebSocket from "ws";
 import { startBackend } from "./backend";
 import { openClients } from "./clients";
+import { cpuMs } from "./machine";
 import { comments, pushBody } from "./snapshots";
 import { ms, summarize } from "./stats";
 
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
     const pid = await backend.workerPid();
-    const cpuBefore = [await cpuMs(pid), process.cpuUsage()] as const;
+    const pids = pid === null ? [] : [pid];
+    const cpuBefore = [await cpuMs(pids), process.cpuUsage()] as const;
     await call("Profiler.start");
     const times: number[] = [];
     const open: WebSocket[] = [];
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
       }
     }
     const { profile } = (await call("Profiler.stop")) as { profile: Profile };
-    const workerdCpu = (await cpuMs(pid)) - cpuBefore[0];
+    const workerdCpu = (await cpuMs(pids)) - cpuBefore[0];
     const ownCpu = process.cpuUsage(cpuBefore[1]);
     console.log(
       `CPU: workerd ${ms(workerdCpu)}, this process ${ms((ownCpu.user + ownCpu.system) / 1000)} (the profile's times are wall time, so they include any wait for a core)`,
@@ -195,14 +196,6 @@ function comeBack(
     }),
     awaited(directory, () => true),
   ]).then(() => ({ ms: performance.now() - started, open: [room, directory] }));
-}
-
-/** CPU time (user + system) a process has used, from /proc; 0 when it can't be read. */
-async function cpuMs(pid: number | null): Promise<number> {
-  if (pid === null) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 main().then(

@@ -31,7 +31,7 @@ import type { createClient, memoryStorage } from "../client/adapter";
 import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
 import { isMain, runMain } from "../scripts/cli";
 import { REPO, workerPort } from "./backend";
-import { load } from "./machine";
+import { cpuMs, load } from "./machine";
 import type { Bench, Row } from "./types";
 
 const TENANT = "herd";
@@ -64,6 +64,8 @@ export type RestartResult = {
   errors: Record<string, number>;
   statusChanges: number;
   restartMs: number;
+  /** CPU time of the backend's processes from the moment it answered until every client caught up (or the wait ended). */
+  backendCpuMs: number;
   load: string;
 };
 
@@ -284,6 +286,8 @@ export async function restartUnderLoad(
     dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
     forwarder.target = await directPort(livingInGroup(dev.pgid));
     const upAt = performance.now();
+    const backendPids = livingInGroup(dev.pgid);
+    const cpuAtUp = await cpuMs(backendPids);
     const comments = Array.from({ length: COMMENTS }, (_, k) => ({ id: `after-${k}`, content: `after ${k}` }));
     await push(url, comments);
     progress(`restart: backend answered ${((upAt - killedAt) / 1000).toFixed(1)} s after the kill; pushed`);
@@ -291,6 +295,7 @@ export async function restartUnderLoad(
     await until(() => clients.every((_, i) => hasAll(i)), "every client to catch up", CATCH_UP_TIMEOUT_MS).catch(
       () => {},
     );
+    const backendCpuMs = (await cpuMs(backendPids)) - cpuAtUp;
     // Duplicates that arrive late still count: give them a moment.
     await sleep(2_000);
     const caughtUpMs = clients.flatMap((_, i) => (hasAll(i) ? [lastSeenAt[i]! - upAt] : []));
@@ -308,6 +313,7 @@ export async function restartUnderLoad(
       errors: Object.fromEntries(counter.errors),
       statusChanges,
       restartMs: upAt - killedAt,
+      backendCpuMs,
       load: load(),
     };
   } finally {
@@ -328,6 +334,7 @@ export function describeResult(result: RestartResult): string {
     `upgrades answered as the clients saw them ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
     `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
+    `backend CPU until caught up ${s(result.backendCpuMs)} (${(result.backendCpuMs / result.clients).toFixed(1)} ms per client)`,
     `restart took ${s(result.restartMs)}; load ${result.load}`,
   ].join("; ");
 }
@@ -358,6 +365,12 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
       name: "upgrade requests reaching the server per client (both sockets)",
       value: (result.door.requests / count).toFixed(2),
       notes: `${result.door.requests} counted at the server's door: ${result.door.switched} switched, ${result.door.refused} refused with 429/503; the clients saw ${result.upgrades} answered, ${result.refusals} refusals (429/503 or 1013); ${result.attempts} attempts from the kill on, ${result.errors["WebSocket was closed before the connection was established"] ?? 0} given up at the connect timeout`,
+    },
+    {
+      section: "restart",
+      name: "backend CPU from answering until every client caught up",
+      value: `${(result.backendCpuMs / count).toFixed(1)} ms/client`,
+      notes: `${(result.backendCpuMs / 1000).toFixed(1)} s in all, every process of wrangler dev (workerd runs the Worker and both objects)`,
     },
     { section: "restart", name: "status_change frames after the restart", value: String(result.statusChanges) },
     { section: "restart", name: "comments lost / delivered twice", value: `${result.lost} / ${result.duplicated}` },
