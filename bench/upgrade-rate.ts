@@ -7,6 +7,11 @@
  * time from the upgrade request to `sync:complete` (p50, p99). The line is the rate the room
  * still serves while that time stays short of the client's connect timeout.
  *
+ * Each wave runs three times, interleaved: resuming with the replay; resuming with nothing to
+ * replay (the upgrade alone: the Worker's auth, the room's accept, `sync:complete`); and against
+ * the bare Durable Object (bench/bare/), which accepts and does nothing else — the runtime's
+ * own upgrade rate on this machine, the floor under any herd.
+ *
  * `npx tsx bench/upgrade-rate.ts [--sockets=2000]`
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,6 +21,8 @@ import WebSocket from "ws";
 import { signToken } from "../src/auth";
 import { isMain, runMain } from "../scripts/cli";
 import { startDev } from "../test-node/wrangler-dev";
+import { REPO } from "./backend";
+import { startBare } from "./bare";
 import { load } from "./machine";
 
 const SECRET = `upgrade-rate-${process.pid}`;
@@ -26,12 +33,13 @@ const BACKLOG = 50;
 const token = (sub: string, role: "agent" | "crawler" = "agent") =>
   signToken({ sub, tid: "line", role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
 
-/** Opens one socket from `since`, resolves with ms until `sync:complete` (or rejects). */
-function resume(url: string, tokenText: string, since: number): Promise<{ ms: number; ws: WebSocket }> {
+/** Opens one socket, resolves with ms until `done` (or rejects). */
+function open(url: string, done: "open" | "sync:complete"): Promise<{ ms: number; ws: WebSocket }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     // ws's default offer (permessage-deflate), as browsers and the adapter make it.
-    const ws = new WebSocket(`${url}/api/v1/accounts/${ACCOUNT}/ws?token=${tokenText}&since=${since}`);
+    const ws = new WebSocket(url);
+    if (done === "open") ws.once("open", () => resolve({ ms: performance.now() - started, ws }));
     ws.on("message", (data: Buffer) => {
       if (data.toString().includes('"sync:complete"')) resolve({ ms: performance.now() - started, ws });
     });
@@ -40,17 +48,17 @@ function resume(url: string, tokenText: string, since: number): Promise<{ ms: nu
   });
 }
 
-async function wave(url: string, tokens: string[], since: number) {
+async function wave(urls: string[], done: "open" | "sync:complete") {
   const started = performance.now();
-  const results = await Promise.allSettled(tokens.map((t) => resume(url, t, since)));
+  const results = await Promise.allSettled(urls.map((url) => open(url, done)));
   const seconds = (performance.now() - started) / 1000;
   const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   for (const { ws } of ok) ws.terminate();
   const times = ok.map((r) => r.ms).sort((a, b) => a - b);
   const at = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]! : NaN);
   return {
-    sockets: tokens.length,
-    failed: tokens.length - ok.length,
+    sockets: urls.length,
+    failed: urls.length - ok.length,
     perSecond: ok.length / seconds,
     p50: at(0.5),
     p99: at(0.99),
@@ -62,6 +70,8 @@ async function main(): Promise<number> {
   const largest = arg ? Number(arg.slice("--sockets=".length)) : 2000;
   const dir = await mkdtemp(join(tmpdir(), "upgrade-rate-"));
   const dev = await startDev({ dir, vars: { AUTH_SECRET: SECRET, UPGRADES_PER_SECOND: "1000000" } });
+  const bare = await startBare(REPO);
+  const bareUrl = bare.url.replace("http", "ws");
   try {
     const comments = Array.from({ length: BACKLOG }, (_, i) => ({
       comment_id: `c${i}`,
@@ -75,14 +85,41 @@ async function main(): Promise<number> {
       body: JSON.stringify({ accountId: ACCOUNT, snapshot: { comments } }),
     });
     if (!pushed.ok) throw new Error(`push answered ${pushed.status}`);
+    const seq = ((await pushed.json()) as { seq: number }).seq;
+    const room = `${dev.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws`;
     for (let size = 250; size <= largest; size *= 2) {
       const tokens = await Promise.all(Array.from({ length: size }, (_, i) => token(`w${size}-${i}`)));
-      const result = await wave(dev.url, tokens, 0);
-      console.log(
-        `${size} at once: ${result.perSecond.toFixed(0)} upgrades/s served, to sync:complete p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms, ${result.failed} failed; load ${load()}`,
-      );
+      const waves = [
+        {
+          what: "with a 50-event replay",
+          result: await wave(
+            tokens.map((t) => `${room}?token=${t}&since=0`),
+            "sync:complete",
+          ),
+        },
+        {
+          what: "nothing to replay",
+          result: await wave(
+            tokens.map((t) => `${room}?token=${t}&since=${seq}`),
+            "sync:complete",
+          ),
+        },
+        {
+          what: "bare object (the floor)",
+          result: await wave(
+            tokens.map((_, i) => `${bareUrl}/ws?room=w${size}&i=${i}`),
+            "open",
+          ),
+        },
+      ];
+      for (const { what, result } of waves) {
+        console.log(
+          `${size} at once, ${what}: ${result.perSecond.toFixed(0)} upgrades/s served, p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms, ${result.failed} failed; load ${load()}`,
+        );
+      }
     }
   } finally {
+    await bare.stop();
     await dev.kill();
     await rm(dir, { recursive: true, force: true });
   }
