@@ -2,8 +2,8 @@
  * The runtime half of both objects' hibernatable sockets, in the spirit of partyserver: the
  * handlers the runtime calls (`fetch` for the upgrade, `webSocketMessage`, `webSocketClose`,
  * `webSocketError`) are written once here, and call an object's two hooks: a valid frame to
- * handle, a socket that went away. Each object holds one host; nothing here is kept in
- * memory that a woken object would need.
+ * handle, a socket that went away. Each object holds one host; what it keeps in memory (rate
+ * buckets, the ids of open sockets) a woken object loses harmlessly or reads again.
  */
 import type { z } from "zod";
 import type { Config } from "../config";
@@ -66,6 +66,7 @@ export class SocketHost<F extends { type: string; id?: string }> {
     };
     this.ctx.acceptWebSocket(server, [...tags, SocketGuard.tag(identity)]);
     saveAttachment(server, attachment);
+    this.guard.opened(attachment);
     return { ok: true, ws: server, attachment, response: new Response(null, { status: 101, webSocket: client }) };
   }
 
@@ -84,7 +85,9 @@ export class SocketHost<F extends { type: string; id?: string }> {
 
   /** For the object's `webSocketClose`: tells the app, then closes this end quietly. */
   async close(ws: WebSocket, code: number, reason: string): Promise<void> {
-    await this.app.onClose?.(ws, attachmentOf(ws));
+    const attachment = attachmentOf(ws);
+    this.guard.closed(attachment);
+    await this.app.onClose?.(ws, attachment);
     try {
       ws.close(code === 1005 ? 1000 : code, reason);
     } catch {

@@ -169,6 +169,7 @@ export function frameTypes(schema: z.ZodDiscriminatedUnion): ReadonlySet<string>
 export class SocketGuard {
   private readonly connects: RateLimiter;
   private readonly frames: RateLimiter<WebSocket>;
+  #open: Set<string> | null = null;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -176,6 +177,32 @@ export class SocketGuard {
   ) {
     this.connects = new RateLimiter(config.connectsPerMinute, 60_000);
     this.frames = new RateLimiter(config.framesPerSecond, 1_000);
+  }
+
+  /** A socket was accepted. */
+  opened(attachment: Attachment): void {
+    this.open().add(attachment.id);
+  }
+
+  /** A socket closed or failed (told once or twice, for an error and then a close). */
+  closed(attachment: Attachment): void {
+    this.#open?.delete(attachment.id);
+  }
+
+  /**
+   * The ids of the sockets open on this object, read from the runtime once per wake and kept
+   * since: asking the runtime for every socket on each upgrade made a herd of N cost N².
+   * A close nobody was told of leaves an id behind, so the count is never low; at the limit
+   * it is read again (`recount`).
+   */
+  private open(): Set<string> {
+    this.#open ??= new Set(this.ctx.getWebSockets().map((ws) => attachmentOf(ws).id));
+    return this.#open;
+  }
+
+  private recount(): number {
+    this.#open = null;
+    return this.open().size;
   }
 
   /** The tag that finds a token's sockets on this object. */
@@ -192,7 +219,7 @@ export class SocketGuard {
         verdict.retryAfterMs,
       );
     }
-    if (this.ctx.getWebSockets().length >= this.config.maxSocketsPerObject) {
+    if (this.open().size >= this.config.maxSocketsPerObject && this.recount() >= this.config.maxSocketsPerObject) {
       return tooMany(`this object already holds ${this.config.maxSocketsPerObject} sockets`, 5_000);
     }
     if (this.ctx.getWebSockets(SocketGuard.tag(identity)).length >= this.config.maxSocketsPerToken) {
