@@ -131,6 +131,17 @@ export async function workerPort(pid: number): Promise<number | null> {
   return null;
 }
 
+/** The workerd that runs the Worker (not wrangler's proxy) among a dev server's processes, and its port. */
+export async function directWorkerd(pids: number[]): Promise<{ pid: number; port: number }> {
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes("workerd") || !cmdline.includes("--inspector-addr")) continue;
+    const port = await workerPort(pid);
+    if (port !== null) return { pid, port };
+  }
+  throw new Error("the Worker's own workerd was not found");
+}
+
 /**
  * The project's wrangler.toml without its `[assets]` and `[build]` tables: the bench copy holds
  * no console (PROTOCOL §12) to build or serve, and every request it makes goes to the Worker.

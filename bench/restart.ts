@@ -30,7 +30,8 @@ import type { Role } from "../src/auth";
 import type { createClient, memoryStorage } from "../client/adapter";
 import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
 import { isMain, runMain } from "../scripts/cli";
-import { REPO, workerPort } from "./backend";
+import { directWorkerd, REPO } from "./backend";
+import { startBare } from "./bare";
 import { cpuMs, load } from "./machine";
 import type { Bench, Row } from "./types";
 
@@ -64,6 +65,8 @@ export type RestartResult = {
   errors: Record<string, number>;
   statusChanges: number;
   restartMs: number;
+  /** ms for as many upgrades as the herd made (2 per client) to open at once on the bare object: the runtime's floor. */
+  floorMs: number;
   /** CPU time of the backend's processes from the moment it answered until every client caught up (or the wait ended). */
   backendCpuMs: number;
   load: string;
@@ -183,17 +186,6 @@ class Forwarder {
   }
 }
 
-/** The port of the workerd that runs the Worker (not wrangler's proxy) in a dev server's group. */
-async function directPort(pids: number[]): Promise<number> {
-  for (const pid of pids) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (!cmdline.includes("workerd") || !cmdline.includes("--inspector-addr")) continue;
-    const port = await workerPort(pid);
-    if (port !== null) return port;
-  }
-  throw new Error("the Worker's own workerd port was not found");
-}
-
 async function push(url: string, comments: { id: string; content: string }[]): Promise<void> {
   const response = await fetch(`${url}/api/v1/accounts/${ACCOUNT}/sync`, {
     method: "POST",
@@ -247,7 +239,7 @@ export async function restartUnderLoad(
   const url = await forwarder.listen();
   let dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
   try {
-    forwarder.target = await directPort(livingInGroup(dev.pgid));
+    forwarder.target = (await directWorkerd(livingInGroup(dev.pgid))).port;
     await push(url, [{ id: "before", content: "before the restart" }]);
     progress(`restart: connecting ${count} clients (load ${load()})`);
     const connectOne = async (i: number) => {
@@ -284,7 +276,7 @@ export async function restartUnderLoad(
     counter.counting = true;
     forwarder.counting = true;
     dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
-    forwarder.target = await directPort(livingInGroup(dev.pgid));
+    forwarder.target = (await directWorkerd(livingInGroup(dev.pgid))).port;
     const upAt = performance.now();
     const backendPids = livingInGroup(dev.pgid);
     const cpuAtUp = await cpuMs(backendPids);
@@ -296,6 +288,10 @@ export async function restartUnderLoad(
       () => {},
     );
     const backendCpuMs = (await cpuMs(backendPids)) - cpuAtUp;
+    for (const client of clients) client.disconnect();
+    await dev.kill();
+    progress(`restart: the same ${2 * count} upgrades at once on the bare object`);
+    const floorMs = await bareFloor(2 * count);
     // Duplicates that arrive late still count: give them a moment.
     await sleep(2_000);
     const caughtUpMs = clients.flatMap((_, i) => (hasAll(i) ? [lastSeenAt[i]! - upAt] : []));
@@ -314,6 +310,7 @@ export async function restartUnderLoad(
       statusChanges,
       restartMs: upAt - killedAt,
       backendCpuMs,
+      floorMs,
       load: load(),
     };
   } finally {
@@ -321,6 +318,35 @@ export async function restartUnderLoad(
     forwarder.close();
     await dev.kill();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The runtime's floor under a herd on this machine: ms until `count` sockets (offering
+ * permessage-deflate, as the adapters do) opened all at once on the bare Durable Object
+ * (bench/bare/), which accepts them and does nothing else.
+ */
+async function bareFloor(count: number): Promise<number> {
+  const bare = await startBare(REPO);
+  const sockets: WebSocket[] = [];
+  try {
+    const started = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: count },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(`${bare.url.replace("http", "ws")}/ws?room=herd&i=${i}`);
+            sockets.push(ws);
+            ws.once("open", () => resolve());
+            ws.once("error", reject);
+          }),
+      ),
+    );
+    return performance.now() - started;
+  } finally {
+    for (const ws of sockets) ws.terminate();
+    await bare.stop();
   }
 }
 
@@ -334,6 +360,7 @@ export function describeResult(result: RestartResult): string {
     `upgrades answered as the clients saw them ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
     `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
+    `the runtime's floor: ${2 * result.clients} upgrades at once on the bare object took ${s(result.floorMs)}`,
     `backend CPU until caught up ${s(result.backendCpuMs)} (${(result.backendCpuMs / result.clients).toFixed(1)} ms per client)`,
     `restart took ${s(result.restartMs)}; load ${result.load}`,
   ].join("; ");
@@ -350,7 +377,7 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
     bench.fail(`restart: ${result.lost} of ${count} clients had not got every comment 90 s after the push`);
   if (result.duplicated) bench.fail(`restart: ${result.duplicated} comments delivered twice`);
   const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
-  const notes = `backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}`;
+  const notes = `backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}; the runtime's floor: the same ${2 * count} upgrades at once on the bare object took ${(result.floorMs / 1000).toFixed(1)} s`;
   return [
     {
       section: "restart",

@@ -20,15 +20,17 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { signToken } from "../src/auth";
 import { isMain, runMain } from "../scripts/cli";
-import { startDev } from "../test-node/wrangler-dev";
-import { REPO } from "./backend";
+import { livingInGroup, startDev } from "../test-node/wrangler-dev";
+import { directWorkerd, REPO } from "./backend";
 import { startBare } from "./bare";
-import { load } from "./machine";
+import { cpuMs, load } from "./machine";
 
 const SECRET = `upgrade-rate-${process.pid}`;
 const ACCOUNT = "line-account";
 /** Events each socket replays: one push of this many comments before the waves. */
 const BACKLOG = 50;
+/** Pause after a wave's sockets are closed, so their closing is not in the next wave's time. */
+const SETTLE_MS = 3_000;
 
 const token = (sub: string, role: "agent" | "crawler" = "agent") =>
   signToken({ sub, tid: "line", role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
@@ -48,18 +50,23 @@ function open(url: string, done: "open" | "sync:complete"): Promise<{ ms: number
   });
 }
 
-async function wave(urls: string[], done: "open" | "sync:complete") {
+async function wave(urls: string[], done: "open" | "sync:complete", pids: number[]) {
+  const cpuBefore = await cpuMs(pids);
   const started = performance.now();
   const results = await Promise.allSettled(urls.map((url) => open(url, done)));
   const seconds = (performance.now() - started) / 1000;
   const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const cpuPerUpgrade = ((await cpuMs(pids)) - cpuBefore) / Math.max(1, ok.length);
   for (const { ws } of ok) ws.terminate();
+  // The next wave starts once the server has seen these go.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const times = ok.map((r) => r.ms).sort((a, b) => a - b);
   const at = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]! : NaN);
   return {
     sockets: urls.length,
     failed: urls.length - ok.length,
     perSecond: ok.length / seconds,
+    cpuPerUpgrade,
     p50: at(0.5),
     p99: at(0.99),
   };
@@ -72,6 +79,9 @@ async function main(): Promise<number> {
   const dev = await startDev({ dir, vars: { AUTH_SECRET: SECRET, UPGRADES_PER_SECOND: "1000000" } });
   const bare = await startBare(REPO);
   const bareUrl = bare.url.replace("http", "ws");
+  // The workerd that runs each Worker and its objects (the other one of wrangler dev is its proxy).
+  const edgePids = [(await directWorkerd(livingInGroup(dev.pgid))).pid];
+  const barePids = [(await bare.workerPid())!];
   try {
     const comments = Array.from({ length: BACKLOG }, (_, i) => ({
       comment_id: `c${i}`,
@@ -95,6 +105,7 @@ async function main(): Promise<number> {
           result: await wave(
             tokens.map((t) => `${room}?token=${t}&since=0`),
             "sync:complete",
+            edgePids,
           ),
         },
         {
@@ -102,6 +113,7 @@ async function main(): Promise<number> {
           result: await wave(
             tokens.map((t) => `${room}?token=${t}&since=${seq}`),
             "sync:complete",
+            edgePids,
           ),
         },
         {
@@ -109,12 +121,13 @@ async function main(): Promise<number> {
           result: await wave(
             tokens.map((_, i) => `${bareUrl}/ws?room=w${size}&i=${i}`),
             "open",
+            barePids,
           ),
         },
       ];
       for (const { what, result } of waves) {
         console.log(
-          `${size} at once, ${what}: ${result.perSecond.toFixed(0)} upgrades/s served, p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms, ${result.failed} failed; load ${load()}`,
+          `${size} at once, ${what}: ${result.perSecond.toFixed(0)} upgrades/s served, ${result.cpuPerUpgrade.toFixed(1)} ms of the backend's CPU each, p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms, ${result.failed} failed; load ${load()}`,
         );
       }
     }
