@@ -166,7 +166,7 @@ async function main(): Promise<void> {
 /**
  * One client coming back as the adapter does: its account socket resumes from `since=0` with its
  * `clientId` and registers; its Directory socket opens beside it. Resolves with ms from the
- * request to the later of `sync:complete`, `monitor:registered` and the Directory's first frame,
+ * request to the later of `sync:complete`, `monitor:registered` and the Directory's channel list,
  * and the two sockets, which stay open: in a herd nobody leaves.
  */
 function comeBack(
@@ -185,7 +185,9 @@ function comeBack(
       });
       ws.once("error", reject);
     });
-  room.once("open", () => room.send(JSON.stringify({ type: "monitor:register", payload: { clientId } })));
+  const register = JSON.stringify({ type: "monitor:register", payload: { clientId } });
+  room.once("open", () => room.send(register));
+  directory.once("open", () => directory.send(register));
   let synced = false;
   let registered = false;
   return Promise.all([
@@ -194,7 +196,7 @@ function comeBack(
       registered ||= text.includes('"monitor:registered"');
       return synced && registered;
     }),
-    awaited(directory, () => true),
+    awaited(directory, (text) => text.includes('"monitor:channels"')),
   ]).then(() => ({ ms: performance.now() - started, open: [room, directory] }));
 }
 

@@ -136,7 +136,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ],
     {
       cwd: project,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: join(options.dir, "logs"), CI: "1" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_LOG_PATH: join(options.dir, "logs"),
+        CI: "1",
+        // wrangler's local trace collector syncs a trace of every request and socket event to
+        // disk on the thread that runs the Worker and its objects; production has no such step.
+        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
+      },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group, so one kill reaches workerd too
     },
