@@ -90,8 +90,6 @@ export class AccountRoom extends DurableObject<Env> {
     if (!applied.ok) return applied;
     const { seq, counts, rejected, events, eventTexts } = applied.value;
     this.fanout.broadcast(events, eventTexts);
-    // The frames leave once the push is on disk; the summary is read and sent after that, not before.
-    await this.ctx.storage.sync();
     await this.upkeep.sendSummary();
     await this.upkeep.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
