@@ -277,6 +277,10 @@ export async function startBackend(options: {
       env: {
         ...process.env,
         WRANGLER_SEND_METRICS: "false",
+        // wrangler's local trace collector stores a trace of every request, alarm and call in
+        // its own SQLite object, synced to disk on the thread that runs the Worker and its
+        // objects. Production has no such step. X_LOCAL_OBSERVABILITY=true measures with it.
+        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
         ...(options.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: options.v8Flags.join(" ") } : {}),
       },
     },

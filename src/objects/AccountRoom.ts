@@ -91,7 +91,7 @@ export class AccountRoom extends DurableObject<Env> {
     const { seq, counts, rejected, events, eventTexts } = applied.value;
     this.fanout.broadcast(events, eventTexts);
     await this.upkeep.sendSummary();
-    await this.upkeep.scheduleAlarm(now);
+    await this.upkeep.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
   }
 
@@ -108,7 +108,7 @@ export class AccountRoom extends DurableObject<Env> {
       this.store.recordSignOfLife(report, now);
     });
     await this.upkeep.sendSummary();
-    await this.upkeep.scheduleAlarm(now);
+    await this.upkeep.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: healthOf(this.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 

@@ -4,7 +4,7 @@
  * announces the crawler's health transitions (online → late → offline).
  */
 import type { Config } from "../config";
-import { OBJECT_STORAGE_BYTES } from "../health";
+import { OBJECT_STORAGE_BYTES, crawlerState } from "../health";
 import type { ColdHistory } from "./cold-history";
 import type { CommandStore } from "./command-store";
 import type { Fanout } from "./fanout";
@@ -63,13 +63,33 @@ export class RoomUpkeep {
   }
 
   /**
-   * Sets the alarm for the earliest thing that needs it: a command going stale, a QR code
-   * expiring, a log outgrowing its retention, the crawler's next health transition, a summary
-   * to send again, cold history to move. Every deadline is read from storage, so the alarm is set to exactly the
-   * earliest (later too, when a push moved the health transition on): an idle room wakes
-   * once per transition and never once its crawler is offline.
+   * Sets the alarm to exactly the earliest thing that needs it: a command going stale, a QR
+   * code expiring, a log outgrowing its retention, the crawler's next health transition, a
+   * summary to send again, cold history to move. Every deadline is read from storage; no
+   * deadline, no alarm: an idle room wakes once per transition and never once its crawler is
+   * offline.
    */
   async scheduleAlarm(now: number): Promise<void> {
+    const at = this.nextDeadline(now);
+    if (at === null) {
+      if ((await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * `scheduleAlarm` after a push or a health report, which move the crawler's health deadline
+   * later: the alarm is only ever moved earlier here. Setting it is a storage write of its own
+   * that every push would pay; an alarm left early fires, finds nothing due and sets itself
+   * to the later deadline (`alarm`), once per two intervals of a crawler that keeps pushing.
+   */
+  async scheduleAlarmAfterSignOfLife(now: number): Promise<void> {
+    const at = this.nextDeadline(now);
+    if (at !== null) await this.alarmAtMost(at);
+  }
+
+  private nextDeadline(now: number): number | null {
     const first = this.store.firstEventSeq();
     const oldest = this.store.oldestEventAt();
     const tooMany = first !== null && this.store.seq() - first + 1 > this.config.eventRetentionCount * 1.1;
@@ -81,29 +101,31 @@ export class RoomUpkeep {
       this.store.account()?.summary_retry_at ?? null,
       this.cold.due(this.archiveAtBytes()) ? this.cold.nextAttemptAt(now) : null,
     ].filter((t): t is number => t !== null);
-    const current = await this.ctx.storage.getAlarm();
-    if (!deadlines.length) {
-      if (current !== null) await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    const at = Math.min(...deadlines);
-    if (current !== at) await this.ctx.storage.setAlarm(at);
+    return deadlines.length ? Math.min(...deadlines) : null;
   }
 
   /**
    * Prunes, moves cold history to R2 past ARCHIVE_PERCENT, expires QR codes and stale
-   * commands, re-sends the summary (the Directory derives
-   * the crawler's new state from it and announces it); idempotent (alarms may run twice).
+   * commands, re-sends the summary when something in it may have changed (the Directory
+   * derives the crawler's new state from it and announces it), and sets the alarm for what
+   * is next; idempotent (alarms may run twice). An alarm a push left early does only the last.
    */
   async alarm(now: number): Promise<void> {
-    if (!this.store.account()) return;
+    const account = this.store.account();
+    if (!account) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
     // R2 failing must not stop the rest of the upkeep; a later alarm tries again, backing off.
-    await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
+    const moved = await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
       console.error("moving cold history to R2 failed; retrying from the alarm", error);
+      return 0;
     });
-    this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.expire(now)));
-    await this.sendSummary();
+    const expired = this.ctx.storage.transactionSync(() => this.commands.expire(now));
+    this.fanout.broadcast(expired);
+    // A summary waiting (to be sent again, or who is online) goes now. An online crawler has had
+    // no transition since the push or report that last sent it.
+    const waiting = account.summary_retry_at !== null;
+    const transition = crawlerState(account.last_seen_at, account.interval_ms, now) !== "online";
+    if (waiting || transition || moved > 0 || expired.length > 0) await this.sendSummary();
     await this.scheduleAlarm(now);
   }
 
