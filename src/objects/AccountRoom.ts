@@ -294,10 +294,8 @@ export class AccountRoom extends DurableObject<Env> {
           ...this.fanout.online(),
         };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
-        if (arrived) {
-          this.fanout.presence(ws, attachment, "online");
-          await this.upkeep.summarySoon(Date.now());
-        }
+        // A client back after a restart changes nobody's list: no summary for it.
+        if (arrived && this.fanout.presence(ws, attachment, "online")) await this.upkeep.summarySoon(Date.now());
         return;
       }
       case "monitor:request_topics":

@@ -151,13 +151,15 @@ export class Fanout {
 
   /**
    * Tells every other reader that a client came or went (`status_change`, no seq); not a
-   * client coming back after a restart, which every reader still lists.
+   * client coming back after a restart, which every reader still lists. False when nothing
+   * was announced, so who is online is as it was.
    */
-  presence(from: WebSocket, attachment: Attachment, status: "online" | "offline"): void {
+  presence(from: WebSocket, attachment: Attachment, status: "online" | "offline"): boolean {
     const clientId = attachment.clientId!;
-    if (status === "online" && this.grace.returned(clientId)) return;
+    if (status === "online" && this.grace.returned(clientId)) return false;
     if (status === "offline") this.grace.forget(clientId);
     this.announce(from, { clientId, userId: attachment.sub }, status);
+    return true;
   }
 
   private announce(from: WebSocket | null, client: OnlineClient, status: "online" | "offline"): void {
