@@ -69,6 +69,8 @@ export type RestartResult = {
   floorMs: number;
   /** CPU time of the backend's processes from the moment it answered until every client caught up (or the wait ended). */
   backendCpuMs: number;
+  /** The same for this process, which runs every client (and the forwarder). */
+  clientsCpuMs: number;
   load: string;
 };
 
@@ -280,6 +282,7 @@ export async function restartUnderLoad(
     const upAt = performance.now();
     const backendPids = livingInGroup(dev.pgid);
     const cpuAtUp = await cpuMs(backendPids);
+    const ownCpuAtUp = process.cpuUsage();
     const comments = Array.from({ length: COMMENTS }, (_, k) => ({ id: `after-${k}`, content: `after ${k}` }));
     await push(url, comments);
     progress(`restart: backend answered ${((upAt - killedAt) / 1000).toFixed(1)} s after the kill; pushed`);
@@ -288,6 +291,8 @@ export async function restartUnderLoad(
       () => {},
     );
     const backendCpuMs = (await cpuMs(backendPids)) - cpuAtUp;
+    const ownCpu = process.cpuUsage(ownCpuAtUp);
+    const clientsCpuMs = (ownCpu.user + ownCpu.system) / 1000;
     for (const client of clients) client.disconnect();
     await dev.kill();
     progress(`restart: the same ${2 * count} upgrades at once on the bare object`);
@@ -310,6 +315,7 @@ export async function restartUnderLoad(
       statusChanges,
       restartMs: upAt - killedAt,
       backendCpuMs,
+      clientsCpuMs,
       floorMs,
       load: load(),
     };
@@ -359,7 +365,7 @@ export function describeResult(result: RestartResult): string {
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
     `status_change frames ${result.statusChanges}, lost ${result.lost}, duplicated ${result.duplicated}`,
     `the runtime's floor: ${2 * result.clients} upgrades at once on the bare object took ${s(result.floorMs)}`,
-    `backend CPU until caught up ${s(result.backendCpuMs)} (${(result.backendCpuMs / result.clients).toFixed(1)} ms per client)`,
+    `backend CPU until caught up ${s(result.backendCpuMs)} (${(result.backendCpuMs / result.clients).toFixed(1)} ms per client), the clients' ${s(result.clientsCpuMs)}`,
     `restart took ${s(result.restartMs)}; load ${result.load}`,
   ].join("; ");
 }
@@ -395,7 +401,7 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
       section: "restart",
       name: "backend CPU from answering until every client caught up",
       value: `${(result.backendCpuMs / count).toFixed(1)} ms/client`,
-      notes: `${(result.backendCpuMs / 1000).toFixed(1)} s in all, every process of wrangler dev (workerd runs the Worker and both objects)`,
+      notes: `${(result.backendCpuMs / 1000).toFixed(1)} s in all, every process of wrangler dev (workerd runs the Worker and both objects); the clients, all in the bench's process, used ${(result.clientsCpuMs / 1000).toFixed(1)} s`,
     },
     { section: "restart", name: "status_change frames after the restart", value: String(result.statusChanges) },
     { section: "restart", name: "comments lost / delivered twice", value: `${result.lost} / ${result.duplicated}` },
