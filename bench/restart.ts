@@ -19,7 +19,7 @@
  * socket closed with 1013 right after it opened. An attempt whose connection was refused
  * (nothing listening yet) never reached the server and is counted in neither.
  */
-import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
