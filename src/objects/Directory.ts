@@ -116,11 +116,15 @@ function toChannel(row: ChannelRow, now: number, storageHighPercent: number): Ch
 
 /** Sweep the rows of vanished sockets once they outnumber the live restricted sockets by this much. */
 const SWEEP_SLACK = 16;
+/** Accepts between two looks at whether to sweep: a look reads every restricted socket. */
+const SWEEP_LOOK_EVERY = 64;
 
 export class Directory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: Config;
   private readonly sockets: SocketHost<DirectoryClientFrame>;
+  /** Accepts of restricted sockets since the last look at the sweep; the first accept after a wake looks. */
+  #acceptsSinceLook = SWEEP_LOOK_EVERY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -310,9 +314,13 @@ export class Directory extends DurableObject<Env> {
 
   /**
    * Removes the rows of sockets that went away without a close, once there are clearly more
-   * of them than live restricted sockets: the cost is spread over many accepts, not paid on each.
+   * of them than live restricted sockets. Looking reads every restricted socket, so it is done
+   * once every SWEEP_LOOK_EVERY accepts, not on each: a herd of N restricted sockets would
+   * otherwise cost N².
    */
   private sweepScopes(): void {
+    if (++this.#acceptsSinceLook < SWEEP_LOOK_EVERY) return;
+    this.#acceptsSinceLook = 0;
     const live = this.ctx.getWebSockets(RESTRICTED).map((ws) => attachmentOf(ws).id);
     const stored = this.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT socket) AS n FROM socket_accounts").one().n;
     if (stored <= 2 * live.length + SWEEP_SLACK) return;
