@@ -19,6 +19,9 @@ import type {
 /** Messages asked for per page, on opening a topic and on each scroll to the top. */
 export const PAGE_SIZE = 50;
 const MAX_NOTIFICATIONS = 100;
+/** Stored notifications read per account when the list opens, for this many accounts at most. */
+const NOTIFICATIONS_PER_ACCOUNT = 20;
+const NOTIFICATION_ACCOUNTS = 50;
 const VIEW_KEY = "hiscrm-console:view";
 
 export type ReplyStatus = { status: "pending" | "sent" | "failed"; stale?: boolean; error?: string };
@@ -70,6 +73,18 @@ function byNewest(a: Topic, b: Topic): number {
   return b.lastMessageTime - a.lastMessageTime;
 }
 
+/**
+ * Two lists of notifications as one, newest first (by the platform's time, then by `seq`),
+ * each notification of an account once, at most MAX_NOTIFICATIONS.
+ */
+function mergeNotifications(a: NotificationEvent[], b: NotificationEvent[]): NotificationEvent[] {
+  const byKey = new Map<string, NotificationEvent>();
+  for (const event of [...a, ...b]) byKey.set(`${event.accountId}\u0000${event.notification.id}`, event);
+  return [...byKey.values()]
+    .sort((x, y) => y.notification.timestamp - x.notification.timestamp || y.seq - x.seq)
+    .slice(0, MAX_NOTIFICATIONS);
+}
+
 function newId(): string {
   return `web-${crypto.randomUUID()}`;
 }
@@ -87,6 +102,8 @@ export class ConsoleModel {
   #url: string;
   /** Bumped whenever the open topic changes, so a late page of another topic is dropped. */
   #openCount = 0;
+  /** The notifications that arrived live and were not seen yet, to acknowledge when they are. */
+  #unseen: NotificationEvent[] = [];
 
   constructor(options: { url: string; token: string; role: string; subject: string; onExpired: () => void }) {
     this.#url = options.url;
@@ -258,11 +275,30 @@ export class ConsoleModel {
     }
   }
 
-  /** The notifications have been seen: acknowledged to their rooms. */
+  /** The notifications have been seen: those that arrived live are acknowledged to their rooms. */
   seeNotifications(): void {
-    for (const { notification, accountId } of this.state.notifications.slice(0, this.state.unseenNotifications))
+    for (const { notification, accountId } of this.#unseen)
       this.#client.sendNotificationAck(notification.id, accountId);
+    this.#unseen = [];
     this.#set({ unseenNotifications: 0 });
+  }
+
+  /**
+   * Reads the stored notifications of the channels (newest first, the first
+   * NOTIFICATION_ACCOUNTS channels of the list) into the list, beside those that arrived live,
+   * so the list is not empty for what came before the console opened. An account whose
+   * request fails adds nothing; the list shows what the others gave.
+   */
+  async loadNotifications(): Promise<void> {
+    const pages = await Promise.all(
+      this.state.channels.slice(0, NOTIFICATION_ACCOUNTS).map(async ({ id: accountId }) => {
+        const page = await this.#client
+          .requestNotifications(accountId, { limit: NOTIFICATIONS_PER_ACCOUNT })
+          .catch(() => null);
+        return (page?.notifications ?? []).map((notification) => ({ accountId, seq: notification.seq, notification }));
+      }),
+    );
+    this.#set({ notifications: mergeNotifications(this.state.notifications, pages.flat()) });
   }
 
   dismissResets(): void {
@@ -304,9 +340,10 @@ export class ConsoleModel {
       if (topic.id === this.state.topicId && topic.unreadCount > 0) this.markRead();
     });
     client.onNotification((event) => {
+      this.#unseen = [...this.#unseen, event].slice(-MAX_NOTIFICATIONS);
       this.#set({
-        notifications: [event, ...this.state.notifications].slice(0, MAX_NOTIFICATIONS),
-        unseenNotifications: Math.min(this.state.unseenNotifications + 1, MAX_NOTIFICATIONS),
+        notifications: mergeNotifications(this.state.notifications, [event]),
+        unseenNotifications: this.#unseen.length,
       });
     });
     client.onSyncReset(({ accountId }) => {

@@ -130,6 +130,16 @@ describe("the console", () => {
       const long = `长评论 ${"这是一段很长的评论，用来检查换行。".repeat(30)}`;
       await backend.push(accountId, {
         comments: [comment("c1", "什么时候发货？🚚"), comment("c2", long)],
+        // Before the console opens: listed from history, not counted as new.
+        notifications: [
+          {
+            notification_id: "n0",
+            type: "follow",
+            title: "新粉丝",
+            content: "阿杰关注了你",
+            create_time: 1_730_000_100,
+          },
+        ],
       });
       const { context, page, dialogs, errors } = await openPage(browser);
       await signIn(page);
@@ -181,10 +191,11 @@ describe("the console", () => {
       const bell = page.getByRole("button", { name: /^Notifications/ });
       await expect.poll(() => bell.textContent(), { timeout: UI_TIMEOUT }).toBe("Notifications1");
       await bell.click();
-      await page
-        .getByRole("region", { name: "Notifications" })
-        .getByText("小红赞了你的作品")
-        .waitFor({ timeout: UI_TIMEOUT });
+      const pane = page.getByRole("region", { name: "Notifications" });
+      await pane.getByText("小红赞了你的作品").waitFor({ timeout: UI_TIMEOUT });
+      await pane.getByText("阿杰关注了你").waitFor({ timeout: UI_TIMEOUT });
+      // Newest first, each once: the live one above the stored one.
+      expect(await pane.locator("li .text").allTextContents()).toEqual(["小红赞了你的作品", "阿杰关注了你"]);
       await page.getByRole("button", { name: "Close" }).click();
 
       mkdirSync(ARTIFACTS, { recursive: true });

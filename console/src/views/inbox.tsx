@@ -45,6 +45,7 @@ export function Inbox({ model, onSignOut }: { model: ConsoleModel; onSignOut: ()
                 onClick={() => {
                   setShowNotifications(!showNotifications);
                   model.seeNotifications();
+                  if (!showNotifications) void model.loadNotifications();
                 }}
               >
                 Notifications

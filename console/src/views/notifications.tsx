@@ -1,7 +1,7 @@
 import type { NotificationEvent } from "../../../client/adapter";
 import { fullTime, shortTime } from "../format";
 
-/** The notifications that arrived while the console was open, newest first. */
+/** The accounts' notifications, newest first: the stored ones and those arriving while the list is open. */
 export function Notifications({ items, onClose }: { items: NotificationEvent[]; onClose: () => void }) {
   return (
     <section class="notifications" aria-label="Notifications">
@@ -12,7 +12,7 @@ export function Notifications({ items, onClose }: { items: NotificationEvent[]; 
         </button>
       </header>
       {items.length === 0 ? (
-        <p class="empty">Nothing yet. New notifications appear here as they arrive.</p>
+        <p class="empty">No notifications yet. New ones appear here as they arrive.</p>
       ) : (
         <ul>
           {items.map(({ accountId, notification }) => (
