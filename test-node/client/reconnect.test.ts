@@ -111,9 +111,12 @@ describe("a herd of sockets", () => {
     for (const upgrade of srv.upgrades) upgrade.socket?.terminate();
     await waitFor(() => srv.upgrades.length === dropped + herd, "the herd to reconnect", 20_000);
     const returns = srv.upgrades.slice(dropped).map((u) => u.at);
-    // Spread evenly over 1.5 s, about 3 of 40 land in any 100 ms; in lockstep, all 40 would.
+    // Spread evenly over 1.5 s, about 3 of 40 land in any 100 ms and they span most of it; in
+    // lockstep all 40 would land in one. The bounds leave room for a busy machine, whose event
+    // loop bunches arrivals a little.
     const busiest = Math.max(...returns.map((t) => returns.filter((u) => u >= t && u < t + 100).length));
-    expect(busiest).toBeLessThanOrEqual(herd / 4);
+    expect(busiest).toBeLessThanOrEqual(herd / 2);
+    expect(Math.max(...returns) - Math.min(...returns)).toBeGreaterThanOrEqual(750);
   }, 30_000);
 });
 
