@@ -142,5 +142,8 @@ describe("ClientRegistry", () => {
     registry.add(socket(back), back);
     expected.delete("desk-a");
     expect(registry.list().online).toEqual([{ clientId: "desk-a", userId: "agent-1" }]);
+    // Listed for its socket now, not for having been expected.
+    registry.changed();
+    expect(registry.list().online).toEqual([{ clientId: "desk-a", userId: "agent-1" }]);
   });
 });

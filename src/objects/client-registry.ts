@@ -18,6 +18,7 @@ type Client = { userId: string; sockets: Map<string, WebSocket> };
 
 export class ClientRegistry {
   #clients: Map<string, Client> | null = null;
+  #everyone: OnlineClient[] | null = null;
   #list: OnlineList | null = null;
 
   /**
@@ -45,7 +46,7 @@ export class ClientRegistry {
     }
     clients.set(clientId, { userId: attachment.sub, sockets: new Map([[attachment.id, ws]]) });
     // A client expected back is listed already: its return changes nothing in the list.
-    if (this.expected().get(clientId) !== attachment.sub) this.#list = null;
+    if (this.expected().get(clientId) !== attachment.sub) this.changed();
     return true;
   }
 
@@ -67,24 +68,28 @@ export class ClientRegistry {
   }
 
   /**
-   * The online list, ordered by `clientId`, the clients expected back included; computed again
-   * only after a change. Call `changed()` when the expected clients changed otherwise than by
-   * registering.
+   * Every client online, ordered by `clientId`, the clients expected back included; computed
+   * again only after a change. Call `changed()` when the expected clients changed otherwise
+   * than by registering.
    */
-  list(): OnlineList {
-    if (this.#list) return this.#list;
+  everyone(): OnlineClient[] {
+    if (this.#everyone) return this.#everyone;
     const byClient = this.registered();
     for (const [clientId, userId] of this.expected()) if (!byClient.has(clientId)) byClient.set(clientId, userId);
-    const clientIds = [...byClient.keys()].sort();
-    const online = clientIds
-      .slice(0, MAX_ONLINE_LISTED)
-      .map((clientId) => ({ clientId, userId: byClient.get(clientId)! }));
-    this.#list = { online, onlineTotal: clientIds.length };
+    this.#everyone = [...byClient.keys()].sort().map((clientId) => ({ clientId, userId: byClient.get(clientId)! }));
+    return this.#everyone;
+  }
+
+  /** The online list of PROTOCOL §11: `everyone()`, at most MAX_ONLINE_LISTED of them, and how many in all. */
+  list(): OnlineList {
+    const everyone = this.everyone();
+    this.#list ??= { online: everyone.slice(0, MAX_ONLINE_LISTED), onlineTotal: everyone.length };
     return this.#list;
   }
 
   /** Something the list depends on besides the registrations changed. */
   changed(): void {
+    this.#everyone = null;
     this.#list = null;
   }
 
@@ -96,7 +101,7 @@ export class ClientRegistry {
     for (const [id, ws] of client.sockets) if (ws.readyState !== WebSocket.OPEN) client.sockets.delete(id);
     if (client.sockets.size) return true;
     this.#clients!.delete(clientId);
-    this.#list = null;
+    this.changed();
     return false;
   }
 

@@ -144,9 +144,7 @@ export class Fanout {
 
   /** Keeps who is online in storage, for a restarted room to expect them back. */
   rememberOnline(): void {
-    const clients = this.clients.registered();
-    for (const [clientId, userId] of this.grace.expected) if (!clients.has(clientId)) clients.set(clientId, userId);
-    this.grace.save([...clients.keys()].sort().map((clientId) => ({ clientId, userId: clients.get(clientId)! })));
+    this.grace.save(this.clients.everyone());
   }
 
   /**
