@@ -41,6 +41,19 @@ export type ClientOptions = {
   concurrency?: number;
 };
 
+/** Runs `task(0)` … `task(count - 1)`, at most `concurrency` at a time; rejects with the first failure. */
+export async function inPool(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < count) await task(next++);
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
 /**
  * Opens `count` sockets to `urlOf(i)`, at most `concurrency` handshakes at a time; rejects if
  * any handshake fails (its HTTP status in the message).
@@ -53,34 +66,29 @@ export async function openClients(
   const clients: Client[] = new Array(count);
   const unexpected: string[] = [];
   let closing = false;
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < count) {
-      const index = next++;
-      const url = await urlOf(index);
-      // `true` is ws's default offer: permessage-deflate with client_max_window_bits, as Chromium sends it.
-      const ws = new WebSocket(url, { perMessageDeflate: deflate });
-      const client: Client = { ws, index, onText: null };
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", () => resolve());
-        ws.once("unexpected-response", (_req, res) =>
-          reject(new Error(`socket ${index}: upgrade answered ${res.statusCode}`)),
-        );
-        ws.once("error", reject);
-      });
-      ws.on("message", (data, isBinary) => {
-        if (!isBinary) client.onText?.(data.toString(), performance.now());
-      });
-      ws.on("close", (code) => {
-        if (!closing) unexpected.push(`socket ${index} closed with ${code}`);
-      });
-      ws.on("error", (error) => {
-        if (!closing) unexpected.push(`socket ${index}: ${error.message}`);
-      });
-      clients[index] = client;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await inPool(count, concurrency, async (index) => {
+    const url = await urlOf(index);
+    // `true` is ws's default offer: permessage-deflate with client_max_window_bits, as Chromium sends it.
+    const ws = new WebSocket(url, { perMessageDeflate: deflate });
+    const client: Client = { ws, index, onText: null };
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`socket ${index}: upgrade answered ${res.statusCode}`)),
+      );
+      ws.once("error", reject);
+    });
+    ws.on("message", (data, isBinary) => {
+      if (!isBinary) client.onText?.(data.toString(), performance.now());
+    });
+    ws.on("close", (code) => {
+      if (!closing) unexpected.push(`socket ${index} closed with ${code}`);
+    });
+    ws.on("error", (error) => {
+      if (!closing) unexpected.push(`socket ${index}: ${error.message}`);
+    });
+    clients[index] = client;
+  });
   return {
     clients,
     unexpected,

@@ -1,6 +1,7 @@
 /** Socket.IO 4 clients of bench/socketio-server.ts, as the seed's agents connected. */
 import { io } from "socket.io-client";
 import type { Socket } from "socket.io-client";
+import { inPool } from "./clients";
 import type { Receiver } from "./clients";
 
 export type SocketIoSet = { clients: Receiver[]; unexpected: string[]; close(): Promise<void> };
@@ -22,27 +23,22 @@ export async function openSocketIoClients(
   const clients: Receiver[] = [];
   const unexpected: string[] = [];
   let closing = false;
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < count) {
-      const index = next++;
-      const socket = io(url, { query: { room }, transports: ["websocket"], forceNew: true, reconnection: false });
-      const client: Receiver = { onText: null };
-      await new Promise<void>((resolve, reject) => {
-        socket.once("connect", () => resolve());
-        socket.once("connect_error", (error) => reject(new Error(`socket.io client ${index}: ${error.message}`)));
-      });
-      socket.on("channel:message", (payload: unknown) =>
-        client.onText?.(JSON.stringify({ type: "channel:message", payload }), performance.now()),
-      );
-      socket.on("disconnect", (reason) => {
-        if (!closing) unexpected.push(`socket.io client ${index} disconnected: ${reason}`);
-      });
-      sockets[index] = socket;
-      clients[index] = client;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await inPool(count, concurrency, async (index) => {
+    const socket = io(url, { query: { room }, transports: ["websocket"], forceNew: true, reconnection: false });
+    const client: Receiver = { onText: null };
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", (error) => reject(new Error(`socket.io client ${index}: ${error.message}`)));
+    });
+    socket.on("channel:message", (payload: unknown) =>
+      client.onText?.(JSON.stringify({ type: "channel:message", payload }), performance.now()),
+    );
+    socket.on("disconnect", (reason) => {
+      if (!closing) unexpected.push(`socket.io client ${index} disconnected: ${reason}`);
+    });
+    sockets[index] = socket;
+    clients[index] = client;
+  });
   return {
     clients,
     unexpected,
