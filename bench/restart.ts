@@ -8,10 +8,12 @@
  * refusals (429/503, 1013 closes), `status_change` frames, and comments lost or delivered twice.
  *
  * A scenario of `npm run bench` (`--only=restart`), or alone:
- * `npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]`,
- * where `--upgrades-per-second` sets the backend's UPGRADES_PER_SECOND and `--root` runs another
+ * `npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>] [--deflate=…]`,
+ * where `--upgrades-per-second` sets the backend's UPGRADES_PER_SECOND, `--root` runs another
  * checkout's backend and adapter (a `git archive` of an older commit with `node_modules`
- * linked in) for a before/after comparison.
+ * linked in) for a before/after comparison, and `--deflate=negotiated` lets `wrangler dev`
+ * compress every socket, as it alone does (the default, `declined`, answers as deployed: see
+ * Forwarder).
  *
  * Upgrades are counted twice. At the server's door (the Forwarder): every upgrade request
  * handed to the backend from the kill on, whatever became of it, with the backend's 101s and
@@ -48,8 +50,22 @@ type AdapterModule = { createClient: typeof createClient; memoryStorage: typeof 
 type DevModule = { startDev: typeof startDev; livingInGroup: typeof livingInGroup };
 type Client = ReturnType<typeof createClient>;
 
+/** How the herd's sockets end up: as deployed (every deflate offer declined), or as `wrangler dev` alone negotiates them. */
+export type Deflate = "declined" | "negotiated";
+
+export type RestartOptions = {
+  /** The checkout whose backend and adapter run (default: this one). */
+  root?: string;
+  progress?: (message: string) => void;
+  /** Variables for the backend, beside its AUTH_SECRET. */
+  vars?: Record<string, string>;
+  /** Default "declined", as the deployed Worker answers (see Forwarder). */
+  deflate?: Deflate;
+};
+
 export type RestartResult = {
   clients: number;
+  deflate: Deflate;
   /** Per client: ms from the backend answering again to its last pushed comment (missing: never). */
   caughtUpMs: number[];
   lost: number;
@@ -130,6 +146,13 @@ class UpgradeCounter {
  * production does not have, and a herd reconnecting through it while it starts ran it out of
  * file descriptors. While there is no backend, a connection is dropped at once, as a refused
  * one would be.
+ *
+ * It also stands where the deployed Worker decides compression. Every adapter offers
+ * permessage-deflate, as browsers and `ws` do; the deployed Worker declines every offer
+ * (`no_web_socket_compression`, docs/DESIGN.md), but `wrangler dev` cannot: Miniflare's own entry
+ * Worker, with its own compatibility date, answers the upgrade and takes the offer up. With
+ * `declineDeflate` the offer is taken out of the upgrade request here, so the backend answers
+ * as deployed: a socket without compression, the same handshake result as a declined offer.
  */
 class Forwarder {
   target: number | null = null;
@@ -143,19 +166,10 @@ class Forwarder {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor() {
+  constructor(readonly declineDeflate: boolean) {
     this.#server = createServer((client) => {
       if (this.target === null) return void client.destroy();
       const upstream = connect(this.target, "127.0.0.1");
-      client.once("data", (head: Buffer) => {
-        if (!this.counting || !/^upgrade: *websocket/im.test(head.toString("latin1"))) return;
-        this.door.requests++;
-        upstream.once("data", (answer: Buffer) => {
-          const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString("latin1"))?.[1]);
-          if (status === 101) this.door.switched++;
-          else if (status === 429 || status === 503) this.door.refused++;
-        });
-      });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
         socket.once("close", () => this.#sockets.delete(socket));
@@ -164,8 +178,33 @@ class Forwarder {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      // The request's head is read whole before anything goes on: it may be rewritten.
+      let head = Buffer.alloc(0);
+      const readHead = (chunk: Buffer) => {
+        head = Buffer.concat([head, chunk]);
+        if (head.indexOf("\r\n\r\n") < 0) return;
+        client.off("data", readHead);
+        upstream.write(this.#admit(head, upstream));
+        client.pipe(upstream);
+      };
+      client.on("data", readHead);
+      upstream.pipe(client);
     });
+  }
+
+  /** An upgrade request's head as the backend gets it, counted if `counting`. */
+  #admit(head: Buffer, upstream: Socket): Buffer {
+    const text = head.toString("latin1");
+    if (!/^upgrade: *websocket/im.test(text)) return head;
+    if (this.counting) {
+      this.door.requests++;
+      upstream.once("data", (answer: Buffer) => {
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString("latin1"))?.[1]);
+        if (status === 101) this.door.switched++;
+        else if (status === 429 || status === 503) this.door.refused++;
+      });
+    }
+    return this.declineDeflate ? Buffer.from(text.replace(/^sec-websocket-extensions:.*\r\n/gim, ""), "latin1") : head;
   }
 
   listen(): Promise<string> {
@@ -220,12 +259,8 @@ const percentile = (sorted: number[], p: number) =>
  * One run: starts its own `wrangler dev` (state in a temporary directory), sets up the herd,
  * kills and restarts the backend, pushes, and waits for every client to catch up.
  */
-export async function restartUnderLoad(
-  count: number,
-  root = REPO,
-  progress: (message: string) => void = () => {},
-  extraVars: Record<string, string> = {},
-): Promise<RestartResult> {
+export async function restartUnderLoad(count: number, options: RestartOptions = {}): Promise<RestartResult> {
+  const { root = REPO, progress = () => {}, vars: extraVars = {}, deflate = "declined" } = options;
   process.env.EDGE_BACKEND_ROOT = root;
   const { startDev, livingInGroup } = (await import("../test-node/wrangler-dev")) as DevModule;
   const { createClient, memoryStorage } = (await import(join(root, "client/adapter.ts"))) as AdapterModule;
@@ -237,7 +272,7 @@ export async function restartUnderLoad(
   const seen: Map<string, number>[] = [];
   const lastSeenAt: number[] = [];
   let statusChanges = 0;
-  const forwarder = new Forwarder();
+  const forwarder = new Forwarder(deflate === "declined");
   const url = await forwarder.listen();
   let dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
   try {
@@ -296,7 +331,7 @@ export async function restartUnderLoad(
     for (const client of clients) client.disconnect();
     await dev.kill();
     progress(`restart: the same ${2 * count} upgrades at once on the bare object`);
-    const floorMs = await bareFloor(2 * count);
+    const floorMs = await bareFloor(2 * count, deflate);
     // Duplicates that arrive late still count: give them a moment.
     await sleep(2_000);
     const caughtUpMs = clients.flatMap((_, i) => (hasAll(i) ? [lastSeenAt[i]! - upAt] : []));
@@ -304,6 +339,7 @@ export async function restartUnderLoad(
     const lost = clients.filter((_, i) => !hasAll(i)).length;
     return {
       clients: count,
+      deflate,
       caughtUpMs,
       lost,
       duplicated,
@@ -328,12 +364,12 @@ export async function restartUnderLoad(
 }
 
 /**
- * The runtime's floor under a herd on this machine: ms until `count` sockets (offering
- * permessage-deflate, as the adapters do) opened all at once on the bare Durable Object
- * (bench/bare/), which accepts them and does nothing else, each tried again at once if its
- * connection failed.
+ * The runtime's floor under a herd on this machine: ms until `count` sockets opened all at once
+ * on the bare Durable Object (bench/bare/), which accepts them and does nothing else, each tried
+ * again at once if its connection failed. With `deflate` "declined" they make no offer, which
+ * ends as a declined offer does; "negotiated", they offer it as the adapters do.
  */
-async function bareFloor(count: number): Promise<number> {
+async function bareFloor(count: number, deflate: Deflate): Promise<number> {
   const bare = await startBare(REPO);
   const sockets: WebSocket[] = [];
   try {
@@ -341,7 +377,9 @@ async function bareFloor(count: number): Promise<number> {
     // A connection the listener had no room for is tried again at once, until every socket is open.
     const openOne = (i: number): Promise<void> =>
       new Promise<void>((resolve) => {
-        const ws = new WebSocket(`${bare.url.replace("http", "ws")}/ws?room=herd&i=${i}`);
+        const ws = new WebSocket(`${bare.url.replace("http", "ws")}/ws?room=herd&i=${i}`, {
+          perMessageDeflate: deflate === "negotiated",
+        });
         sockets.push(ws);
         ws.once("open", () => resolve());
         ws.once("error", () => resolve(openOne(i)));
@@ -359,7 +397,7 @@ export function describeResult(result: RestartResult): string {
   const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
   const s = (ms: number | undefined) => (ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`);
   return [
-    `${result.clients} clients: caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
+    `${result.clients} clients (deflate ${result.deflate === "declined" ? "offered and declined, as deployed" : "negotiated, as wrangler dev alone does"}): caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
     `upgrade requests reaching the server ${(result.door.requests / result.clients).toFixed(2)}/client (${result.door.requests}: ${result.door.switched} switched, ${result.door.refused} refused with 429/503)`,
     `upgrades answered as the clients saw them ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
@@ -376,12 +414,12 @@ export function describeResult(result: RestartResult): string {
  */
 export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">): Promise<Row[]> {
   const count = bench.quick ? 100 : 300;
-  const result = await restartUnderLoad(count, REPO, bench.progress);
+  const result = await restartUnderLoad(count, { progress: bench.progress });
   if (result.lost)
     bench.fail(`restart: ${result.lost} of ${count} clients had not got every comment 90 s after the push`);
   if (result.duplicated) bench.fail(`restart: ${result.duplicated} comments delivered twice`);
   const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
-  const notes = `backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}; the runtime's floor: the same ${2 * count} upgrades at once on the bare object took ${(result.floorMs / 1000).toFixed(1)} s`;
+  const notes = `every client offers deflate, declined as the deployed Worker declines it; backend answered ${(result.restartMs / 1000).toFixed(1)} s after the kill; load ${result.load}; the runtime's floor: the same ${2 * count} upgrades at once on the bare object took ${(result.floorMs / 1000).toFixed(1)} s`;
   return [
     {
       section: "restart",
@@ -411,18 +449,24 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
 async function main(): Promise<number> {
   let count = 1000;
   let root = REPO;
+  let deflate: Deflate = "declined";
   const vars: Record<string, string> = {};
   for (const arg of process.argv.slice(2)) {
     if (arg.startsWith("--clients=")) count = Number(arg.slice("--clients=".length));
+    else if (arg === "--deflate=negotiated" || arg === "--deflate=declined")
+      deflate = arg.slice("--deflate=".length) as Deflate;
     else if (arg.startsWith("--upgrades-per-second="))
       vars.UPGRADES_PER_SECOND = arg.slice("--upgrades-per-second=".length);
     else if (arg.startsWith("--root=")) root = arg.slice("--root=".length);
     else throw new Error(`unknown argument ${arg}`);
   }
-  const result = await restartUnderLoad(count, root, (message) => console.log(message), vars);
+  const result = await restartUnderLoad(count, { root, progress: (message) => console.log(message), vars, deflate });
   console.log(describeResult(result));
   return result.lost || result.duplicated ? 1 : 0;
 }
 
 if (isMain(import.meta.url))
-  runMain(main, "usage: npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>]");
+  runMain(
+    main,
+    "usage: npx tsx bench/restart.ts [--clients=1000] [--upgrades-per-second=N] [--root=<checkout>] [--deflate=declined|negotiated]",
+  );
