@@ -76,8 +76,28 @@ export async function signToken(claims: Claims, secret: string): Promise<string>
   return `${header}.${body}.${base64url(new Uint8Array(signature))}`;
 }
 
+/** How many verified tokens are kept per secret (the oldest goes first). */
+const VERIFIED_TOKENS = 1024;
+/**
+ * Tokens whose signature and claims were verified, by secret: a client presents the same token
+ * on every request and upgrade until it expires, and its HMAC, base64 and claim checks were a
+ * tenth of a one-comment push's CPU. Only the expiry depends on the moment; it is checked on
+ * every use. The claims are frozen: every request that presents the token shares them.
+ */
+const verified = new Map<string, Map<string, Claims>>();
+
+function remember(secret: string, token: string, claims: Claims): void {
+  let tokens = verified.get(secret);
+  if (!tokens) verified.set(secret, (tokens = new Map()));
+  if (tokens.size >= VERIFIED_TOKENS) tokens.delete(tokens.keys().next().value!);
+  Object.freeze(claims.accounts);
+  tokens.set(token, Object.freeze(claims));
+}
+
 /** Verifies signature, algorithm, expiry and claim shapes; never throws. */
 export async function verifyToken(token: string, secret: string, nowSeconds = Date.now() / 1000): Promise<TokenCheck> {
+  const known = verified.get(secret)?.get(token);
+  if (known) return known.exp <= nowSeconds ? { ok: false, reason: "token has expired" } : { ok: true, claims: known };
   const parts = token.split(".");
   if (parts.length !== 3) return { ok: false, reason: "token is not a JWT" };
   const [headerPart, bodyPart, signaturePart] = parts as [string, string, string];
@@ -99,6 +119,7 @@ export async function verifyToken(token: string, secret: string, nowSeconds = Da
     return { ok: false, reason: `token claim ${issue.path.join(".") || "body"}: ${issue.message}` };
   }
   if (parsed.data.exp <= nowSeconds) return { ok: false, reason: "token has expired" };
+  remember(secret, token, parsed.data);
   return { ok: true, claims: parsed.data };
 }
 
