@@ -5,7 +5,8 @@
  * of the edge named in `--refs` (`tree` for the working tree) and the bare object broadcast
  * each get one socket that does not offer deflate, and a push of one new comment per round,
  * taken in turn, each round starting with another. Prints the median time from the POST to the
- * frame on the socket (÷ the bare object's) and to the answer. At 30 trials the fan-out's
+ * frame on the socket (÷ the bare object's) and to the answer, and the CPU time its workerd
+ * used per push (the answer's work included; clock ticks of 10 ms, so read it over many rounds). At 30 trials the fan-out's
  * single-client column moves by ±4 ms between runs on a shared machine; a change worth a
  * millisecond needs this. `X_LOCAL_OBSERVABILITY=true` measures with wrangler's trace collector.
  */
@@ -13,6 +14,7 @@ import { request, startBackend } from "./backend";
 import type { Backend } from "./backend";
 import { startBare } from "./bare";
 import { openClients } from "./clients";
+import { cpuMs } from "./machine";
 import type { ClientSet } from "./clients";
 import { comments, pushBody } from "./snapshots";
 import { ms, sleep, summarize } from "./stats";
@@ -23,6 +25,8 @@ const WARMUP = 5;
 
 type Peer = {
   label: string;
+  /** The workerd that runs this peer's Worker and objects. */
+  backend: Backend;
   sockets: ClientSet;
   send: (k: number) => Promise<void>;
   frame: number[];
@@ -44,6 +48,7 @@ async function edgePeer(backend: Backend, label: string): Promise<Peer> {
   );
   return {
     label,
+    backend,
     sockets,
     frame: [],
     answer: [],
@@ -60,6 +65,7 @@ async function barePeer(bare: Backend): Promise<Peer> {
   });
   return {
     label: "bare object",
+    backend: bare,
     sockets,
     frame: [],
     answer: [],
@@ -100,7 +106,10 @@ async function main(): Promise<void> {
     const bare = await startBare(backends[0]!.project);
     backends.push(bare);
     peers.push(await barePeer(bare));
+    const pids = await Promise.all(peers.map(async (peer) => [(await peer.backend.workerPid())!]));
+    let cpuAtStart: number[] = [];
     for (let round = 0; round < WARMUP + rounds; round++) {
+      if (round === WARMUP) cpuAtStart = await Promise.all(pids.map(cpuMs));
       for (let j = 0; j < peers.length; j++) {
         const peer = peers[(round + j) % peers.length]!;
         const result = await trial(peer, 1_000 + round);
@@ -111,12 +120,13 @@ async function main(): Promise<void> {
         await sleep(30);
       }
     }
+    const cpu = await Promise.all(pids.map(cpuMs));
     const floor = summarize(peers.at(-1)!.frame).median;
-    for (const peer of peers) {
+    for (const [i, peer] of peers.entries()) {
       const frame = summarize(peer.frame).median;
       const answer = summarize(peer.answer).median;
       console.log(
-        `${peer.label.padEnd(28)} frame ${ms(frame).padStart(8)} (÷ bare ${(frame / floor).toFixed(2)})  answer ${ms(answer).padStart(8)}  n=${peer.frame.length}`,
+        `${peer.label.padEnd(28)} frame ${ms(frame).padStart(8)} (÷ bare ${(frame / floor).toFixed(2)})  answer ${ms(answer).padStart(8)}  workerd CPU ${ms((cpu[i]! - cpuAtStart[i]!) / rounds)}/push  n=${peer.frame.length}`,
       );
     }
     for (const peer of peers) await peer.sockets.close();
