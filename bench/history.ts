@@ -3,6 +3,7 @@
  * messages (the newest page and one from the middle), and the channel list of a tenant with
  * 10 and 1,000 accounts. Histories are seeded with pushes of up to 10,000 comments (under the 4 MiB push limit) into one work.
  */
+import { inPool } from "./clients";
 import { comment, comments, pushBody } from "./snapshots";
 import { ms, summarize } from "./stats";
 import type { Bench, Row } from "./types";
@@ -76,23 +77,18 @@ export async function history(b: Bench): Promise<Row[]> {
   for (const count of DIRECTORIES) {
     const tenant = `bench-directory-${count}`;
     const created: number[] = [];
-    let next = 0;
     const createStarted = performance.now();
-    await Promise.all(
-      Array.from({ length: CREATE_CONCURRENCY }, async () => {
-        while (next < count) {
-          const account = `channel-${next++}`;
-          const answer = await b.backend.push(
-            tenant,
-            account,
-            pushBody(account, { comments: [comment(account, 0, "w0")] }),
-          );
-          if (answer.status !== 200)
-            throw new Error(`creating ${account} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
-          created.push(answer.ms);
-        }
-      }),
-    );
+    await inPool(count, CREATE_CONCURRENCY, async (i) => {
+      const account = `channel-${i}`;
+      const answer = await b.backend.push(
+        tenant,
+        account,
+        pushBody(account, { comments: [comment(account, 0, "w0")] }),
+      );
+      if (answer.status !== 200)
+        throw new Error(`creating ${account} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+      created.push(answer.ms);
+    });
     b.progress(
       `history: created ${count.toLocaleString("en-US")} accounts in ${ms(performance.now() - createStarted)}`,
     );

@@ -5,7 +5,7 @@
  * errors: a non-200 answer, a socket that fails, a message a client never got, a gap or a
  * repeat in a client's `seq`.
  */
-import { framesOf, openClients } from "./clients";
+import { framesOf, inPool, openClients } from "./clients";
 import { comments, pushBody } from "./snapshots";
 import { ms, sleep, summarize } from "./stats";
 import type { Bench, Row } from "./types";
@@ -23,21 +23,16 @@ type Expected = { sentAt: number; remaining: number; last: number };
 export async function sustained(b: Bench): Promise<Row[]> {
   const seconds = b.quick ? 15 : 60;
   const accounts = Array.from({ length: ACCOUNTS }, (_, i) => `load-${String(i).padStart(3, "0")}`);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < accounts.length) {
-        const account = accounts[next++]!;
-        const answer = await b.backend.push(
-          TENANT,
-          account,
-          pushBody(account, { comments: comments(account, 0, WINDOW, 5) }),
-        );
-        if (answer.status !== 200)
-          throw new Error(`seeding ${account} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
-      }
-    }),
-  );
+  await inPool(accounts.length, 8, async (i) => {
+    const account = accounts[i]!;
+    const answer = await b.backend.push(
+      TENANT,
+      account,
+      pushBody(account, { comments: comments(account, 0, WINDOW, 5) }),
+    );
+    if (answer.status !== 200)
+      throw new Error(`seeding ${account} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  });
   b.progress(`sustained: ${ACCOUNTS} accounts seeded; opening ${ACCOUNTS * CLIENTS_PER_ACCOUNT} sockets`);
   const set = await openClients(ACCOUNTS * CLIENTS_PER_ACCOUNT, async (i) => {
     const account = accounts[Math.floor(i / CLIENTS_PER_ACCOUNT)]!;
