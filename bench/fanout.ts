@@ -275,6 +275,10 @@ export async function fanout(b: Bench): Promise<Row[]> {
           notes.push(
             `deflate on ${sockets.deflated}/${size}; ${Math.round(wire.get(peer)!)} B/socket/push on the wire`,
           );
+        // docs/DESIGN.md, "Compression: none for live frames": locally Miniflare's entry Worker
+        // takes an offer up; the deployed Worker declines every one.
+        if (peer.key === "edge-plain") notes.push("as deployed, whatever the client offers");
+        if (peer.key === "edge") notes.push("deflate taken up by wrangler dev; the deployed Worker declines it");
         if (peer.key.startsWith("against")) {
           notes.push(`edge÷this ${ratio(median(peer.key.replace("against", "edge")) / all.median)}`);
         }

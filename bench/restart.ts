@@ -31,7 +31,7 @@ import { signToken } from "../src/auth";
 import type { Role } from "../src/auth";
 import type { createClient, memoryStorage } from "../client/adapter";
 import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
-import { isMain, runMain } from "../scripts/cli";
+import { isMain, runMain, UsageError } from "../scripts/cli";
 import { directWorkerd, REPO } from "./backend";
 import { startBare } from "./bare";
 import { cpuMs, load } from "./machine";
@@ -458,7 +458,7 @@ async function main(): Promise<number> {
     else if (arg.startsWith("--upgrades-per-second="))
       vars.UPGRADES_PER_SECOND = arg.slice("--upgrades-per-second=".length);
     else if (arg.startsWith("--root=")) root = arg.slice("--root=".length);
-    else throw new Error(`unknown argument ${arg}`);
+    else throw new UsageError(`unknown argument ${arg}`);
   }
   const result = await restartUnderLoad(count, { root, progress: (message) => console.log(message), vars, deflate });
   console.log(describeResult(result));

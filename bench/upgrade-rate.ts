@@ -1,7 +1,6 @@
 /**
  * Where one room's upgrade line is (docs/OPERATIONS.md, "Reconnect herds"): `wrangler dev`
- * with shedding off (`UPGRADES_PER_SECOND` at its largest), then waves of raw sockets (offering
- * permessage-deflate, as real clients do) that
+ * with shedding off (`UPGRADES_PER_SECOND` at its largest), then waves of raw sockets that
  * all open at once on one account, each resuming from the same `seq` (so each has a replay
  * to get), at a given number in flight. For each wave: upgrades served per second and the
  * time from the upgrade request to `sync:complete` (p50, p99). The line is the rate the room
@@ -12,14 +11,19 @@
  * the bare Durable Object (bench/bare/), which accepts and does nothing else — the runtime's
  * own upgrade rate on this machine, the floor under any herd.
  *
- * `npx tsx bench/upgrade-rate.ts [--sockets=2000]`
+ * The sockets end uncompressed, as the deployed Worker leaves every socket whatever its client
+ * offers (`no_web_socket_compression`); they make no offer, which ends the same, because under
+ * `wrangler dev` Miniflare's entry Worker would take an offer up (bench/restart.ts, Forwarder).
+ * `--deflate=negotiated` makes ws's default offer and measures that.
+ *
+ * `npx tsx bench/upgrade-rate.ts [--sockets=2000] [--deflate=negotiated]`
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { signToken } from "../src/auth";
-import { isMain, runMain } from "../scripts/cli";
+import { isMain, runMain, UsageError } from "../scripts/cli";
 import { livingInGroup, startDev } from "../test-node/wrangler-dev";
 import { directWorkerd, REPO } from "./backend";
 import { startBare } from "./bare";
@@ -35,12 +39,14 @@ const SETTLE_MS = 3_000;
 const token = (sub: string, role: "agent" | "crawler" = "agent") =>
   signToken({ sub, tid: "line", role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
 
+/** Whether the sockets offer permessage-deflate (`--deflate=negotiated`), which `wrangler dev` takes up. */
+const offerDeflate = process.argv.includes("--deflate=negotiated");
+
 /** Opens one socket, resolves with ms until `done` (or rejects). */
 function open(url: string, done: "open" | "sync:complete"): Promise<{ ms: number; ws: WebSocket }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    // ws's default offer (permessage-deflate), as browsers and the adapter make it.
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { perMessageDeflate: offerDeflate });
     if (done === "open") ws.once("open", () => resolve({ ms: performance.now() - started, ws }));
     ws.on("message", (data: Buffer) => {
       if (data.toString().includes('"sync:complete"')) resolve({ ms: performance.now() - started, ws });
@@ -73,6 +79,8 @@ async function wave(urls: string[], done: "open" | "sync:complete", pids: number
 }
 
 async function main(): Promise<number> {
+  const unknown = process.argv.slice(2).find((a) => !a.startsWith("--sockets=") && a !== "--deflate=negotiated");
+  if (unknown) throw new UsageError(`unknown argument ${unknown}`);
   const arg = process.argv.find((a) => a.startsWith("--sockets="));
   const largest = arg ? Number(arg.slice("--sockets=".length)) : 2000;
   const dir = await mkdtemp(join(tmpdir(), "upgrade-rate-"));
@@ -139,4 +147,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (isMain(import.meta.url)) runMain(main, "usage: npx tsx bench/upgrade-rate.ts [--sockets=2000]");
+if (isMain(import.meta.url))
+  runMain(main, "usage: npx tsx bench/upgrade-rate.ts [--sockets=2000] [--deflate=negotiated]");
