@@ -5,7 +5,7 @@
  * Where a push spends its time: starts the backend like the bench does, seeds an account,
  * then takes a V8 CPU profile of workerd (the inspector's `Profiler` domain) during a few
  * pushes of the given size and share of new items, and prints the functions with the most
- * self time. Worker and AccountRoom share one isolate locally, so both sides show. With
+ * self time, the most total time (with what they called) and the hottest lines. Worker and AccountRoom share one isolate locally, so both sides show. With
  * `--clients`, that many agent sockets are open on the account, so the fan-out shows too
  * (`--items=1 --new=100 --rounds=200 --clients=1`: the single-client push path).
  *
@@ -24,6 +24,7 @@ type Node = {
   id: number;
   callFrame: { functionName: string; scriptId: string; url: string; lineNumber: number };
   positionTicks?: { line: number; ticks: number }[];
+  children?: number[];
 };
 type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 
@@ -141,6 +142,25 @@ async function main(): Promise<void> {
         : `\nself time, busy total ${ms(total / 1000)} over ${rounds} pushes of ${items} items (${share} % new), ${clients} socket(s):`,
     );
     for (const [key, micros] of [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
+    }
+    // Total time: each sample counts once for every function on its stack (recursion once).
+    const keyOf = (node: Node) =>
+      `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parentOf = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+    const inclusive = new Map<string, number>();
+    profile.samples.forEach((leaf, i) => {
+      const name = nodes.get(leaf)?.callFrame.functionName;
+      if (name === "(idle)" || name === "(program)") return;
+      const keys = new Set<string>();
+      for (let id: number | undefined = leaf; id !== undefined; id = parentOf.get(id)) keys.add(keyOf(nodes.get(id)!));
+      for (const key of keys) inclusive.set(key, (inclusive.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
+    inclusive.delete(keyOf(profile.nodes[0]!));
+    console.log("\ntotal time (self and everything it called):");
+    for (const [key, micros] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
     }
     // Hot lines: each node's ticks by source line, its self time shared out in proportion.
