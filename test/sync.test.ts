@@ -169,3 +169,33 @@ describe("connecting with ?since= and with a clientId cursor", () => {
     expect(res.json.error).toMatchObject({ code: "invalid_query", issues: [{ path: "since" }] });
   });
 });
+
+describe("the log's retention", () => {
+  const roomOf = (account: string) => env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${account}`));
+  const alarmIn = async (account: string) =>
+    ((await runInDurableObject(roomOf(account), (_room, state) => state.storage.getAlarm())) ?? Infinity) - Date.now();
+
+  it("a push to a log past its retention, by age or by count, sets the alarm that prunes it within seconds", async () => {
+    const fresh = uid("acc");
+    await pushComments(fresh, 0, 2);
+    // Within its retention, the next thing due is the crawler's health transition, a minute away.
+    expect(await alarmIn(fresh)).toBeGreaterThan(30_000);
+
+    const old = uid("acc");
+    await pushComments(old, 0, 2);
+    await runInDurableObject(roomOf(old), (_room, state) => {
+      state.storage.sql.exec("UPDATE events SET at = at - ? WHERE seq = 1", 31 * 86_400_000);
+    });
+    await pushComments(old, 2, 1);
+    expect(await alarmIn(old)).toBeLessThan(5_000);
+
+    const long = uid("acc");
+    await pushComments(long, 0, 2);
+    // As if 200,000 events had been written since the first one still kept.
+    await runInDurableObject(roomOf(long), (_room, state) => {
+      state.storage.sql.exec("UPDATE events SET seq = seq - 200000 WHERE seq = 1");
+    });
+    await pushComments(long, 2, 1);
+    expect(await alarmIn(long)).toBeLessThan(5_000);
+  });
+});

@@ -4,7 +4,7 @@
  * between calls.
  */
 import { ApiError } from "../errors";
-import { DEFAULT_INTERVAL_MS, nextTransition } from "../health";
+import { DEFAULT_INTERVAL_MS } from "../health";
 import type { EventFrame, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
@@ -108,11 +108,6 @@ export class RoomStore {
   }
 
   /** When the crawler's derived state next changes, for the alarm that announces it. */
-  healthDeadline(now: number): number | null {
-    const a = this.account();
-    return a ? nextTransition(a.last_seen_at, a.interval_ms, now) : null;
-  }
-
   /** Tallies a push in its minute; minutes older than a day are dropped. Inside the push's transaction. */
   recordPush(now: number): void {
     const minute = Math.floor(now / MINUTE_MS);
@@ -402,8 +397,11 @@ export class RoomStore {
     this.sql.exec("DELETE FROM events WHERE seq <= ? OR (at < ? AND seq <= ?)", seq - keepAtMost, olderThan, seq - 1);
   }
 
-  oldestEventAt(): number | null {
-    return this.sql.exec<{ at: number }>("SELECT at FROM events ORDER BY seq LIMIT 1").toArray()[0]?.at ?? null;
+  /** The first event still in the log: its `seq` and when it was stored. */
+  oldestEvent(): { seq: number; at: number } | null {
+    return (
+      this.sql.exec<{ seq: number; at: number }>("SELECT seq, at FROM events ORDER BY seq LIMIT 1").toArray()[0] ?? null
+    );
   }
 
   cursor(clientId: string): number | null {

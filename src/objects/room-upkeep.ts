@@ -4,7 +4,7 @@
  * announces the crawler's health transitions (online → late → offline).
  */
 import type { Config } from "../config";
-import { OBJECT_STORAGE_BYTES, crawlerState } from "../health";
+import { OBJECT_STORAGE_BYTES, crawlerState, nextTransition } from "../health";
 import type { ColdHistory } from "./cold-history";
 import type { CommandStore } from "./command-store";
 import type { Fanout } from "./fanout";
@@ -89,16 +89,17 @@ export class RoomUpkeep {
     if (at !== null) await this.alarmAtMost(at);
   }
 
+  /** Runs after every push: the account row and the log's first event are each read once. */
   private nextDeadline(now: number): number | null {
-    const first = this.store.firstEventSeq();
-    const oldest = this.store.oldestEventAt();
-    const tooMany = first !== null && this.store.seq() - first + 1 > this.config.eventRetentionCount * 1.1;
-    const tooOld = oldest !== null && oldest < now - this.config.eventRetentionMs;
+    const account = this.store.account();
+    const oldest = this.store.oldestEvent();
+    const tooMany = oldest !== null && (account?.seq ?? 0) - oldest.seq + 1 > this.config.eventRetentionCount * 1.1;
+    const tooOld = oldest !== null && oldest.at < now - this.config.eventRetentionMs;
     const deadlines = [
       this.commands.nextDeadline(),
       tooMany || tooOld ? now + 1_000 : null,
-      this.store.healthDeadline(now),
-      this.store.account()?.summary_retry_at ?? null,
+      account ? nextTransition(account.last_seen_at, account.interval_ms, now) : null,
+      account?.summary_retry_at ?? null,
       this.cold.due(this.archiveAtBytes()) ? this.cold.nextAttemptAt(now) : null,
     ].filter((t): t is number => t !== null);
     return deadlines.length ? Math.min(...deadlines) : null;
