@@ -11,7 +11,10 @@
  *
  * With `--upgrades`, the profile covers clients coming back instead of pushes: that many agents
  * (each its own token and device) open their account socket from `since=0` and register, and
- * their Directory socket, `--wave` at once — what a reconnect herd is made of (comeBack below).
+ * their Directory socket, `--wave` at once — what a reconnect herd is made of (comeBack below),
+ * without a deflate offer, as the deployed Worker leaves every socket. The room has not
+ * restarted, so each arrival is new to it and announced to the others (N² `status_change`
+ * frames); a restarted room expects its clients back and announces none (bench/restart.ts).
  */
 import WebSocket from "ws";
 import { startBackend } from "./backend";
@@ -196,8 +199,11 @@ function comeBack(
   clientId: string,
 ): Promise<{ ms: number; open: WebSocket[] }> {
   const started = performance.now();
-  const room = new WebSocket(`${base}/api/v1/accounts/${account}/ws?token=${token}&clientId=${clientId}&since=0`);
-  const directory = new WebSocket(`${base}/api/v1/ws?token=${token}`);
+  // No deflate offer: the deployed Worker declines every one, and wrangler dev would take it up.
+  const room = new WebSocket(`${base}/api/v1/accounts/${account}/ws?token=${token}&clientId=${clientId}&since=0`, {
+    perMessageDeflate: false,
+  });
+  const directory = new WebSocket(`${base}/api/v1/ws?token=${token}`, { perMessageDeflate: false });
   const awaited = (ws: WebSocket, done: (text: string) => boolean) =>
     new Promise<void>((resolve, reject) => {
       ws.on("message", (data: Buffer) => {
