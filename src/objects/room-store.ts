@@ -107,7 +107,6 @@ export class RoomStore {
     );
   }
 
-  /** When the crawler's derived state next changes, for the alarm that announces it. */
   /** Tallies a push in its minute; minutes older than a day are dropped. Inside the push's transaction. */
   recordPush(now: number): void {
     const minute = Math.floor(now / MINUTE_MS);
