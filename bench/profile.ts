@@ -12,13 +12,16 @@
  * With `--upgrades`, the profile covers clients coming back instead of pushes: that many agents
  * (each its own token and device) open their account socket from `since=0` and register, and
  * their Directory socket, `--wave` at once — what a reconnect herd is made of (comeBack below),
- * without a deflate offer, as the deployed Worker leaves every socket. The room has not
- * restarted, so each arrival is new to it and announced to the others (N² `status_change`
- * frames); a restarted room expects its clients back and announces none (bench/restart.ts).
+ * offering deflate through a door that declines it as the deployed Worker does
+ * (bench/forwarder.ts). The room has not restarted, so each arrival is new to it and announced
+ * to the others (N² `status_change` frames); a restarted room expects its clients back and
+ * announces none (bench/restart.ts).
  */
 import WebSocket from "ws";
 import { startBackend } from "./backend";
 import { openClients } from "./clients";
+import { decliningDoor } from "./forwarder";
+import type { Forwarder } from "./forwarder";
 import { cpuMs } from "./machine";
 import { comments, pushBody } from "./snapshots";
 import { ms, summarize } from "./stats";
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   const upgrades = flag("upgrades", 0);
   const wave = flag("wave", 100);
   const backend = await startBackend({});
+  const doors: Forwarder[] = [];
   try {
     const account = "profile-1";
     const tenant = "bench-profile";
@@ -82,7 +86,10 @@ async function main(): Promise<void> {
     const times: number[] = [];
     const open: WebSocket[] = [];
     if (upgrades) {
-      const base = backend.url.replace("http", "ws");
+      // The clients offer deflate; the door declines it, as the deployed Worker does.
+      const { url, door } = await decliningDoor(backend.url);
+      doors.push(door);
+      const base = url.replace("http", "ws");
       const tokens = await Promise.all(
         Array.from({ length: upgrades }, (_, i) => backend.token("agent", tenant, `resume-${i}`)),
       );
@@ -182,6 +189,7 @@ async function main(): Promise<void> {
       console.log(`${ms(micros / 1000).padStart(10)}  ${((100 * micros) / total).toFixed(1).padStart(5)} %  ${key}`);
     }
   } finally {
+    for (const door of doors) door.close();
     await backend.stop();
   }
 }
@@ -199,11 +207,9 @@ function comeBack(
   clientId: string,
 ): Promise<{ ms: number; open: WebSocket[] }> {
   const started = performance.now();
-  // No deflate offer: the deployed Worker declines every one, and wrangler dev would take it up.
-  const room = new WebSocket(`${base}/api/v1/accounts/${account}/ws?token=${token}&clientId=${clientId}&since=0`, {
-    perMessageDeflate: false,
-  });
-  const directory = new WebSocket(`${base}/api/v1/ws?token=${token}`, { perMessageDeflate: false });
+  // ws's default offer (permessage-deflate), as browsers and the adapter make it.
+  const room = new WebSocket(`${base}/api/v1/accounts/${account}/ws?token=${token}&clientId=${clientId}&since=0`);
+  const directory = new WebSocket(`${base}/api/v1/ws?token=${token}`);
   const awaited = (ws: WebSocket, done: (text: string) => boolean) =>
     new Promise<void>((resolve, reject) => {
       ws.on("message", (data: Buffer) => {

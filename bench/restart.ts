@@ -22,8 +22,6 @@
  * (nothing listening yet) never reached the server and is counted in neither.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
-import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -33,8 +31,10 @@ import type { createClient, memoryStorage } from "../client/adapter";
 import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
 import { isMain, runMain, UsageError } from "../scripts/cli";
 import { directWorkerd, REPO } from "./backend";
+import { Forwarder } from "./forwarder";
 import { startBare } from "./bare";
 import { cpuMs, load } from "./machine";
+import { percentile } from "./stats";
 import type { Bench, Row } from "./types";
 
 const TENANT = "herd";
@@ -140,93 +140,6 @@ class UpgradeCounter {
   }
 }
 
-/**
- * A fixed address in front of the Worker's own workerd, whose port changes with every start.
- * wrangler's proxy on `--port` would keep the address, but it is a second runtime that
- * production does not have, and a herd reconnecting through it while it starts ran it out of
- * file descriptors. While there is no backend, a connection is dropped at once, as a refused
- * one would be.
- *
- * It also stands where the deployed Worker decides compression. Every adapter offers
- * permessage-deflate, as browsers and `ws` do; the deployed Worker declines every offer
- * (`no_web_socket_compression`, docs/DESIGN.md), but `wrangler dev` cannot: Miniflare's own entry
- * Worker, with its own compatibility date, answers the upgrade and takes the offer up. With
- * `declineDeflate` the offer is taken out of the upgrade request here, so the backend answers
- * as deployed: a socket without compression, the same handshake result as a declined offer.
- */
-class Forwarder {
-  target: number | null = null;
-  /** Whether upgrades reaching the backend are counted in `door` (from the kill on). */
-  counting = false;
-  /**
-   * Upgrade requests handed to the backend, and how it answered them: counted here, at the
-   * server's door, so an attempt the client gave up on still counts once the server had it.
-   */
-  readonly door = { requests: 0, switched: 0, refused: 0 };
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-
-  constructor(readonly declineDeflate: boolean) {
-    this.#server = createServer((client) => {
-      if (this.target === null) return void client.destroy();
-      const upstream = connect(this.target, "127.0.0.1");
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.once("close", () => this.#sockets.delete(socket));
-        socket.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      // The request's head is read whole before anything goes on: it may be rewritten.
-      let head = Buffer.alloc(0);
-      const readHead = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
-        if (head.indexOf("\r\n\r\n") < 0) return;
-        client.off("data", readHead);
-        upstream.write(this.#admit(head, upstream));
-        client.pipe(upstream);
-      };
-      client.on("data", readHead);
-      upstream.pipe(client);
-    });
-  }
-
-  /** An upgrade request's head as the backend gets it, counted if `counting`. */
-  #admit(head: Buffer, upstream: Socket): Buffer {
-    const text = head.toString("latin1");
-    if (!/^upgrade: *websocket/im.test(text)) return head;
-    if (this.counting) {
-      this.door.requests++;
-      upstream.once("data", (answer: Buffer) => {
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString("latin1"))?.[1]);
-        if (status === 101) this.door.switched++;
-        else if (status === 429 || status === 503) this.door.refused++;
-      });
-    }
-    return this.declineDeflate ? Buffer.from(text.replace(/^sec-websocket-extensions:.*\r\n/gim, ""), "latin1") : head;
-  }
-
-  listen(): Promise<string> {
-    return new Promise((resolve) =>
-      this.#server.listen(0, "127.0.0.1", () =>
-        resolve(`http://127.0.0.1:${(this.#server.address() as { port: number }).port}`),
-      ),
-    );
-  }
-
-  /** The backend went away: every connection through it goes too. */
-  drop(): void {
-    this.target = null;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  close(): void {
-    this.drop();
-    this.#server.close();
-  }
-}
-
 async function push(url: string, comments: { id: string; content: string }[]): Promise<void> {
   const response = await fetch(`${url}/api/v1/accounts/${ACCOUNT}/sync`, {
     method: "POST",
@@ -251,9 +164,6 @@ async function push(url: string, comments: { id: string; content: string }[]): P
   });
   if (!response.ok) throw new Error(`push answered ${response.status}: ${await response.text()}`);
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 
 /**
  * One run: starts its own `wrangler dev` (state in a temporary directory), sets up the herd,
@@ -366,20 +276,21 @@ export async function restartUnderLoad(count: number, options: RestartOptions = 
 /**
  * The runtime's floor under a herd on this machine: ms until `count` sockets opened all at once
  * on the bare Durable Object (bench/bare/), which accepts them and does nothing else, each tried
- * again at once if its connection failed. With `deflate` "declined" they make no offer, which
- * ends as a declined offer does; "negotiated", they offer it as the adapters do.
+ * again at once if its connection failed. They offer deflate as the adapters do and go through
+ * a door as the herd does, which declines the offer when the herd's is declined.
  */
 async function bareFloor(count: number, deflate: Deflate): Promise<number> {
   const bare = await startBare(REPO);
+  const door = new Forwarder(deflate === "declined");
+  door.target = Number(new URL(bare.url).port);
+  const url = (await door.listen()).replace("http", "ws");
   const sockets: WebSocket[] = [];
   try {
     const started = performance.now();
     // A connection the listener had no room for is tried again at once, until every socket is open.
     const openOne = (i: number): Promise<void> =>
       new Promise<void>((resolve) => {
-        const ws = new WebSocket(`${bare.url.replace("http", "ws")}/ws?room=herd&i=${i}`, {
-          perMessageDeflate: deflate === "negotiated",
-        });
+        const ws = new WebSocket(`${url}/ws?room=herd&i=${i}`);
         sockets.push(ws);
         ws.once("open", () => resolve());
         ws.once("error", () => resolve(openOne(i)));
@@ -388,6 +299,7 @@ async function bareFloor(count: number, deflate: Deflate): Promise<number> {
     return performance.now() - started;
   } finally {
     for (const ws of sockets) ws.terminate();
+    door.close();
     await bare.stop();
   }
 }
@@ -395,9 +307,9 @@ async function bareFloor(count: number, deflate: Deflate): Promise<number> {
 /** The result as text: one line a person can compare. */
 export function describeResult(result: RestartResult): string {
   const sorted = [...result.caughtUpMs].sort((a, b) => a - b);
-  const s = (ms: number | undefined) => (ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`);
+  const s = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? "—" : `${(ms / 1000).toFixed(1)} s`);
   return [
-    `${result.clients} clients (deflate ${result.deflate === "declined" ? "offered and declined, as deployed" : "negotiated, as wrangler dev alone does"}): caught up p50 ${s(percentile(sorted, 0.5))}, p99 ${s(percentile(sorted, 0.99))}, last ${s(sorted.at(-1))}`,
+    `${result.clients} clients (deflate ${result.deflate === "declined" ? "offered and declined, as deployed" : "negotiated, as wrangler dev alone does"}): caught up p50 ${s(percentile(sorted, 50))}, p99 ${s(percentile(sorted, 99))}, last ${s(sorted.at(-1))}`,
     `upgrade requests reaching the server ${(result.door.requests / result.clients).toFixed(2)}/client (${result.door.requests}: ${result.door.switched} switched, ${result.door.refused} refused with 429/503)`,
     `upgrades answered as the clients saw them ${(result.upgrades / result.clients).toFixed(2)}/client (${result.upgrades}), refusals ${result.refusals}, attempts from the kill on ${result.attempts}`,
     `failed attempts by cause ${JSON.stringify(result.errors)}`,
@@ -424,8 +336,8 @@ export async function restart(bench: Pick<Bench, "quick" | "progress" | "fail">)
     {
       section: "restart",
       name: `${count} clients: every comment after the backend answers`,
-      median: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
+      median: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
       n: sorted.length,
       notes: `last ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} s; ${notes}`,
     },

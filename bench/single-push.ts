@@ -3,12 +3,17 @@
  *
  * The single-client push, with many more trials than the fan-out scenario gives it: each build
  * of the edge named in `--refs` (`tree` for the working tree) and the bare object broadcast
- * each get one socket that does not offer deflate, and a push of one new comment per round,
- * taken in turn, each round starting with another. Prints the median time from the POST to the
- * frame on the socket (÷ the bare object's) and to the answer, and the CPU time its workerd
- * used per push (the answer's work included; clock ticks of 10 ms, so read it over many rounds). At 30 trials the fan-out's
- * single-client column moves by ±4 ms between runs on a shared machine; a change worth a
- * millisecond needs this. `X_LOCAL_OBSERVABILITY=true` measures with wrangler's trace collector.
+ * each get one socket, and a push of one new comment per round, taken in turn, each round
+ * starting with another. Prints the median time from the POST to the frame on the socket
+ * (÷ the bare object's) and to the answer, and the CPU time its workerd used per push (the
+ * answer's work included; clock ticks of 10 ms, so read it over many rounds). At 30 trials the
+ * fan-out's single-client column moves by ±4 ms between runs on a shared machine; a change worth
+ * a millisecond needs this. `X_LOCAL_OBSERVABILITY=true` measures with wrangler's trace collector.
+ *
+ * The socket makes no deflate offer. A real client offers it and the deployed Worker declines
+ * it, which ends the same way; a declining door (bench/forwarder.ts) would model the offer but
+ * put a Node hop in front of every frame measured here, the edge's and the bare object's alike,
+ * and pull their ratio towards 1. The fan-out scenario reports both ways.
  */
 import { request, startBackend } from "./backend";
 import type { Backend } from "./backend";

@@ -11,10 +11,10 @@
  * the bare Durable Object (bench/bare/), which accepts and does nothing else — the runtime's
  * own upgrade rate on this machine, the floor under any herd.
  *
- * The sockets end uncompressed, as the deployed Worker leaves every socket whatever its client
- * offers (`no_web_socket_compression`); they make no offer, which ends the same, because under
- * `wrangler dev` Miniflare's entry Worker would take an offer up (bench/restart.ts, Forwarder).
- * `--deflate=negotiated` makes ws's default offer and measures that.
+ * Every socket offers permessage-deflate, as browsers and `ws` do, and reaches both backends
+ * through a door (bench/forwarder.ts) that declines the offer as the deployed Worker does
+ * (`no_web_socket_compression`): under `wrangler dev` Miniflare's entry Worker would take it up.
+ * `--deflate=negotiated` connects straight to the backends and measures that.
  *
  * `npx tsx bench/upgrade-rate.ts [--sockets=2000] [--deflate=negotiated]`
  */
@@ -27,7 +27,9 @@ import { isMain, runMain, UsageError } from "../scripts/cli";
 import { livingInGroup, startDev } from "../test-node/wrangler-dev";
 import { directWorkerd, REPO } from "./backend";
 import { startBare } from "./bare";
+import { decliningDoor } from "./forwarder";
 import { cpuMs, load } from "./machine";
+import { percentile } from "./stats";
 
 const SECRET = `upgrade-rate-${process.pid}`;
 const ACCOUNT = "line-account";
@@ -39,14 +41,15 @@ const SETTLE_MS = 3_000;
 const token = (sub: string, role: "agent" | "crawler" = "agent") =>
   signToken({ sub, tid: "line", role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
 
-/** Whether the sockets offer permessage-deflate (`--deflate=negotiated`), which `wrangler dev` takes up. */
-const offerDeflate = process.argv.includes("--deflate=negotiated");
+/** Whether the backends take the deflate offer up, as `wrangler dev` does (`--deflate=negotiated`). */
+const negotiated = process.argv.includes("--deflate=negotiated");
 
 /** Opens one socket, resolves with ms until `done` (or rejects). */
 function open(url: string, done: "open" | "sync:complete"): Promise<{ ms: number; ws: WebSocket }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: offerDeflate });
+    // ws's default offer (permessage-deflate), as browsers and the adapter make it.
+    const ws = new WebSocket(url);
     if (done === "open") ws.once("open", () => resolve({ ms: performance.now() - started, ws }));
     ws.on("message", (data: Buffer) => {
       if (data.toString().includes('"sync:complete"')) resolve({ ms: performance.now() - started, ws });
@@ -66,15 +69,14 @@ async function wave(urls: string[], done: "open" | "sync:complete", pids: number
   for (const { ws } of ok) ws.terminate();
   // The next wave starts once the server has seen these go.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const times = ok.map((r) => r.ms).sort((a, b) => a - b);
-  const at = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]! : NaN);
+  const times = ok.map((r) => r.ms);
   return {
     sockets: urls.length,
     failed: urls.length - ok.length,
     perSecond: ok.length / seconds,
     cpuPerUpgrade,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
   };
 }
 
@@ -86,7 +88,10 @@ async function main(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "upgrade-rate-"));
   const dev = await startDev({ dir, vars: { AUTH_SECRET: SECRET, UPGRADES_PER_SECOND: "1000000" } });
   const bare = await startBare(REPO);
-  const bareUrl = bare.url.replace("http", "ws");
+  // As deployed, each backend is reached through a door that declines the deflate offer.
+  const doors = negotiated ? [] : [await decliningDoor(dev.url), await decliningDoor(bare.url)];
+  const devUrl = doors[0]?.url ?? dev.url;
+  const bareUrl = (doors[1]?.url ?? bare.url).replace("http", "ws");
   // The workerd that runs each Worker and its objects (the other one of wrangler dev is its proxy).
   const edgePids = [(await directWorkerd(livingInGroup(dev.pgid))).pid];
   const barePids = [(await bare.workerPid())!];
@@ -97,14 +102,14 @@ async function main(): Promise<number> {
       content: `comment ${i}`,
       create_time: 1_750_000_000 + i,
     }));
-    const pushed = await fetch(`${dev.url}/api/v1/accounts/${ACCOUNT}/sync`, {
+    const pushed = await fetch(`${devUrl}/api/v1/accounts/${ACCOUNT}/sync`, {
       method: "POST",
       headers: { authorization: `Bearer ${await token("crawler", "crawler")}`, "content-type": "application/json" },
       body: JSON.stringify({ accountId: ACCOUNT, snapshot: { comments } }),
     });
     if (!pushed.ok) throw new Error(`push answered ${pushed.status}`);
     const seq = ((await pushed.json()) as { seq: number }).seq;
-    const room = `${dev.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws`;
+    const room = `${devUrl.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws`;
     for (let size = 250; size <= largest; size *= 2) {
       const tokens = await Promise.all(Array.from({ length: size }, (_, i) => token(`w${size}-${i}`)));
       const waves = [
@@ -140,6 +145,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    for (const { door } of doors) door.close();
     await bare.stop();
     await dev.kill();
     await rm(dir, { recursive: true, force: true });
