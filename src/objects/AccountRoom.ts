@@ -80,12 +80,13 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const refused = this.admitCrawler(tenant, crawler, packed.accountId);
+    const account = this.store.account();
+    const refused = this.admitCrawler(tenant, crawler, packed.accountId, account);
     if (refused) return refused;
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
-      refuseWhenFull(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now))),
+      refuseWhenFull(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now, account))),
     );
     if (!applied.ok) return applied;
     const { seq, counts, rejected, events, eventTexts } = applied.value;
@@ -100,11 +101,12 @@ export class AccountRoom extends DurableObject<Env> {
    * against the same per-token limit as pushes. Creates the account, as a first push would.
    */
   async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
-    const refused = this.admitCrawler(tenant, crawler, accountId);
+    const account = this.store.account();
+    const refused = this.admitCrawler(tenant, crawler, accountId, account);
     if (refused) return refused;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      this.store.ensureAccount(tenant, accountId, now);
+      this.store.ensureAccount(tenant, accountId, now, account);
       this.store.recordSignOfLife(report, now);
     });
     await this.upkeep.sendSummary();
@@ -114,16 +116,21 @@ export class AccountRoom extends DurableObject<Env> {
 
   /**
    * What a push and a health report both pass: the per-token limit (one bucket for both) and
-   * the tenant, when the account exists. Null when admitted, else the refusal.
+   * the tenant, when the account exists (`account`: its row as read just before). Null when
+   * admitted, else the refusal.
    */
-  private admitCrawler(tenant: string, crawler: string, accountId: string): Result<never> | null {
+  private admitCrawler(
+    tenant: string,
+    crawler: string,
+    accountId: string,
+    account: AccountRow | null,
+  ): Result<never> | null {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
       const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
       return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
     }
-    const account = this.store.account();
     if (account && account.tenant !== tenant) {
       return {
         ok: false,

@@ -67,19 +67,23 @@ export class RoomStore {
 
   /**
    * Applies one validated snapshot. Must run inside `transactionSync`: either every valid
-   * item and every event is stored, or (on a throw) none is.
+   * item and every event is stored, or (on a throw) none is. `known`: the account row as read
+   * in the same turn, if it has been.
    */
-  applyPush(tenant: string, push: RoomPush, now: number): PushResult {
-    const account = this.ensureAccount(tenant, push.accountId, now);
+  applyPush(tenant: string, push: RoomPush, now: number, known?: AccountRow | null): PushResult {
+    const account = this.ensureAccount(tenant, push.accountId, now, known);
     const result = new PushRun(this.sql, account, push, now).apply();
     this.recordSignOfLife(push.crawler, now);
     this.recordPush(now);
     return result;
   }
 
-  /** The account row, created (no items, seq 0) for the first push or health call. */
-  ensureAccount(tenant: string, accountId: string, now: number): AccountRow {
-    const account = this.account();
+  /**
+   * The account row, created (no items, seq 0) for the first push or health call. `known`: the
+   * row as read earlier in the same turn (nothing can have written it since), if it has been.
+   */
+  ensureAccount(tenant: string, accountId: string, now: number, known?: AccountRow | null): AccountRow {
+    const account = known === undefined ? this.account() : known;
     if (account) return account;
     this.sql.exec(
       "INSERT INTO account (id, tenant, account_id, epoch, created_at) VALUES (1, ?, ?, ?, ?)",
@@ -270,8 +274,8 @@ export class RoomStore {
     };
   }
 
-  summary(): AccountSummary | null {
-    const a = this.account();
+  /** The account's summary for the Directory; `a`: its row, when the caller has just read it. */
+  summary(a = this.account()): AccountSummary | null {
     if (!a) return null;
     return {
       id: a.account_id,

@@ -34,7 +34,7 @@ export class RoomUpkeep {
   /** Tells the tenant's Directory the account's summary; retried by the alarm if it fails. */
   async sendSummary(): Promise<void> {
     const account = this.store.account();
-    const summary = this.store.summary();
+    const summary = this.store.summary(account);
     if (!account || !summary) return;
     this.fanout.rememberOnline();
     const clients = this.fanout.online().online.map((client) => client.clientId);
