@@ -6,7 +6,7 @@
  * - the bare Durable Object broadcast (bare.ts), the runtime's floor, both ways too;
  * - a Socket.IO 4 server in the seed's shape (socketio-server.ts);
  * - a plain `ws` server (floor-server.ts).
- * Also what each way costs on the wire per socket and push, and in memory per socket.
+ * Also what each way costs on the wire per socket and push (memory per socket: memory.ts).
  */
 import { request } from "./backend";
 import type { Backend } from "./backend";
@@ -15,10 +15,9 @@ import { awaitAll, framesOf, openClients } from "./clients";
 import type { ClientSet, Receiver } from "./clients";
 import { startFloor, startPeer } from "./floor";
 import type { Floor } from "./floor";
-import { MEMORY } from "./idle";
 import { openSocketIoClients } from "./socketio";
 import { comment, pushBody } from "./snapshots";
-import { mib, ms, ratio, sleep, summarize } from "./stats";
+import { ms, ratio, sleep, summarize } from "./stats";
 import type { Bench, Row } from "./types";
 
 const TENANT = "bench-fanout";
@@ -42,8 +41,6 @@ type Opened = {
 type Peer = {
   key: string;
   name: string;
-  /** Resident KiB of the process(es) holding its sockets. */
-  rss(): Promise<number>;
   open(size: number): Promise<Opened>;
   /** The id of the comment trial `k` makes it send. */
   idOf(size: number, k: number): string;
@@ -100,7 +97,6 @@ function edgePeer(backend: Backend, deflate: boolean, version?: string): Peer {
     key: `${version ? "against" : "edge"}${suffix}`,
     name: deflate ? name : `${name}, deflate not offered`,
     idOf: (size, k) => `${account(size)}-c${k}`,
-    rss: async () => (await backend.rss()).worker,
     async open(size) {
       const id = account(size);
       await ok(`seeding ${id}`, backend.push(TENANT, id, pushBody(id, { comments: [comment(id, 0, "w0")] })));
@@ -129,7 +125,6 @@ function barePeer(bare: Backend, deflate: boolean, frame: () => { text: string; 
     key: `bare${suffix}`,
     idOf: (size, k) => `bare${suffix}-${size}-c${k}`,
     name: deflate ? "bare Durable Object broadcast" : "bare object, deflate not offered",
-    rss: async () => (await bare.rss()).worker,
     async open(size) {
       const url = `${bare.url.replace("http", "ws")}/ws?room=${room(size)}`;
       return fromSet(await openClients(size, async () => url, { deflate }));
@@ -148,7 +143,6 @@ function socketIoPeer(server: Floor): Peer {
     key: "socketio",
     idOf: (size, k) => `socketio-${size}-c${k}`,
     name: "Socket.IO 4 (the seed's shape)",
-    rss: () => server.rss(),
     async open(size) {
       const set = await openSocketIoClients(server.url, room(size), size);
       return { receivers: set.clients, unexpected: set.unexpected, close: () => set.close() };
@@ -165,7 +159,6 @@ function wsPeer(server: Floor, frameBytes: () => number): Peer {
     key: "ws",
     idOf: (size, k) => `ws-${size}-c${k}`,
     name: "plain ws server",
-    rss: () => server.rss(),
     open: async (size) => fromSet(await openClients(size, async () => server.url.replace("http", "ws"))),
     async send(size, k, id) {
       const body = pushBody(`ws-${size}`, { comments: [{ ...comment(`ws-${size}`, k, "w0"), comment_id: id }] });
@@ -174,19 +167,7 @@ function wsPeer(server: Floor, frameBytes: () => number): Peer {
   };
 }
 
-/** Resident KiB once the process has settled: the median of three samples. */
-async function settled(peer: Peer): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    await sleep(300);
-    samples.push(await peer.rss());
-  }
-  return summarize(samples).median;
-}
-
-const kb = (kib: number) => `${Math.round((kib * 1024) / 1000)} KB`;
-
-/** The fan-out rows (section 1), the peers' memory rows (section 5) and the per-socket send cost. */
+/** The fan-out rows (section 1) and the per-socket send cost. */
 export async function fanout(b: Bench): Promise<Row[]> {
   const rows: Row[] = [];
   b.progress("fan-out: starting the bare object broadcast (wrangler dev), the Socket.IO and ws servers");
@@ -217,17 +198,7 @@ export async function fanout(b: Bench): Promise<Row[]> {
     for (const size of SIZES) {
       b.progress(`fan-out: opening ${size} socket(s) for each of ${peers.length} peers`);
       const opened = new Map<Peer, Opened>();
-      const memory = new Map<Peer, { before: number; open: number }>();
-      // The plain sets first: if the deflating ones cost more, it is not the runtime warming up.
-      const plainFirst = [
-        ...peers.filter((p) => p.key.endsWith("-plain")),
-        ...peers.filter((p) => !p.key.endsWith("-plain")),
-      ];
-      for (const peer of plainFirst) {
-        const before = size === 1_000 ? await settled(peer) : 0;
-        opened.set(peer, await peer.open(size));
-        if (size === 1_000) memory.set(peer, { before, open: await settled(peer) });
-      }
+      for (const peer of peers) opened.set(peer, await peer.open(size));
       await sleep(500);
       // The edge's frame, which the bare object will send in place of its own.
       const probeId = `fanout-${size}-c1000000`;
@@ -254,8 +225,6 @@ export async function fanout(b: Bench): Promise<Row[]> {
         const sockets = opened.get(peer)!.sockets;
         if (sockets) wire.set(peer, (sockets.bytesRead() - bytesAtStart.get(peer)!) / (trials * size));
       }
-      const after = new Map<Peer, number>();
-      if (size === 1_000) for (const peer of peers) after.set(peer, await settled(peer));
       for (const peer of peers) {
         const set = opened.get(peer)!;
         if (set.unexpected.length)
@@ -300,17 +269,6 @@ export async function fanout(b: Bench): Promise<Row[]> {
         });
       }
       b.progress(`fan-out ${size}: ${peers.map((p) => `${p.key} ${ms(medians[p.key]![size]!)}`).join(", ")}`);
-
-      for (const peer of peers) {
-        const m = memory.get(peer);
-        if (!m) continue;
-        rows.push({
-          section: MEMORY,
-          name: `per socket, 1,000 on one account: ${peer.name}`,
-          value: kb((m.open - m.before) / size),
-          notes: `${mib(m.before)} → ${mib(m.open)} on opening; the process at ${mib(after.get(peer)!)} after ${WARMUP + trials + 1} pushes to all its sets`,
-        });
-      }
     }
     for (const key of ["edge", "edge-plain", "bare", "bare-plain"]) {
       const m = medians[key]!;

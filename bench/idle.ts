@@ -8,8 +8,7 @@
  * wake-ups are reported on their own line. Afterwards one real
  * frame shows whether the object had been hibernated meanwhile (its constructor runs again).
  * Memory: resident memory of the workerd processes before and after opening the 1,000
- * sockets, and again after the idle minute; then of 1,000 more from clients that do not
- * offer permessage-deflate, and of 1,000 more that do.
+ * sockets, and again after the idle minute (what a warm socket costs: memory.ts).
  */
 import { openClients } from "./clients";
 import type { Client } from "./clients";
@@ -176,22 +175,7 @@ export async function idle(b: Bench): Promise<Row[]> {
   if (lost) b.fail(`idle: ${lost}; the wake-up count is incomplete`);
   await logpoints?.close();
 
-  // The first 1,000 sockets also pay for the runtime warming up; 1,000 more show the margin:
-  // first from clients that do not offer permessage-deflate, then 1,000 that do, so the
-  // difference is what a compression context costs (closed sockets' memory would be reused).
-  const url = async (i: number) => {
-    const token = await b.backend.token("agent", TENANT, `agent-${CLIENTS + i}`);
-    return `${b.backend.url.replace("http", "ws")}/api/v1/accounts/${ACCOUNT}/ws?token=${token}`;
-  };
-  b.progress(`idle: opening ${CLIENTS} more sockets without a deflate offer (workerd RSS ${mib(rssIdle.worker)})`);
-  const plain = await openClients(CLIENTS, url, { deflate: false });
-  await sleep(3_000);
-  const rssPlain = await settledRss(b);
-  b.progress(`idle: opening ${CLIENTS} more sockets offering deflate (workerd RSS ${mib(rssPlain.worker)})`);
-  const more = await openClients(CLIENTS, (i) => url(CLIENTS + i));
-  await sleep(3_000);
-  const rssMore = await settledRss(b);
-  await Promise.all([more.close(), plain.close(), set.close()]);
+  await set.close();
 
   if (wakeups > 0)
     b.fail(`idle: the AccountRoom ran code ${wakeups} times during the heartbeat minute: ${JSON.stringify(hits)}`);
@@ -235,18 +219,6 @@ export async function idle(b: Bench): Promise<Row[]> {
       name: `the same after ${seconds} s idle`,
       value: mib(rssIdle.worker - rssBefore.worker),
       notes: `${mib(rssIdle.worker)} total${rebuilt ? "; the object had hibernated, the sockets stay" : ""}`,
-    },
-    {
-      section: MEMORY,
-      name: "1,000 more sockets, deflate not offered (2,000 open)",
-      value: mib(rssPlain.worker - rssIdle.worker),
-      notes: `${mib(rssIdle.worker)} → ${mib(rssPlain.worker)}: what a socket costs once the runtime is warm`,
-    },
-    {
-      section: MEMORY,
-      name: "1,000 more sockets offering deflate (3,000 open)",
-      value: mib(rssMore.worker - rssPlain.worker),
-      notes: `${mib(rssPlain.worker)} → ${mib(rssMore.worker)}; deflate negotiated on ${more.deflated} of ${CLIENTS}`,
     },
   );
   if (b.backend.url === b.backend.proxyUrl) {

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,ingest,history,idle,sustained,replay,storage,bundle,restart] [-- --ref=<git ref>] [-- --no-write]`
+ * `npm run bench [-- --quick] [-- --only=idle,memory,fanout,ingest,history,sustained,replay,storage,bundle,restart] [-- --ref=<git ref>] [-- --no-write]`
  *
  * Starts the backend (`wrangler dev` on a free 127.0.0.1 port, fresh state), measures fan-out
- * (beside its peers), ingest, history reads, idle wake-ups, memory, sustained load, a replay
+ * (beside its peers), ingest, history reads, idle wake-ups, memory per socket (beside the bare
+ * object), sustained load, a replay
  * after a long absence, storage per message and push memory, the adapter's bundle size and a
  * restart under load (bench/restart.ts, with a backend of its own that it kills; the bundle and
  * the restart always measure the working tree, whatever --ref says), prints a table and rewrites
@@ -25,6 +26,7 @@ import { fanout } from "./fanout";
 import { history } from "./history";
 import { idle } from "./idle";
 import { ingest } from "./ingest";
+import { memory } from "./memory";
 import { storage } from "./storage";
 import { describeMachine, load } from "./machine";
 import { markdownResults, textTable, writeDoc, DOC } from "./report";
@@ -34,10 +36,18 @@ import { sustained } from "./sustained";
 import type { Bench, Row } from "./types";
 
 // Idle first: its memory figures need a runtime that nothing else has used yet.
-const SCENARIOS = { idle, fanout, ingest, history, sustained, replay, storage, bundle, restart } satisfies Record<
-  string,
-  (b: Bench) => Promise<Row[]>
->;
+const SCENARIOS = {
+  idle,
+  memory,
+  fanout,
+  ingest,
+  history,
+  sustained,
+  replay,
+  storage,
+  bundle,
+  restart,
+} satisfies Record<string, (b: Bench) => Promise<Row[]>>;
 type Scenario = keyof typeof SCENARIOS;
 
 type Args = {

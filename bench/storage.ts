@@ -1,5 +1,5 @@
 /**
- * §7 Storage and push memory (the platform limits local workerd does not enforce):
+ * §8 Storage and push memory (the platform limits local workerd does not enforce):
  * - bytes stored per comment: the account's `storageBytes` (PROTOCOL §11, the room's
  *   `ctx.storage.sql.databaseSize`) over its messages, after 20,000 comments of ~300 bytes of
  *   JSON with Chinese text, with every event still in the log (the default retention) and once
@@ -22,7 +22,7 @@ const COMMENTS = 20_000;
 const PER_PUSH = 2_000;
 /** Events the pruning backend keeps: far fewer than the messages, as after a month in production. */
 const KEEP_EVENTS = 1_000;
-const SECTION = "7. Storage and push memory";
+const SECTION = "8. Storage and push memory";
 const PHRASES = [
   "太好看了，求同款链接",
   "这个多少钱？在哪里买",
