@@ -2,7 +2,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { statsOf } from "../src/objects/directory-stats";
+import { DIRECTORY_MIGRATIONS } from "../src/objects/Directory";
+import { statsOf, statsRows } from "../src/objects/directory-stats";
 import { api, comment, conversation, dm, push, roomSocket, token, uid, work } from "./helpers";
 
 async function stats(path: string, role: "agent" | "admin" | "crawler" = "agent", options = {}) {
@@ -153,46 +154,100 @@ describe("GET /api/v1/accounts/:accountId/stats", () => {
   });
 });
 
-describe("statsOf", () => {
-  it("counts pushes in sliding windows of whole minutes and derives each account's health now", () => {
+describe("push counts", () => {
+  const directoryOf = (tenant: string) => env.DIRECTORY.get(env.DIRECTORY.idFromName(tenant));
+  /** The room's newest counted minute (the minute of its last push). */
+  const lastPushMinute = (tenant: string, account: string) =>
+    runInDurableObject(
+      roomOf(tenant, account),
+      (_room, state) => state.storage.sql.exec<{ m: number }>("SELECT MAX(minute) AS m FROM push_minutes").one().m,
+    );
+
+  it("sums sliding windows of whole minutes: the current one and the 59 (1,439) before it", async () => {
+    const tenant = uid("t");
+    const a = uid("acc");
+    await push(a, { comments: [comment("c1", "w1")] }, { tenant });
     const now = Date.UTC(2026, 0, 1, 12, 0, 30);
     const minute = Math.floor(now / 60_000);
-    const row = (lastSeenAt: number | null, pushMinutes: [number, number][], clients: string[] = []) => ({
-      unread_count: 1,
-      message_count: 2,
-      topic_count: 1,
-      notification_count: 0,
-      clients: JSON.stringify(clients),
-      push_minutes: JSON.stringify(pushMinutes),
-      last_seen_at: lastSeenAt,
-      interval_ms: 30_000,
+    const rows = await runInDurableObject(directoryOf(tenant), (_directory, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM push_minutes");
+      const counts: [number, number][] = [
+        [minute, 1],
+        [minute - 59, 2],
+        [minute - 60, 4],
+        [minute - 1_439, 8],
+        [minute - 1_440, 16],
+      ];
+      for (const [m, n] of counts) sql.exec("INSERT INTO push_minutes (channel, minute, n) VALUES (?, ?, ?)", a, m, n);
+      return statsRows(sql, now);
     });
-    const stats = statsOf(
-      [
-        row(
-          now - 10_000,
-          [
-            [minute, 1],
-            [minute - 59, 2],
-            [minute - 60, 4],
-          ],
-          ["desk-1"],
-        ),
-        row(
-          now - 90_000,
-          [
-            [minute - 1_439, 8],
-            [minute - 1_440, 16],
-          ],
-          ["desk-1", "desk-2"],
-        ),
-        row(now - 10 * 60_000, []),
-        row(null, []),
-      ],
-      now,
-    );
-    expect(stats.pushes).toEqual({ lastHour: 3, lastDay: 15 });
-    expect(stats.accountsByHealth).toEqual({ online: 1, late: 1, offline: 1, never: 1 });
-    expect(stats).toMatchObject({ accounts: 4, topics: 4, messages: 8, unread: 4, clientsOnline: 2 });
+    expect(rows).toHaveLength(1);
+    expect(statsOf(rows, now).pushes).toEqual({ lastHour: 3, lastDay: 15 });
+  });
+
+  it("reaches the statistics from each push's summary, minutes the Directory missed included, and never twice", async () => {
+    const tenant = uid("t");
+    const a = uid("acc");
+    const lastHour = async () => (await stats("/api/v1/stats", "agent", { tenant })).json.pushes.lastHour as number;
+    await push(a, { comments: [comment("c1", "w1")] }, { tenant });
+    await push(a, { comments: [comment("c2", "w1")] }, { tenant });
+    expect(await lastHour()).toBe(2);
+
+    // Pushes the room counted while the Directory did not take its summaries: the next
+    // summary carries every minute from the last one the Directory took.
+    const minute = await lastPushMinute(tenant, a);
+    await runInDurableObject(roomOf(tenant, a), (_room, state) => {
+      state.storage.sql.exec("INSERT INTO push_minutes (minute, n) VALUES (?, 3)", minute - 5);
+      state.storage.sql.exec("UPDATE account SET pushes_reported = ?", minute - 10);
+    });
+    await push(a, { comments: [comment("c3", "w1")] }, { tenant });
+    expect(await lastHour()).toBe(6);
+
+    // A summary that carries minutes the Directory already has (the whole day, as from a room
+    // that has not recorded what the Directory took) counts each of them once.
+    await runInDurableObject(roomOf(tenant, a), (_room, state) => {
+      state.storage.sql.exec("UPDATE account SET pushes_reported = NULL");
+    });
+    await push(a, { comments: [comment("c4", "w1")] }, { tenant });
+    expect(await lastHour()).toBe(7);
+
+    // Minutes before the newest one the Directory took are not sent again: a push's summary
+    // is as small at the end of a busy day as at its start.
+    await runInDurableObject(roomOf(tenant, a), (_room, state) => {
+      state.storage.sql.exec("INSERT INTO push_minutes (minute, n) VALUES (?, 7)", minute - 8);
+    });
+    await push(a, { comments: [comment("c5", "w1")] }, { tenant });
+    expect(await lastHour()).toBe(8);
+  });
+
+  it("moves a Directory's day of push counts out of its channel rows", async () => {
+    const tenant = uid("t");
+    const a = uid("acc");
+    await push(a, { comments: [comment("c1", "w1")] }, { tenant });
+    const minute = Math.floor(Date.now() / 60_000);
+    const counts = await runInDurableObject(directoryOf(tenant), (_directory, state) => {
+      const sql = state.storage.sql;
+      // The channel table as it was before the push counts had their own.
+      sql.exec("DROP TABLE push_minutes");
+      sql.exec("ALTER TABLE channels ADD COLUMN push_minutes TEXT NOT NULL DEFAULT '[]'");
+      sql.exec(
+        "UPDATE channels SET push_minutes = ? WHERE id = ?",
+        JSON.stringify([
+          [minute - 2, 5],
+          [minute, 1],
+        ]),
+        a,
+      );
+      sql.exec(DIRECTORY_MIGRATIONS.at(-1)!);
+      const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('channels')").toArray();
+      expect(columns.map((c) => c.name)).not.toContain("push_minutes");
+      return sql.exec<{ minute: number; n: number }>("SELECT minute, n FROM push_minutes ORDER BY minute").toArray();
+    });
+    expect(counts).toEqual([
+      { minute: minute - 2, n: 5 },
+      { minute, n: 1 },
+    ]);
+    expect((await stats("/api/v1/stats", "agent", { tenant })).json.pushes).toEqual({ lastHour: 6, lastDay: 6 });
   });
 });

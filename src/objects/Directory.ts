@@ -10,8 +10,7 @@ import type { Result } from "../errors";
 import { directoryClientFrame } from "../protocol";
 import { healthOf } from "../health";
 import type { Channel, CrawlerLogin, DirectoryClientFrame, Stats } from "../protocol";
-import { statsOf } from "./directory-stats";
-import type { StatsRow } from "./directory-stats";
+import { DAY_MINUTES, MINUTE_MS, statsOf, statsRows } from "./directory-stats";
 import type { AccountSummary } from "./room-rows";
 import { migrate } from "./migrate";
 import { SocketHost } from "./socket-host";
@@ -22,7 +21,7 @@ import type { Attachment } from "./sockets";
 const UNRESTRICTED = "all-accounts";
 const RESTRICTED = "some-accounts";
 
-const MIGRATIONS: string[] = [
+export const DIRECTORY_MIGRATIONS: string[] = [
   `CREATE TABLE channels (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL,
@@ -59,6 +58,20 @@ const MIGRATIONS: string[] = [
    ALTER TABLE channels ADD COLUMN push_minutes TEXT NOT NULL DEFAULT '[]';`,
   // Storage (PROTOCOL §10, §11): the account's database size as its room last reported it.
   `ALTER TABLE channels ADD COLUMN storage_bytes INTEGER;`,
+  // Statistics: pushes per minute as rows, so that a summary carries only the minutes that
+  // changed and the windows are summed here, instead of a day of minutes rewritten (and read
+  // back) as one JSON text on every push.
+  `CREATE TABLE push_minutes (
+     channel TEXT NOT NULL,
+     minute INTEGER NOT NULL,
+     n INTEGER NOT NULL,
+     PRIMARY KEY (channel, minute)
+   ) WITHOUT ROWID;
+   INSERT INTO push_minutes (channel, minute, n)
+     SELECT c.id, json_extract(m.value, '$[0]'), json_extract(m.value, '$[1]')
+     FROM channels AS c, json_each(c.push_minutes) AS m WHERE true
+     ON CONFLICT DO NOTHING;
+   ALTER TABLE channels DROP COLUMN push_minutes;`,
 ];
 
 type ChannelRow = {
@@ -135,7 +148,7 @@ export class Directory extends DurableObject<Env> {
       onClose: (_ws, attachment) => this.forgetScope(attachment),
     });
     ctx.blockConcurrencyWhile(async () => {
-      migrate(this.sql, MIGRATIONS);
+      migrate(this.sql, DIRECTORY_MIGRATIONS);
       // A restart (a deploy) drops every socket without a close: their rows go with them.
       if (!ctx.getWebSockets().length) this.sql.exec("DELETE FROM socket_accounts");
     });
@@ -150,15 +163,15 @@ export class Directory extends DurableObject<Env> {
     this.sql.exec(
       `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count,
          last_sync_at, seq, last_seen_at, interval_ms, login, crawler_error, topic_count, notification_count, clients,
-         push_minutes, storage_bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         storage_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, platform = excluded.platform,
          last_message = excluded.last_message, last_message_time = excluded.last_message_time,
          unread_count = excluded.unread_count, message_count = excluded.message_count,
          last_sync_at = excluded.last_sync_at, seq = excluded.seq, last_seen_at = excluded.last_seen_at,
          interval_ms = excluded.interval_ms, login = excluded.login, crawler_error = excluded.crawler_error,
          topic_count = excluded.topic_count, notification_count = excluded.notification_count,
-         clients = excluded.clients, push_minutes = excluded.push_minutes,
+         clients = excluded.clients,
          storage_bytes = COALESCE(excluded.storage_bytes, channels.storage_bytes)
        WHERE excluded.seq >= channels.seq`,
       summary.id,
@@ -178,10 +191,26 @@ export class Directory extends DurableObject<Env> {
       figures?.topics ?? 0,
       figures?.notifications ?? 0,
       JSON.stringify(figures?.clients ?? []),
-      JSON.stringify(figures?.pushMinutes ?? []),
       health.storageBytes ?? null,
     );
+    if (figures?.pushMinutes.length) this.countPushes(summary.id, figures.pushMinutes);
     this.announce(summary.id);
+  }
+
+  /**
+   * Takes a room's push counts: each minute's whole count so far, so a count seen twice or out
+   * of order (a summary sent again) never adds up twice, and minutes past the day go.
+   */
+  private countPushes(channelId: string, minutes: [number, number][]): void {
+    this.sql.exec(
+      `INSERT INTO push_minutes (channel, minute, n)
+         SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true
+       ON CONFLICT (channel, minute) DO UPDATE SET n = MAX(n, excluded.n)`,
+      channelId,
+      JSON.stringify(minutes),
+    );
+    const thisMinute = Math.floor(Date.now() / MINUTE_MS);
+    this.sql.exec("DELETE FROM push_minutes WHERE channel = ? AND minute <= ?", channelId, thisMinute - DAY_MINUTES);
   }
 
   /** The channel list, pinned first then newest; only the accounts a token may see. */
@@ -196,17 +225,14 @@ export class Directory extends DurableObject<Env> {
   async stats(accounts?: string[], accountId?: string): Promise<Result<Stats>> {
     const claim = accounts && new Set(accounts);
     return attempt(() => {
-      const rows = this.sql
-        .exec<StatsRow & { id: string; storage_bytes: number | null }>(
-          `SELECT id, unread_count, message_count, topic_count, notification_count, clients, push_minutes,
-             last_seen_at, interval_ms, storage_bytes FROM channels`,
-        )
-        .toArray()
-        .filter((row) => (!claim || claim.has(row.id)) && (!accountId || row.id === accountId));
+      const now = Date.now();
+      const rows = statsRows(this.sql, now).filter(
+        (row) => (!claim || claim.has(row.id)) && (!accountId || row.id === accountId),
+      );
       if (accountId && !rows.length) {
         throw new ApiError("forbidden", `account ${accountId} is not an account of this tenant`);
       }
-      const stats = statsOf(rows, Date.now());
+      const stats = statsOf(rows, now);
       return accountId ? { ...stats, storageBytes: rows[0]!.storage_bytes ?? 0 } : stats;
     });
   }

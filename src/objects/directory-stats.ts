@@ -1,6 +1,6 @@
 /**
- * The statistics of PROTOCOL §11 from the Directory's channel rows: one pass over the
- * accounts asked about, never a message read.
+ * The statistics of PROTOCOL §11 from the Directory's channel rows and push counts: one
+ * pass over the accounts asked about, never a message read.
  */
 import { crawlerState } from "../health";
 import type { Stats } from "../protocol";
@@ -13,17 +13,38 @@ export type StatsRow = {
   notification_count: number;
   /** JSON: the room's registered `clientId`s. */
   clients: string;
-  /** JSON: `[minute, pushes]` of the room's last day. */
-  push_minutes: string;
+  /** Pushes in the current minute and the 59 before it, and in the current one and the 1,439 before it. */
+  pushes_hour: number;
+  pushes_day: number;
   last_seen_at: number | null;
   interval_ms: number | null;
 };
 
-const MINUTE_MS = 60_000;
+export const MINUTE_MS = 60_000;
+/** The `pushes` windows of PROTOCOL §11 in whole minutes: the current one and the 59 (1,439) before it. */
+export const HOUR_MINUTES = 60;
+export const DAY_MINUTES = 1_440;
+
+/** Every channel's row for the statistics at `now`, its pushes summed over the windows. */
+export function statsRows(sql: SqlStorage, now: number): (StatsRow & { id: string; storage_bytes: number | null })[] {
+  const thisMinute = Math.floor(now / MINUTE_MS);
+  return sql
+    .exec<StatsRow & { id: string; storage_bytes: number | null }>(
+      `SELECT id, unread_count, message_count, topic_count, notification_count, clients,
+         COALESCE(p.hour, 0) AS pushes_hour, COALESCE(p.day, 0) AS pushes_day,
+         last_seen_at, interval_ms, storage_bytes
+       FROM channels LEFT JOIN (
+         SELECT channel, SUM(CASE WHEN minute > ? THEN n ELSE 0 END) AS hour, SUM(n) AS day
+         FROM push_minutes WHERE minute > ? GROUP BY channel
+       ) AS p ON p.channel = channels.id`,
+      thisMinute - HOUR_MINUTES,
+      thisMinute - DAY_MINUTES,
+    )
+    .toArray();
+}
 
 /** Adds up the rows; `clientsOnline` counts a client registered in several rooms once. */
 export function statsOf(rows: StatsRow[], now: number): Stats {
-  const thisMinute = Math.floor(now / MINUTE_MS);
   const clients = new Set<string>();
   const stats: Stats = {
     accounts: rows.length,
@@ -41,11 +62,8 @@ export function statsOf(rows: StatsRow[], now: number): Stats {
     stats.unread += row.unread_count;
     stats.notifications += row.notification_count;
     for (const clientId of JSON.parse(row.clients) as string[]) clients.add(clientId);
-    for (const [minute, pushes] of JSON.parse(row.push_minutes) as [number, number][]) {
-      // Sliding windows over whole minutes: the current one and the 59 (1,439) before it.
-      if (minute > thisMinute - 60) stats.pushes.lastHour += pushes;
-      if (minute > thisMinute - 1_440) stats.pushes.lastDay += pushes;
-    }
+    stats.pushes.lastHour += row.pushes_hour;
+    stats.pushes.lastDay += row.pushes_day;
     stats.accountsByHealth[crawlerState(row.last_seen_at, row.interval_ms, now)]++;
   }
   stats.clientsOnline = clients.size;

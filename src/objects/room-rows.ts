@@ -25,6 +25,7 @@ export type AccountRow = {
   login: CrawlerLogin | null;
   crawler_error: string | null;
   summary_retry_at: number | null;
+  pushes_reported: number | null;
 };
 
 export type TopicRow = {
@@ -88,7 +89,10 @@ export type RoomFigures = {
   notifications: number;
   /** The `clientId`s registered in the room (at most 1,000). */
   clients: string[];
-  /** `[minute, pushes]` of the last day, minute = ms / 60,000. */
+  /**
+   * `[minute, pushes]`, minute = ms / 60,000: each minute of the last day from the newest one
+   * the Directory has taken on (its count may have grown since), with its whole count so far.
+   */
   pushMinutes: [number, number][];
 };
 

@@ -148,4 +148,7 @@ export const ROOM_MIGRATIONS: string[] = [
    CREATE INDEX archived_by_platform_id ON archived (platform_id);
    CREATE INDEX archived_by_topic ON archived (topic_id, seq, inbound);
    CREATE INDEX archived_by_kind_time ON archived (kind, timestamp DESC, seq DESC);`,
+  // Statistics (PROTOCOL §11): the newest minute whose push count the Directory has taken; a
+  // summary carries the minutes from that one on, not the whole day (null: the whole day).
+  `ALTER TABLE account ADD COLUMN pushes_reported INTEGER;`,
 ];

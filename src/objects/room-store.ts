@@ -121,15 +121,31 @@ export class RoomStore {
     this.sql.exec("DELETE FROM push_minutes WHERE minute <= ?", minute - MINUTES_PER_DAY);
   }
 
-  /** The figures for the statistics, but who is online (that is the sockets'). */
-  figures(): Omit<RoomFigures, "clients"> {
+  /**
+   * The figures for the statistics, but who is online (that is the sockets'). Push counts from
+   * the minute `reported` on (the account row's `pushes_reported`; null: the whole day), so a
+   * push costs the same at the end of a busy day as at its start.
+   */
+  figures(reported: number | null): Omit<RoomFigures, "clients"> {
     const count = (table: "topics" | "notifications") =>
       this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const pushMinutes = this.sql
-      .exec<{ minute: number; n: number }>("SELECT minute, n FROM push_minutes ORDER BY minute")
+      .exec<{ minute: number; n: number }>(
+        "SELECT minute, n FROM push_minutes WHERE minute >= ? ORDER BY minute",
+        reported ?? 0,
+      )
       .toArray()
       .map((row): [number, number] => [row.minute, row.n]);
     return { topics: count("topics"), notifications: count("notifications"), pushMinutes };
+  }
+
+  /** The Directory took the push counts up to `minute`: later summaries start there. */
+  pushesReported(minute: number): void {
+    this.sql.exec(
+      "UPDATE account SET pushes_reported = ? WHERE id = 1 AND (pushes_reported IS NULL OR pushes_reported < ?)",
+      minute,
+      minute,
+    );
   }
 
   /** A summary the Directory did not take is due again at `at` (null: it took the last one). */

@@ -38,10 +38,13 @@ export class RoomUpkeep {
     if (!account || !summary) return;
     this.fanout.rememberOnline();
     const clients = this.fanout.online().online.map((client) => client.clientId);
+    const figures = { ...this.store.figures(account.pushes_reported), clients };
     try {
       const directory = this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(account.tenant));
-      await directory.updateSummary({ ...summary, figures: { ...this.store.figures(), clients } });
+      await directory.updateSummary({ ...summary, figures });
       if (account.summary_retry_at !== null) this.store.summaryRetry(null);
+      const newest = figures.pushMinutes.at(-1)?.[0];
+      if (newest !== undefined && newest !== account.pushes_reported) this.store.pushesReported(newest);
     } catch (error) {
       console.error("directory update failed; retrying from the alarm", error);
       const at = Date.now() + DIRECTORY_RETRY_MS;
