@@ -89,23 +89,28 @@ function setting(env: SettingVars, name: SettingName, fallback: number, max = Nu
 }
 
 /**
- * Settings already read, by env object: the runtime hands every request the same env (equal
- * by identity) for as long as the bindings stay as they are, so each is read once, not on
- * every request. A new env (new vars) is read anew; one set wrong is never kept.
+ * Settings already read for the Worker, by env object: the runtime hands every request the
+ * same env (equal by identity) for as long as the bindings stay as they are, so each is read
+ * once, not on every request. A new env (new vars) is read anew; one set wrong is never kept.
  */
-const known = new WeakMap<SettingVars, Config>();
+const known = new WeakMap<SettingVars, Readonly<Config>>();
 
-/** The settings from the Worker's or an object's env; throws naming the first var that is set wrong. */
-export function readConfig(env: SettingVars): Config {
+/** The Worker's settings for a request: `readConfig`, once per env. */
+export function requestConfig(env: SettingVars): Readonly<Config> {
   let config = known.get(env);
   if (!config) {
-    config = Object.freeze(parseConfig(env));
+    config = Object.freeze(readConfig(env));
     known.set(env, config);
   }
   return config;
 }
 
-function parseConfig(env: SettingVars): Config {
+/**
+ * The settings from the Worker's or an object's env; throws naming the first var that is set
+ * wrong. Each call reads them anew into an object of the caller's own (an object reads them
+ * once, when it starts).
+ */
+export function readConfig(env: SettingVars): Config {
   return {
     eventRetentionMs: setting(env, "EVENT_RETENTION_DAYS", 30, 36_500) * 24 * 3600 * 1000,
     eventRetentionCount: setting(env, "EVENT_RETENTION_COUNT", 100_000),

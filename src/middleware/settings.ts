@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { readConfig } from "../config";
+import { requestConfig } from "../config";
 import { authSecret } from "./auth";
 
 /**
@@ -13,7 +13,7 @@ import { authSecret } from "./auth";
 export const settingsGuard = (): MiddlewareHandler<AppEnv> => {
   return async function settingsGuard(c, next) {
     authSecret(c.env);
-    c.set("config", readConfig(c.env));
+    c.set("config", requestConfig(c.env));
     await next();
   };
 };
