@@ -67,12 +67,18 @@ describe("on / off / emit", () => {
   it("without an accountId a Directory frame goes to the Directory; off(type) stops the listener", async () => {
     const accountId = await newAccount();
     const client = newClient();
+    // Seen to time out once in CI, not since: if it does again, the error says what the sockets did.
+    const states: string[] = [];
+    client.onConnectionState((event) => states.push(`${event.accountId ?? event.scope} ${event.state}`));
     await connect(client, [accountId]);
     await ready(client, accountId);
     const lists: unknown[] = [];
     client.on("monitor:channels", (data) => lists.push(data));
     expect(client.emit("monitor:request_channels", {})).toBe(true);
-    await waitFor(() => lists.length === 1, "monitor:channels");
+    await waitFor(
+      () => lists.length === 1,
+      () => `monitor:channels; connection states: ${states.join(", ")}`,
+    );
     client.off("monitor:channels");
     client.emit("monitor:request_channels", {});
     const topics: unknown[] = [];
