@@ -102,7 +102,16 @@ function nodeServer(label: string, floor: Floor, open: Server["open"]): Server {
   return { label, rss: () => floor.rss(), open };
 }
 
-const kb = (n: number) => `${Math.round(n)} KB`;
+/** A row of section 5; with `bare`, the edge's figure beside the bare object's. */
+function row(name: string, step: Step, bare?: Step): Row {
+  const ratioToBare = bare ? `; edge÷bare ${ratio(step.kbPerSocket / bare.kbPerSocket)}` : "";
+  return {
+    section: MEMORY,
+    name: `per warm socket: ${name}`,
+    value: `${Math.round(step.kbPerSocket)} KB`,
+    notes: step.notes + ratioToBare,
+  };
+}
 
 export async function memory(b: Bench): Promise<Row[]> {
   b.progress("memory: starting a fresh edge, bare object broadcast, Socket.IO and ws server");
@@ -133,7 +142,7 @@ export async function memory(b: Bench): Promise<Row[]> {
     const [o, oNegotiated] = await warmSockets(b, bareServer.server, ["deployed", "negotiated"]);
     const [s] = await warmSockets(
       b,
-      nodeServer("Socket.IO", socketIo!, async (first, count) => {
+      nodeServer("Socket.IO", socketIo!, async (_first, count) => {
         const set = await openSocketIoClients(socketIo!.url, "memory", count);
         return { unexpected: set.unexpected, close: () => set.close() };
       }),
@@ -142,41 +151,16 @@ export async function memory(b: Bench): Promise<Row[]> {
     const wsUrl = floor!.url.replace("http", "ws");
     const [w] = await warmSockets(
       b,
-      nodeServer("ws server", floor!, (first, count) => openClients(count, async () => wsUrl)),
+      nodeServer("ws server", floor!, (_first, count) => openClients(count, async () => wsUrl)),
       ["deployed"],
     );
     return [
-      {
-        section: MEMORY,
-        name: "per warm socket: edge, deflate offered and declined (as deployed)",
-        value: kb(e!.kbPerSocket),
-        notes: `${e!.notes}; edge÷bare ${ratio(e!.kbPerSocket / o!.kbPerSocket)}`,
-      },
-      {
-        section: MEMORY,
-        name: "per warm socket: bare Durable Object broadcast, the same",
-        value: kb(o!.kbPerSocket),
-        notes: o!.notes,
-      },
-      {
-        section: MEMORY,
-        name: "per warm socket: edge, deflate taken up by wrangler dev",
-        value: kb(eNegotiated!.kbPerSocket),
-        notes: `${eNegotiated!.notes}; edge÷bare ${ratio(eNegotiated!.kbPerSocket / oNegotiated!.kbPerSocket)}`,
-      },
-      {
-        section: MEMORY,
-        name: "per warm socket: bare object, deflate taken up by wrangler dev",
-        value: kb(oNegotiated!.kbPerSocket),
-        notes: oNegotiated!.notes,
-      },
-      {
-        section: MEMORY,
-        name: "per warm socket: Socket.IO 4 (the seed's shape)",
-        value: kb(s!.kbPerSocket),
-        notes: s!.notes,
-      },
-      { section: MEMORY, name: "per warm socket: plain ws server", value: kb(w!.kbPerSocket), notes: w!.notes },
+      row("edge, deflate offered and declined (as deployed)", e!, o!),
+      row("bare Durable Object broadcast, the same", o!),
+      row("edge, deflate taken up by wrangler dev", eNegotiated!, oNegotiated!),
+      row("bare object, deflate taken up by wrangler dev", oNegotiated!),
+      row("Socket.IO 4 (the seed's shape)", s!),
+      row("plain ws server", w!),
     ];
   } finally {
     for (const door of doors) door.close();

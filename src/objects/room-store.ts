@@ -8,6 +8,7 @@ import { DEFAULT_INTERVAL_MS } from "../health";
 import type { EventFrame, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
+import { DAY_MINUTES, MINUTE_MS } from "./directory-stats";
 import { audienceOf, storedMessageFrame, topicUpdated } from "./event-frames";
 import type { PageEntry } from "./cold-history";
 import { bodyOf } from "./message-body";
@@ -18,9 +19,6 @@ import { PushRun } from "./push-run";
 import { rowToTopic } from "./room-rows";
 import { MAX_BOUND } from "./row-buffer";
 import type { AccountRow, AccountSummary, PushResult, RoomFigures, TopicRow } from "./room-rows";
-
-const MINUTE_MS = 60_000;
-const MINUTES_PER_DAY = 1_440;
 
 /** A page of a compatibility list: topics with their item, or messages (see `messagesByKind`). */
 export type CompatRows =
@@ -68,9 +66,9 @@ export class RoomStore {
   /**
    * Applies one validated snapshot. Must run inside `transactionSync`: either every valid
    * item and every event is stored, or (on a throw) none is. `known`: the account row as read
-   * in the same turn, if it has been.
+   * earlier in the same turn.
    */
-  applyPush(tenant: string, push: RoomPush, now: number, known?: AccountRow | null): PushResult {
+  applyPush(tenant: string, push: RoomPush, now: number, known: AccountRow | null): PushResult {
     const account = this.ensureAccount(tenant, push.accountId, now, known);
     const result = new PushRun(this.sql, account, push, now).apply();
     this.recordSignOfLife(push.crawler, now);
@@ -80,11 +78,10 @@ export class RoomStore {
 
   /**
    * The account row, created (no items, seq 0) for the first push or health call. `known`: the
-   * row as read earlier in the same turn (nothing can have written it since), if it has been.
+   * row as read earlier in the same turn (nothing can have written it since).
    */
-  ensureAccount(tenant: string, accountId: string, now: number, known?: AccountRow | null): AccountRow {
-    const account = known === undefined ? this.account() : known;
-    if (account) return account;
+  ensureAccount(tenant: string, accountId: string, now: number, known: AccountRow | null): AccountRow {
+    if (known) return known;
     this.sql.exec(
       "INSERT INTO account (id, tenant, account_id, epoch, created_at) VALUES (1, ?, ?, ?, ?)",
       tenant,
@@ -118,7 +115,7 @@ export class RoomStore {
       "INSERT INTO push_minutes (minute, n) VALUES (?, 1) ON CONFLICT (minute) DO UPDATE SET n = n + 1",
       minute,
     );
-    this.sql.exec("DELETE FROM push_minutes WHERE minute <= ?", minute - MINUTES_PER_DAY);
+    this.sql.exec("DELETE FROM push_minutes WHERE minute <= ?", minute - DAY_MINUTES);
   }
 
   /**
@@ -366,7 +363,7 @@ export class RoomStore {
 
   /** The oldest seq still kept, or null when the log is empty. */
   firstEventSeq(): number | null {
-    return this.sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM events").one().s;
+    return this.oldestEvent()?.seq ?? null;
   }
 
   /** How many events after `since` a socket of this audience would be replayed. */
