@@ -67,17 +67,21 @@ describe("on / off / emit", () => {
   it("without an accountId a Directory frame goes to the Directory; off(type) stops the listener", async () => {
     const accountId = await newAccount();
     const client = newClient();
-    // Seen to time out once in CI, not since: if it does again, the error says what the sockets did.
-    const states: string[] = [];
-    client.onConnectionState((event) => states.push(`${event.accountId ?? event.scope} ${event.state}`));
+    // Seen to time out twice in CI with both sockets open: if it does again, the error says what
+    // the adapter saw (connection states, channel lists, error frames) before and after the request.
+    const seen: string[] = [];
+    client.onConnectionState((event) => seen.push(`${event.accountId ?? event.scope} ${event.state}`));
+    client.onChannels((channels) => seen.push(`channel list of ${channels.length}`));
+    client.onError((error, source) => seen.push(`error ${error.code} from ${source.accountId ?? "the Directory"}`));
     await connect(client, [accountId]);
     await ready(client, accountId);
     const lists: unknown[] = [];
     client.on("monitor:channels", (data) => lists.push(data));
     expect(client.emit("monitor:request_channels", {})).toBe(true);
+    seen.push("request_channels sent");
     await waitFor(
       () => lists.length === 1,
-      () => `monitor:channels; connection states: ${states.join(", ")}`,
+      () => `monitor:channels; the adapter saw: ${seen.join(", ")}`,
     );
     client.off("monitor:channels");
     client.emit("monitor:request_channels", {});
