@@ -43,13 +43,13 @@ export async function openPage(
   return { context, page, dialogs, errors };
 }
 
-export const TENANT = "console-tests";
+export type TokenOptions = { tenant: string; sub?: string; ttl?: number };
 
-export function token(role: Role, options: { sub?: string; ttl?: number } = {}): Promise<string> {
+export function token(role: Role, options: TokenOptions): Promise<string> {
   return signToken(
     {
       sub: options.sub ?? `${role}-console`,
-      tid: TENANT,
+      tid: options.tenant,
       role,
       exp: Math.floor(Date.now() / 1000) + (options.ttl ?? 3600),
     },
@@ -57,11 +57,11 @@ export function token(role: Role, options: { sub?: string; ttl?: number } = {}):
   );
 }
 
-/** A crawler of the test tenant, over HTTP as a real one would be. */
-export function crawler(url: () => string) {
+/** A crawler of the tenant `tenant()` names, over HTTP as a real one would be. */
+export function crawler(url: () => string, tenant: () => string) {
   async function call(path: string, init: RequestInit = {}): Promise<any> {
     const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${await token("crawler")}`);
+    headers.set("Authorization", `Bearer ${await token("crawler", { tenant: tenant() })}`);
     if (init.body) headers.set("content-type", "application/json");
     const response = await fetch(`${url()}${path}`, { ...init, headers });
     const body = await response.json();

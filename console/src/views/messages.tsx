@@ -89,33 +89,32 @@ export function MessagePane({
   onLoadOlder: () => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
-  const before = useRef({ first: "", height: 0, top: 0, atBottom: true });
+  /** The list as the last render left it: its first message and its height. */
+  const before = useRef({ first: "", height: 0 });
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
     const first = messages[0]?.id ?? "";
     const previous = before.current;
-    if (previous.first && first !== previous.first && previous.height > 0 && !previous.atBottom) {
+    // Where the reader is now (a scroll whose event has not fired yet included), measured
+    // against the list as it was: any render may come before that event, so nothing read
+    // from an earlier event decides whether to jump.
+    const wasAtBottom = previous.height === 0 || previous.height - el.scrollTop - el.clientHeight <= STICK_WITHIN;
+    if (previous.first && first !== previous.first && !wasAtBottom) {
       // Older messages were put above: keep what the reader was looking at in place.
-      el.scrollTop = previous.top + (el.scrollHeight - previous.height);
-    } else if (previous.atBottom) {
+      el.scrollTop += el.scrollHeight - previous.height;
+    } else if (wasAtBottom && el.scrollHeight !== previous.height) {
       el.scrollTop = el.scrollHeight;
     }
-    before.current = { first, height: el.scrollHeight, top: el.scrollTop, atBottom: isAtBottom(el) };
+    before.current = { first, height: el.scrollHeight };
     // A page that does not fill the pane leaves nothing to scroll: fetch the next one now.
     if (hasOlder && !loadingOlder && el.scrollHeight <= el.clientHeight) onLoadOlder();
   });
 
-  function isAtBottom(el: HTMLElement): boolean {
-    return el.scrollHeight - el.scrollTop - el.clientHeight <= STICK_WITHIN;
-  }
-
   function onScroll(): void {
     const el = scroller.current;
-    if (!el) return;
-    before.current = { ...before.current, height: el.scrollHeight, top: el.scrollTop, atBottom: isAtBottom(el) };
-    if (el.scrollTop < LOAD_OLDER_WITHIN && hasOlder && !loadingOlder) onLoadOlder();
+    if (el && el.scrollTop < LOAD_OLDER_WITHIN && hasOlder && !loadingOlder) onLoadOlder();
   }
 
   return (
