@@ -5,7 +5,7 @@
  *   npm run stress -- --runs=30 test-node/client/low-level.test.ts
  *   npm run stress -- --runs=5 --ci        # .ci/run on a fresh clone of HEAD, 5 times
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -22,7 +22,8 @@ failure with its message. Exits 1 when any run failed.
   --runs=N       how many runs (default 10)
   --load=K       competing busy processes (default: one per core, ${availableParallelism()} here; 0 for none)
   --name=PATTERN only the tests whose name matches (vitest -t)
-  --ci           each run is .ci/run on a fresh clone of HEAD (commit first), as CI runs it
+  --ci           each run is .ci/run on a fresh clone of HEAD as it is at the start (commit
+                 first), as CI runs it
   --keep         keep the run directory (logs, clones) even when every run passed`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -125,13 +126,14 @@ async function vitestRun(runNumber: number, files: string[], name: string | unde
   return { failures, seconds: (Date.now() - started) / 1000, log: logs.join(", ") };
 }
 
-/** `.ci/run` as CI runs it: a fresh clone of HEAD, CI=true, nothing on standard input. */
-async function ciRun(runNumber: number, dir: string): Promise<Outcome> {
+/** `.ci/run` as CI runs it: a fresh clone at `commit`, CI=true, nothing on standard input. */
+async function ciRun(runNumber: number, dir: string, commit: string): Promise<Outcome> {
   const clone = join(dir, `clone-${runNumber}`);
   const log = join(dir, `run-${runNumber}-ci.log`);
   const started = Date.now();
-  const cloned = await run("git", ["clone", "--quiet", ROOT, clone], { cwd: dir, log });
-  if (cloned !== 0) throw new Error(`git clone failed: ${readFileSync(log, "utf8")}`);
+  const cloned = await run("git", ["clone", "--quiet", "--no-checkout", ROOT, clone], { cwd: dir, log });
+  if (cloned !== 0 || (await run("git", ["checkout", "--quiet", commit], { cwd: clone, log })) !== 0)
+    throw new Error(`could not clone ${commit}: ${readFileSync(log, "utf8")}`);
   const code = await run("bash", [".ci/run"], { cwd: clone, log, env: { ...process.env, CI: "true" } });
   const text = stripVTControlCharacters(readFileSync(log, "utf8"));
   const failures: Failure[] = [];
@@ -182,7 +184,13 @@ async function main(): Promise<number> {
     return usage("--ci runs the whole of .ci/run: give it no files or --name");
 
   const dir = mkdtempSync(join(tmpdir(), "stress-"));
-  const what = values.ci ? ".ci/run on a fresh clone" : files.length ? files.join(" ") : "every test file";
+  // Every run clones the commit HEAD was at the start, whatever is committed meanwhile.
+  const commit = values.ci ? execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() : "";
+  const what = commit
+    ? `.ci/run on a fresh clone of ${commit.slice(0, 7)}`
+    : files.length
+      ? files.join(" ")
+      : "every test file";
   console.log(
     `${runs} runs of ${what}${values.name ? ` (tests matching ${values.name})` : ""} with ${load} busy processes; logs in ${dir}`,
   );
@@ -191,7 +199,7 @@ async function main(): Promise<number> {
   let failedRuns = 0;
   try {
     for (let i = 1; i <= runs; i++) {
-      const outcome = values.ci ? await ciRun(i, dir) : await vitestRun(i, files, values.name, dir);
+      const outcome = commit ? await ciRun(i, dir, commit) : await vitestRun(i, files, values.name, dir);
       failures.push(...outcome.failures);
       if (outcome.failures.length) failedRuns++;
       const verdict = outcome.failures.length ? `FAILED (${outcome.failures.length}; ${outcome.log})` : "passed";
