@@ -47,8 +47,10 @@ export class PushRun {
   private readonly rejected: Rejected[];
   private readonly counts = {} as Record<ItemKind, KindCounts>;
   private readonly selfId: string | undefined;
-  /** Topic kinds looked up in this push (null: no such topic yet); kinds never change. */
-  private readonly topicKinds = new Map<string, TopicKind | null>();
+  /** Topic kinds looked up in this push; kinds never change. */
+  private readonly topicKinds = new Map<string, TopicKind>();
+  /** Topics looked up in this push and not found (yet): forgotten whenever a topic is inserted. */
+  private readonly missingTopics = new Set<string>();
   /** What this push's new messages will create: placeholder topics, and message ids by kind. */
   private readonly placeholders = new Map<string, TopicKind>();
   private readonly freshIds = new Map<string, string>();
@@ -100,12 +102,13 @@ export class PushRun {
 
   /** A topic's kind, or null if it does not exist (yet). */
   private topicKind(id: string): TopicKind | null {
-    let kind = this.topicKinds.get(id);
-    if (kind === undefined) {
-      kind = this.sql.exec<{ kind: TopicKind }>("SELECT kind FROM topics WHERE id = ?", id).toArray()[0]?.kind ?? null;
-      this.topicKinds.set(id, kind);
-    }
-    return kind;
+    const known = this.topicKinds.get(id);
+    if (known !== undefined) return known;
+    if (this.missingTopics.has(id)) return null;
+    const kind = this.sql.exec<{ kind: TopicKind }>("SELECT kind FROM topics WHERE id = ?", id).toArray()[0]?.kind;
+    if (kind === undefined) this.missingTopics.add(id);
+    else this.topicKinds.set(id, kind);
+    return kind ?? null;
   }
 
   private reject(kind: ItemKind, item: ValidItem, path: string, message: string): void {
@@ -166,8 +169,10 @@ export class PushRun {
   }
 
   private insertTopic(id: string, head: TopicHead, raw: string | null, hash: string | null): void {
-    // A cached "no such topic" may be this very row under another spelling of its id.
-    for (const [key, kind] of this.topicKinds) if (kind === null) this.topicKinds.delete(key);
+    // A cached "no such topic" may be this very row under another spelling of its id. Each
+    // miss is forgotten at most once, so this stays linear in the push (it walked every
+    // topic of the push on each insert before: quadratic).
+    this.missingTopics.clear();
     this.topicKinds.set(id, head.kind);
     this.sql.exec(
       `INSERT INTO topics (id, kind, raw, hash, ts, title, avatar, base_time, sort_time)
