@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { directoryStub, roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../validate";
 
@@ -34,7 +35,7 @@ export const accounts = new Hono<AppEnv>()
     const { claims, accountId } = accountParam(c);
     return c.json(unwrap(await directoryStub(c.env, claims.tid).stats(claims.accounts, accountId)));
   })
-  .patch("/:accountId", authenticate(["admin"]), async function patchChannel(c) {
+  .patch("/:accountId", authenticate(["admin"]), limitBody(BODY_LIMITS.channelPatch), async function patchChannel(c) {
     const { claims, accountId } = accountParam(c);
     const patch = parseBody(channelPatch, await c.req.text());
     const channel = unwrap(await directoryStub(c.env, claims.tid).updateChannel(accountId, patch));

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { loginStatusBody, qrcodeBody, replyFields, resultBody } from "../protocol";
 import { roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../validate";
@@ -16,14 +17,19 @@ const idParam = (value: string | undefined, name: string): string => {
 
 /** Replies and logins: agents and admins ask, the crawler carries out (PROTOCOL §7). */
 export const commands = new Hono<AppEnv>()
-  .post("/:accountId/topics/:topicId/replies", authenticate(["agent", "admin"]), async function postReply(c) {
-    const { claims, accountId } = accountParam(c);
-    const topicId = idParam(c.req.param("topicId"), "topicId");
-    const body = parseBody(replyBody, await c.req.text());
-    const room = roomStub(c.env, claims.tid, accountId);
-    const answer = unwrap(await room.reply(claims.tid, accountId, { ...body, topicId }, claims.sub));
-    return c.json({ message: answer.message }, answer.created ? 201 : 200);
-  })
+  .post(
+    "/:accountId/topics/:topicId/replies",
+    authenticate(["agent", "admin"]),
+    limitBody(BODY_LIMITS.reply),
+    async function postReply(c) {
+      const { claims, accountId } = accountParam(c);
+      const topicId = idParam(c.req.param("topicId"), "topicId");
+      const body = parseBody(replyBody, await c.req.text());
+      const room = roomStub(c.env, claims.tid, accountId);
+      const answer = unwrap(await room.reply(claims.tid, accountId, { ...body, topicId }, claims.sub));
+      return c.json({ message: answer.message }, answer.created ? 201 : 200);
+    },
+  )
   .get("/:accountId/commands", authenticate(["crawler"]), async function listCommands(c) {
     const { claims, accountId } = accountParam(c);
     const { status } = parseQuery(listQuery, c.req.query());
@@ -31,13 +37,20 @@ export const commands = new Hono<AppEnv>()
       commands: unwrap(await roomStub(c.env, claims.tid, accountId).listCommands(claims.tid, accountId, status)),
     });
   })
-  .post("/:accountId/commands/:id/result", authenticate(["crawler"]), async function postResult(c) {
-    const { claims, accountId } = accountParam(c);
-    const id = idParam(c.req.param("id"), "id");
-    const body = parseBody(resultBody, await c.req.text());
-    const command = unwrap(await roomStub(c.env, claims.tid, accountId).commandResult(claims.tid, accountId, id, body));
-    return c.json({ command });
-  })
+  .post(
+    "/:accountId/commands/:id/result",
+    authenticate(["crawler"]),
+    limitBody(BODY_LIMITS.commandResult),
+    async function postResult(c) {
+      const { claims, accountId } = accountParam(c);
+      const id = idParam(c.req.param("id"), "id");
+      const body = parseBody(resultBody, await c.req.text());
+      const command = unwrap(
+        await roomStub(c.env, claims.tid, accountId).commandResult(claims.tid, accountId, id, body),
+      );
+      return c.json({ command });
+    },
+  )
   .post("/:accountId/login", authenticate(["admin"]), async function startLogin(c) {
     const { claims, accountId } = accountParam(c);
     return c.json(
@@ -45,7 +58,7 @@ export const commands = new Hono<AppEnv>()
       202,
     );
   })
-  .post("/:accountId/qrcode", authenticate(["crawler"]), async function postQrcode(c) {
+  .post("/:accountId/qrcode", authenticate(["crawler"]), limitBody(BODY_LIMITS.qrcode), async function postQrcode(c) {
     const { claims, accountId } = accountParam(c);
     const body = parseBody(qrcodeBody, await c.req.text());
     const seq = unwrap(
@@ -53,11 +66,16 @@ export const commands = new Hono<AppEnv>()
     );
     return c.json({ ok: true, seq });
   })
-  .post("/:accountId/login/status", authenticate(["crawler"]), async function postLoginStatus(c) {
-    const { claims, accountId } = accountParam(c);
-    const body = parseBody(loginStatusBody, await c.req.text());
-    const seq = unwrap(
-      await roomStub(c.env, claims.tid, accountId).loginStatus(claims.tid, accountId, body.status, body.error),
-    );
-    return c.json({ ok: true, seq });
-  });
+  .post(
+    "/:accountId/login/status",
+    authenticate(["crawler"]),
+    limitBody(BODY_LIMITS.loginStatus),
+    async function postLoginStatus(c) {
+      const { claims, accountId } = accountParam(c);
+      const body = parseBody(loginStatusBody, await c.req.text());
+      const seq = unwrap(
+        await roomStub(c.env, claims.tid, accountId).loginStatus(claims.tid, accountId, body.status, body.error),
+      );
+      return c.json({ ok: true, seq });
+    },
+  );

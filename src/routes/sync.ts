@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { packPush } from "../push-pack";
 import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope } from "../snapshot";
 import { roomStub } from "../stubs";
@@ -13,7 +13,7 @@ import { parseBody } from "../validate";
  * `POST …/health`: its sign of life when it has nothing to push (§10).
  */
 export const sync = new Hono<AppEnv>()
-  .post("/:accountId/health", authenticate(["crawler"]), async function reportHealth(c) {
+  .post("/:accountId/health", authenticate(["crawler"]), limitBody(BODY_LIMITS.health), async function reportHealth(c) {
     const { claims, accountId } = accountParam(c);
     const report = parseBody(crawlerReport, await c.req.text());
     const health = unwrap(
@@ -24,20 +24,7 @@ export const sync = new Hono<AppEnv>()
   .post(
     "/:accountId/sync",
     authenticate(["crawler"]),
-    async function limitBody(c, next) {
-      const maxSize = c.get("config").maxPushBytes;
-      const limit = bodyLimit({
-        maxSize,
-        onError: function tooLarge() {
-          const mib = Math.round((maxSize / 1024 / 1024) * 10) / 10;
-          throw new ApiError(
-            "payload_too_large",
-            `body is larger than ${mib} MiB; split the snapshot into several pushes`,
-          );
-        },
-      });
-      return limit(c, next);
-    },
+    limitBody((c) => c.get("config").maxPushBytes, "; split the snapshot into several pushes"),
     async function pushSnapshot(c) {
       const { claims, accountId } = accountParam(c);
       const envelope = parseBody(pushEnvelope, await c.req.text());
