@@ -140,8 +140,12 @@ export class TestSocket {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
 
-  /** Waits until `predicate` holds over the recorded frames (2 s at most). */
-  async until(predicate: (frames: Frame[]) => boolean, what = "frames", timeout = 2000): Promise<Frame[]> {
+  /**
+   * Waits until `predicate` holds over the recorded frames. `timeout` is a ceiling only a real
+   * failure reaches: a busy 2-core machine can take seconds to answer what takes milliseconds
+   * alone (2 s was once the default, and failed there).
+   */
+  async until(predicate: (frames: Frame[]) => boolean, what = "frames", timeout = 15_000): Promise<Frame[]> {
     const deadline = Date.now() + timeout;
     while (!predicate(this.frames)) {
       const left = deadline - Date.now();
