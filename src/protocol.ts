@@ -106,7 +106,7 @@ export const qrcodeBody = z.object({
   image: z
     .string()
     .max(512 * 1024, "must be at most 512 KiB")
-    .regex(/^(data:image\/[a-z+.-]+;base64,|https?:\/\/)/, "must be a data:image/…;base64, or an http(s) URL"),
+    .regex(/^(data:image\/[a-z+.-]+;base64,|https:\/\/)/, "must be a data:image/…;base64, or an https: URL"),
   expiresAt: z
     .number()
     .int()

@@ -362,6 +362,30 @@ describe("QR login", () => {
     expect(stored).not.toContain("SECRETQR");
   });
 
+  it("a QR code over plain http is refused naming the image, and nothing is sent to admins", async () => {
+    const account = await setup();
+    const admin = await roomSocket(account, { role: "admin" });
+    await api(`/api/v1/accounts/${account}/login`, { method: "POST", token: await token("admin") });
+    const res = await api(`/api/v1/accounts/${account}/qrcode`, {
+      method: "POST",
+      token: await token("crawler"),
+      body: { image: "http://cdn.example.com/qr.png", expiresAt: Date.now() + 60_000 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.issues).toEqual([{ path: "image", message: expect.stringContaining("https:") }]);
+    const ok = await api(`/api/v1/accounts/${account}/qrcode`, {
+      method: "POST",
+      token: await token("crawler"),
+      body: { image: "https://cdn.example.com/qr.png", expiresAt: Date.now() + 60_000 },
+    });
+    expect(ok.status).toBe(200);
+    const qr = await admin.until((f) => f.some((x) => x.type === "account:qrcode"), "the https QR code");
+    expect(qr.filter((x) => x.type === "account:qrcode").map((x) => x.payload.image)).toEqual([
+      "https://cdn.example.com/qr.png",
+    ]);
+    admin.close();
+  });
+
   it("a QR code with no login under way is a conflict", async () => {
     const account = await setup();
     const res = await api(`/api/v1/accounts/${account}/qrcode`, {

@@ -1,16 +1,19 @@
 /**
  * Which URLs from crawled content may become a link or an image (PROTOCOL §12): `http:` and
- * `https:` for both, `data:image/…` for images only. Anything else (`javascript:`,
- * `vbscript:`, `data:text/html`, relative paths) is shown as text or not at all.
+ * `https:` for a link; `https:` and `data:image/…` for an image, which loads without a click
+ * (never `http:`, which anyone on the way can read and replace; the CSP's `img-src` says the
+ * same). Anything else (`javascript:`, `vbscript:`, `data:text/html`, relative paths) is
+ * shown as text or not at all.
  */
 
-const WEB_PROTOCOLS = new Set(["http:", "https:"]);
+const LINK_PROTOCOLS: ReadonlySet<string> = new Set(["http:", "https:"]);
+const IMAGE_PROTOCOLS: ReadonlySet<string> = new Set(["https:"]);
 const DATA_IMAGE = /^data:image\/[a-z0-9.+-]+[;,]/i;
 
-function webUrl(value: string): string | undefined {
+function webUrl(value: string, protocols: ReadonlySet<string>): string | undefined {
   try {
     const url = new URL(value);
-    return WEB_PROTOCOLS.has(url.protocol) ? url.href : undefined;
+    return protocols.has(url.protocol) ? url.href : undefined;
   } catch {
     return undefined;
   }
@@ -24,7 +27,7 @@ function webUrl(value: string): string | undefined {
  */
 export function safeLinkUrl(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  return webUrl(value.trim());
+  return webUrl(value.trim(), LINK_PROTOCOLS);
 }
 
 /**
@@ -37,5 +40,5 @@ export function safeImageUrl(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const trimmed = value.trim();
   if (DATA_IMAGE.test(trimmed)) return trimmed;
-  return webUrl(trimmed);
+  return webUrl(trimmed, IMAGE_PROTOCOLS);
 }

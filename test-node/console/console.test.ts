@@ -146,6 +146,8 @@ describe("the console", () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
     expect(csp).not.toContain("unsafe-eval");
+    // Images over https or inline only: an http one could be read or replaced on the way.
+    expect(csp).toMatch(/img-src 'self' https: data:;/);
     expect(await response.text()).toContain('<div id="app">');
     // The API still answers as the API.
     expect((await fetch(`${dev.url}/api/v1/nothing`)).status).toBe(404);

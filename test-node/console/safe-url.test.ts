@@ -31,14 +31,21 @@ describe("safeLinkUrl", () => {
 });
 
 describe("safeImageUrl", () => {
-  it("keeps http, https and data:image URLs", () => {
+  it("keeps https and data:image URLs", () => {
     expect(safeImageUrl("https://cdn.example.com/a.png")).toBe("https://cdn.example.com/a.png");
     expect(safeImageUrl("data:image/png;base64,iVBORw0KGgo=")).toBe("data:image/png;base64,iVBORw0KGgo=");
     expect(safeImageUrl("data:image/svg+xml,%3Csvg%3E")).toBe("data:image/svg+xml,%3Csvg%3E");
   });
 
-  it("refuses scripts, other data: types, other schemes and non-strings", () => {
-    for (const value of [...HOSTILE, "data:image", "data:,hello", "data:application/javascript,alert(1)"])
+  it("refuses plain http, scripts, other data: types, other schemes and non-strings", () => {
+    for (const value of [
+      ...HOSTILE,
+      "data:image",
+      "data:,hello",
+      "data:application/javascript,alert(1)",
+      "http://cdn.example.com/a.png",
+      " HTTP://cdn.example.com/a.png",
+    ])
       expect(safeImageUrl(value), value).toBeUndefined();
     expect(safeImageUrl(undefined)).toBeUndefined();
   });
