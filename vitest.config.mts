@@ -33,6 +33,8 @@ export default defineConfig({
                 MAX_SOCKETS_PER_TOKEN: "3",
                 MAX_PUSH_BYTES: "65536",
                 MAX_FRAME_BYTES: "4096",
+                // Above the accounts this project's other tests make in their tenant (t1).
+                MAX_ACCOUNTS_PER_TENANT: "20",
               },
             },
           }),

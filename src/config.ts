@@ -35,6 +35,8 @@ export type Config = {
   storageHighPercent: number;
   /** Past this percentage of the 10 GB, the room moves its oldest messages to R2 (docs/OPERATIONS.md, "Storage"). */
   archivePercent: number;
+  /** Accounts one tenant may have; the first push (or health report) of one more is refused. */
+  maxAccountsPerTenant: number;
 };
 
 /** The vars the settings are read from; docs/OPERATIONS.md describes each. */
@@ -53,7 +55,8 @@ type SettingName =
   | "MAX_PUSH_BYTES"
   | "MAX_FRAME_BYTES"
   | "STORAGE_HIGH_PERCENT"
-  | "ARCHIVE_PERCENT";
+  | "ARCHIVE_PERCENT"
+  | "MAX_ACCOUNTS_PER_TENANT";
 
 /**
  * What `readConfig` reads: the setting vars, each optional. The Worker's `Env` is one: it has
@@ -131,5 +134,6 @@ export function readConfig(env: SettingVars): Config {
     storageHighPercent: setting(env, "STORAGE_HIGH_PERCENT", 80, 94),
     // Below `high` by default, so cold history has moved out before anyone is warned.
     archivePercent: setting(env, "ARCHIVE_PERCENT", 70, 94),
+    maxAccountsPerTenant: setting(env, "MAX_ACCOUNTS_PER_TENANT", 10_000),
   };
 }

@@ -25,6 +25,7 @@ import type {
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
+import { directoryStub } from "../stubs";
 import { ColdHistory } from "./cold-history";
 import { CommandDesk } from "./command-desk";
 import type { ReplyAnswer } from "./command-desk";
@@ -80,9 +81,9 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const account = this.store.account();
-    const refused = this.admitCrawler(tenant, crawler, packed.accountId, account);
+    const refused = await this.admitCrawler(tenant, crawler, packed.accountId);
     if (refused) return refused;
+    const account = this.store.account();
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
@@ -101,9 +102,9 @@ export class AccountRoom extends DurableObject<Env> {
    * against the same per-token limit as pushes. Creates the account, as a first push would.
    */
   async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
-    const account = this.store.account();
-    const refused = this.admitCrawler(tenant, crawler, accountId, account);
+    const refused = await this.admitCrawler(tenant, crawler, accountId);
     if (refused) return refused;
+    const account = this.store.account();
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.store.ensureAccount(tenant, accountId, now, account);
@@ -115,29 +116,27 @@ export class AccountRoom extends DurableObject<Env> {
   }
 
   /**
-   * What a push and a health report both pass: the per-token limit (one bucket for both) and
-   * the tenant, when the account exists (`account`: its row as read just before). Null when
-   * admitted, else the refusal.
+   * What a push and a health report both pass: the per-token limit (one bucket for both), the
+   * tenant when the account exists, and the tenant's Directory when it does not yet
+   * (MAX_ACCOUNTS_PER_TENANT). Null when admitted, else the refusal.
    */
-  private admitCrawler(
-    tenant: string,
-    crawler: string,
-    accountId: string,
-    account: AccountRow | null,
-  ): Result<never> | null {
+  private async admitCrawler(tenant: string, crawler: string, accountId: string): Promise<Result<never> | null> {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
       const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
       return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
     }
+    const account = this.store.account();
     if (account && account.tenant !== tenant) {
       return {
         ok: false,
         error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
       };
     }
-    return null;
+    if (account) return null;
+    const admitted = await directoryStub(this.env, tenant).admitAccount(accountId);
+    return admitted.ok ? null : admitted;
   }
 
   // -------------------------------------------------------------------------

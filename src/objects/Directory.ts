@@ -72,6 +72,9 @@ export const DIRECTORY_MIGRATIONS: string[] = [
      FROM channels AS c, json_each(c.push_minutes) AS m WHERE true
      ON CONFLICT DO NOTHING;
    ALTER TABLE channels DROP COLUMN push_minutes;`,
+  // Accounts admitted under MAX_ACCOUNTS_PER_TENANT whose first summary has not come (yet):
+  // counted with the channels, so that two first pushes at once cannot both take the last place.
+  `CREATE TABLE admitted (id TEXT PRIMARY KEY) WITHOUT ROWID;`,
 ];
 
 type ChannelRow = {
@@ -211,6 +214,30 @@ export class Directory extends DurableObject<Env> {
     );
     const thisMinute = Math.floor(Date.now() / MINUTE_MS);
     this.sql.exec("DELETE FROM push_minutes WHERE channel = ? AND minute <= ?", channelId, thisMinute - DAY_MINUTES);
+  }
+
+  /**
+   * Whether a room may create its account (its first push or health report): always for an
+   * account the tenant has, else only below MAX_ACCOUNTS_PER_TENANT. An admitted account keeps
+   * its place, whether its first push then stores anything or not.
+   */
+  async admitAccount(accountId: string): Promise<Result<void>> {
+    const known = this.sql.exec(
+      "SELECT 1 FROM channels WHERE id = ? UNION ALL SELECT 1 FROM admitted WHERE id = ?",
+      accountId,
+      accountId,
+    );
+    if (known.toArray().length) return { ok: true, value: undefined };
+    const { n } = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT id FROM channels UNION SELECT id FROM admitted)")
+      .one();
+    const max = this.config.maxAccountsPerTenant;
+    if (n >= max) {
+      const message = `this tenant already has ${n} accounts, the most MAX_ACCOUNTS_PER_TENANT (${max}) allows; account ${accountId} is not created`;
+      return { ok: false, error: { code: "forbidden", message } };
+    }
+    this.sql.exec("INSERT INTO admitted (id) VALUES (?)", accountId);
+    return { ok: true, value: undefined };
   }
 
   /** The channel list, pinned first then newest; only the accounts a token may see. */

@@ -2,7 +2,41 @@ import { describe, expect, it } from "vitest";
 import { api, comment, connect, push, roomSocket, token, uid } from "../helpers";
 
 // This project runs with PUSHES_PER_MINUTE=6, FRAMES_PER_SECOND=5, CONNECTS_PER_MINUTE=4,
-// MAX_SOCKETS_PER_OBJECT=6, MAX_SOCKETS_PER_TOKEN=3, MAX_PUSH_BYTES=64 KiB, MAX_FRAME_BYTES=4 KiB.
+// MAX_SOCKETS_PER_OBJECT=6, MAX_SOCKETS_PER_TOKEN=3, MAX_PUSH_BYTES=64 KiB, MAX_FRAME_BYTES=4 KiB,
+// MAX_ACCOUNTS_PER_TENANT=20.
+
+describe("accounts per tenant", () => {
+  it("refuses the first push and health report of one account more with 403 naming the limit, creating nothing", async () => {
+    const tenant = uid("tn");
+    const crawler = await token("crawler", { tenant });
+    const health = (account: string) =>
+      api(`/api/v1/accounts/${account}/health`, { method: "POST", token: crawler, body: { intervalMs: 60_000 } });
+    const accounts = Array.from({ length: 20 }, (_, i) => `full-${i}`);
+    // Half created by a push, half by a health report; all at once, as a crawler fleet starts.
+    const created = await Promise.all(
+      accounts.map((account, i) =>
+        i % 2 ? health(account) : push(account, { comments: [comment("c1", "w1")] }, { tenant }),
+      ),
+    );
+    expect(created.map((res) => res.status)).toEqual(accounts.map(() => 200));
+
+    const refusedPush = await push("one-more", { comments: [comment("c1", "w1")] }, { tenant });
+    expect(refusedPush.status).toBe(403);
+    expect(refusedPush.json.error).toMatchObject({ code: "forbidden" });
+    expect(refusedPush.json.error.message).toContain("MAX_ACCOUNTS_PER_TENANT (20)");
+    const refusedHealth = await health("one-more");
+    expect(refusedHealth.status).toBe(403);
+    expect(refusedHealth.json.error.message).toContain("MAX_ACCOUNTS_PER_TENANT (20)");
+
+    // Nothing of it exists; the tenant's accounts still take pushes; another tenant is not counted.
+    const list = await api("/api/v1/accounts", { token: await token("admin", { tenant }) });
+    expect(list.json.channels.map((c: { id: string }) => c.id).sort()).toEqual([...accounts].sort());
+    const topics = await api("/api/v1/accounts/one-more/topics", { token: await token("agent", { tenant }) });
+    expect(topics.json.topics ?? []).toEqual([]);
+    expect((await push("full-0", { comments: [comment("c2", "w1")] }, { tenant })).status).toBe(200);
+    expect((await push("one-more", { comments: [comment("c1", "w1")] }, { tenant: uid("tn") })).status).toBe(200);
+  });
+});
 
 describe("push rate per token", () => {
   it("answers 429 rate_limited past the limit, with Retry-After, and stores nothing of that push", async () => {
