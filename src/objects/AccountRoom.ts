@@ -81,9 +81,9 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const refused = await this.admitCrawler(tenant, crawler, packed.accountId);
-    if (refused) return refused;
-    const account = this.store.account();
+    const admitted = await this.admitCrawler(tenant, crawler, packed.accountId);
+    if (!admitted.ok) return admitted;
+    const account = admitted.value;
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
@@ -102,9 +102,9 @@ export class AccountRoom extends DurableObject<Env> {
    * against the same per-token limit as pushes. Creates the account, as a first push would.
    */
   async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
-    const refused = await this.admitCrawler(tenant, crawler, accountId);
-    if (refused) return refused;
-    const account = this.store.account();
+    const admitted = await this.admitCrawler(tenant, crawler, accountId);
+    if (!admitted.ok) return admitted;
+    const account = admitted.value;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.store.ensureAccount(tenant, accountId, now, account);
@@ -118,9 +118,9 @@ export class AccountRoom extends DurableObject<Env> {
   /**
    * What a push and a health report both pass: the per-token limit (one bucket for both), the
    * tenant when the account exists, and the tenant's Directory when it does not yet
-   * (MAX_ACCOUNTS_PER_TENANT). Null when admitted, else the refusal.
+   * (MAX_ACCOUNTS_PER_TENANT). When admitted, the account's row as it is now (null: none yet).
    */
-  private async admitCrawler(tenant: string, crawler: string, accountId: string): Promise<Result<never> | null> {
+  private async admitCrawler(tenant: string, crawler: string, accountId: string): Promise<Result<AccountRow | null>> {
     const allowed = this.pushes.take(crawler);
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
@@ -134,9 +134,10 @@ export class AccountRoom extends DurableObject<Env> {
         error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
       };
     }
-    if (account) return null;
+    if (account) return { ok: true, value: account };
     const admitted = await directoryStub(this.env, tenant).admitAccount(accountId);
-    return admitted.ok ? null : admitted;
+    // Read again: another push may have created the account while the Directory answered.
+    return admitted.ok ? { ok: true, value: this.store.account() } : admitted;
   }
 
   // -------------------------------------------------------------------------
