@@ -65,14 +65,22 @@ export const directoryClientFrame = z.discriminatedUnion("type", [
 ]);
 export type DirectoryClientFrame = z.infer<typeof directoryClientFrame>;
 
+/**
+ * A lone surrogate can only arrive as a `\uD800` escape; stored, it would come back as U+FFFD,
+ * and the same reply sent again would no longer match itself (409).
+ */
+const wellFormed = (text: string) => text.isWellFormed();
+const WELL_FORMED = "must be valid Unicode text (it has a lone surrogate)";
+
 /** An agent's reply (PROTOCOL §6.2, §7); the HTTP twin takes the same body without `topicId`. */
 export const replyFields = {
   content: z
     .string()
     .refine((text) => text.trim().length > 0, "must not be empty")
-    .refine((text) => text.length <= MAX_REPLY_CHARS, `must be at most ${MAX_REPLY_CHARS} characters`),
-  replyToId: z.string().min(1).max(256).optional(),
-  clientMsgId: z.string().min(1).max(128),
+    .refine((text) => text.length <= MAX_REPLY_CHARS, `must be at most ${MAX_REPLY_CHARS} characters`)
+    .refine(wellFormed, WELL_FORMED),
+  replyToId: z.string().min(1).max(256).refine(wellFormed, WELL_FORMED).optional(),
+  clientMsgId: z.string().min(1).max(128).refine(wellFormed, WELL_FORMED),
 };
 const replyPayload = z.object({ topicId, ...replyFields });
 

@@ -362,6 +362,27 @@ describe("QR login", () => {
     expect(stored).not.toContain("SECRETQR");
   });
 
+  it("a reply with a lone surrogate is refused naming the field, stores nothing, and a retry with valid text is taken", async () => {
+    const account = await setup();
+    const agent = await token("agent");
+    const send = (content: string) =>
+      api(`/api/v1/accounts/${account}/topics/w1/replies`, {
+        method: "POST",
+        token: agent,
+        body: JSON.stringify({ content, clientMsgId: "lone-1" }).replace("@", "\\ud800"),
+      });
+    const refused = await send("half @ a pair");
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.issues).toEqual([
+      { path: "content", message: expect.stringContaining("lone surrogate") },
+    ]);
+    expect(await pending(account)).toEqual([]);
+    const taken = await send("a whole reply");
+    expect(taken.status).toBe(201);
+    expect(taken.json.message.content).toBe("a whole reply");
+    expect((await send("a whole reply")).status).toBe(200);
+  });
+
   it("a QR code over plain http is refused naming the image, and nothing is sent to admins", async () => {
     const account = await setup();
     const admin = await roomSocket(account, { role: "admin" });
