@@ -303,6 +303,40 @@ describe("the console", () => {
   );
 
   it(
+    "shows a time no date can hold as '—' and keeps every channel and message listed",
+    async () => {
+      const accountId = await newAccount("Bad time work");
+      const other = await newAccount("Other work");
+      await backend.push(accountId, { comments: [comment("c1", "before"), comment("c2", "bad time")] });
+      const { page, errors } = await newPage();
+      // Times stored before the backend checked them, or sent by an older one: 9e15 ms is past
+      // what a Date holds (8.64e15), so formatting it throws unless the console guards it.
+      const BAD = 9e15;
+      await page.routeWebSocket(/\/api\/v1\//, (socket) => {
+        const server = socket.connectToServer();
+        socket.onMessage((message) => server.send(message));
+        server.onMessage((message) => {
+          if (typeof message !== "string") return socket.send(message);
+          socket.send(
+            message
+              .replace(/("content":"bad time"[^{}]*"timestamp":)\d+/g, `$1${BAD}`)
+              .replace(new RegExp(`("id":"${accountId}"[^{}]*"lastMessageTime":)\\d+`, "g"), `$1${BAD}`),
+          );
+        });
+      });
+      await signIn(page);
+      await page.getByRole("button", { name: other, exact: true }).waitFor({ timeout: UI_TIMEOUT });
+      await openTopic(page, accountId, "Bad time work");
+      await until(page, (t) => t.length === 2, "both comments");
+      const times = page.locator(".message-list .message time");
+      await expect.poll(() => times.allTextContents(), { timeout: UI_TIMEOUT }).toContain("—");
+      expect(await page.getByRole("button", { name: accountId, exact: true }).textContent()).toContain("—");
+      expect(errors).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
     "lets an admin rename and pin a channel and run a QR login, the QR image and status arriving live",
     async () => {
       const accountId = await newAccount("Admin work");

@@ -1,4 +1,5 @@
 import type { Channel } from "../../../client/adapter";
+import { localTime } from "../format";
 import { ListRow } from "./list-row";
 
 /**
@@ -8,7 +9,7 @@ import { ListRow } from "./list-row";
  */
 export function healthTags({ health }: Channel): { text: string; title: string }[] {
   if (!health) return [];
-  const seen = health.lastSeenAt === null ? "never" : new Date(health.lastSeenAt).toLocaleString();
+  const seen = localTime(health.lastSeenAt);
   const tags: { text: string; title: string }[] = [];
   if (health.crawler === "late" || health.crawler === "offline") {
     tags.push({ text: `Crawler ${health.crawler}`, title: `last sign of life: ${seen}` });

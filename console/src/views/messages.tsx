@@ -1,6 +1,6 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { WireMessage } from "../../../client/adapter";
-import { fullTime, shortTime } from "../format";
+import { fullTime, isoTime, shortTime } from "../format";
 import type { OutgoingReply, ReplyStatus } from "../model";
 import { safeImageUrl, safeLinkUrl } from "../safe-url";
 import { Avatar } from "./avatar";
@@ -53,7 +53,7 @@ function MessageRow({ message, status }: { message: WireMessage; status: ReplySt
       <div class="bubble">
         <div class="meta">
           <span class="from">{message.fromName}</span>
-          <time dateTime={new Date(message.timestamp).toISOString()} title={fullTime(message.timestamp)}>
+          <time dateTime={isoTime(message.timestamp)} title={fullTime(message.timestamp)}>
             {shortTime(message.timestamp)}
           </time>
         </div>
