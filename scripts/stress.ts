@@ -66,6 +66,8 @@ function run(command: string, args: string[], options: { cwd: string; log: strin
 }
 
 type JsonReport = {
+  numPassedTests?: number;
+  numFailedTests?: number;
   testResults?: {
     name: string;
     status: string;
@@ -117,6 +119,10 @@ async function vitestRun(runNumber: number, files: string[], name: string | unde
       // No report: vitest itself failed; its log says why.
     }
     const found = parsed ? failuresOf(parsed, runNumber) : [];
+    if (parsed && !found.length && !(parsed.numPassedTests ?? 0) && !(parsed.numFailedTests ?? 0)) {
+      const why = name ? ` (does --name=${name} match a test?)` : "";
+      found.push({ run: runNumber, test: `vitest -c ${config}`, message: `no test ran${why}` });
+    }
     if (code !== 0 && !found.length) {
       const tail = stripVTControlCharacters(readFileSync(log, "utf8")).trim().split("\n").slice(-15).join("\n");
       found.push({ run: runNumber, test: `vitest -c ${config} (exit ${code})`, message: tail });
