@@ -246,7 +246,13 @@ export const pushEnvelope = z.object({
   accountId: accountIdSchema,
   platform: z.string().min(1).max(64).optional(),
   account: z.looseObject({ name: text(NAME), avatar: text(URL), platform_user_id: optionalId }).nullish(),
-  timestamp: z.number().int().positive().optional(),
+  timestamp: z
+    .number()
+    .superRefine((value, ctx) => {
+      if (!Number.isInteger(value))
+        ctx.addIssue({ code: "custom", message: `must be integer milliseconds since the epoch, got ${value}` });
+    })
+    .optional(),
   crawler: crawlerReport.optional(),
   snapshot: z.object({
     contents: itemList,
@@ -313,6 +319,41 @@ export type ParsedPush = {
   rejected: Rejected[];
 };
 
+/** Times before this are refused: no platform crawled here has anything older. */
+export const EARLIEST_TIME_MS = Date.UTC(2000, 0, 1);
+/** Times further ahead of the server's clock than this are refused (a clock far off, microseconds taken for ms). */
+export const MAX_TIME_AHEAD_MS = 24 * 3600 * 1000;
+
+/** Each kind's time field: seconds since the epoch (PROTOCOL §4), milliseconds from 10^12 on; 0 or absent is unknown. */
+const TIME_FIELD: Record<ItemKind, string> = {
+  contents: "publish_time",
+  comments: "create_time",
+  conversations: "update_time",
+  messages: "create_time",
+  notifications: "create_time",
+};
+
+/** `time` as a year, for a message: what a crawler author recognises at once (a µs time is year 58,902). */
+function yearOf(ms: number): string {
+  const year = new Date(ms).getUTCFullYear();
+  return Number.isNaN(year) ? "no date at all" : `year ${year}`;
+}
+
+/**
+ * Why a time is outside 2000-01-01 … a day from `now`, or null when it is inside (or unknown).
+ * @param value an item time (seconds, or ms from 10^12 on) or, with `unit: "ms"`, the envelope's
+ */
+export function timeIssue(value: unknown, now: number, unit: "item" | "ms"): string | null {
+  if (typeof value !== "number" || (unit === "item" && value === 0)) return null;
+  const ms = unit === "ms" || value >= 1e12 ? value : value * 1000;
+  if (ms >= EARLIEST_TIME_MS && ms <= now + MAX_TIME_AHEAD_MS) return null;
+  const expected =
+    unit === "ms"
+      ? "integer milliseconds since the epoch"
+      : "seconds since the epoch (or milliseconds, from 10^12 on; 0 for unknown)";
+  return `must be a time from 2000-01-01 to a day from now, in ${expected}; got ${value} (${yearOf(ms)})`;
+}
+
 /** An item whose JSON is larger than this is rejected (a SQLite row holds at most 2 MB). */
 export const MAX_ITEM_BYTES = 256 * 1024;
 
@@ -337,6 +378,12 @@ function itemId(kind: ItemKind, item: Record<string, unknown>): string {
  * Throws `invalid_body` (400) past MAX_REJECTED invalid items.
  */
 export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPush {
+  const timestampIssue = timeIssue(envelope.timestamp, receivedAt, "ms");
+  if (timestampIssue) {
+    throw new ApiError("invalid_body", `timestamp: ${timestampIssue}`, [
+      { path: "timestamp", message: timestampIssue },
+    ]);
+  }
   const rejected: Rejected[] = [];
   const reject = (kind: ItemKind, index: number, issues: Issue[]) => {
     rejected.push({ kind, index, issues });
@@ -357,6 +404,11 @@ export function parseItems(envelope: PushEnvelope, receivedAt: number): ParsedPu
           return;
         }
         item = parsed.data as Record<string, unknown>;
+      }
+      const outOfRange = timeIssue(item[TIME_FIELD[kind]], receivedAt, "item");
+      if (outOfRange) {
+        reject(kind, index, [{ path: TIME_FIELD[kind], message: outOfRange }]);
+        return;
       }
       const id = itemId(kind, item);
       const previous = byId.get(id);

@@ -25,7 +25,7 @@ import { packPush, unpackPush } from "../src/push-pack";
 import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/snapshot";
 import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "../src/snapshot";
 
-const FALLBACK = 1_700_000_000_000;
+const FALLBACK = 1_740_000_000_000;
 const ctx = (extra: Partial<MessageContext> = {}): MessageContext => ({
   channelId: "acc-1",
   seq: 7,
@@ -488,7 +488,7 @@ describe("imContent", () => {
       aweme_id: "w1",
       desc: "",
       statistics: { comment_count: 0, digg_count: 0 },
-      create_time: 1_700_000_000,
+      create_time: FALLBACK / 1000,
     });
   });
 
@@ -557,6 +557,64 @@ describe("parseItems", () => {
     expect(parsed.rejected).toEqual([]);
     expect(JSON.parse(parsed.items.comments[0]!.json).create_time).toBe(1_730_000_000);
     expect(JSON.parse(parsed.items.contents[0]!.json).publish_time).toBe(1_729_990_000_000);
+  });
+
+  it("rejects an item time before 2000 or more than a day ahead, naming the field and the year, and keeps 0 as unknown", () => {
+    const DAY = 24 * 3600 * 1000;
+    const parsed = parseItems(
+      envelope({
+        comments: [
+          { comment_id: "c1", work_id: "w1", content: "1970", create_time: 1_000 },
+          { comment_id: "c2", work_id: "w1", content: "µs", create_time: 1_730_000_000_000_000 },
+          { comment_id: "c3", work_id: "w1", content: "no date", create_time: 9e15 },
+          { comment_id: "c4", work_id: "w1", content: "unknown", create_time: 0 },
+          { comment_id: "c5", work_id: "w1", content: "tomorrow", create_time: (FALLBACK + DAY - 1000) / 1000 },
+          { comment_id: "c6", work_id: "w1", content: "in two days", create_time: (FALLBACK + 2 * DAY) / 1000 },
+        ],
+        contents: [{ work_id: "w2", publish_time: "946684799" }],
+        notifications: [{ notification_id: "n1", type: "like", content: "x", create_time: 1_000_000_000_000 }],
+      }),
+      FALLBACK,
+    );
+    expect(parsed.items.comments.map((item) => item.id)).toEqual(["c4", "c5"]);
+    expect(parsed.items.notifications.map((item) => item.id)).toEqual(["n1"]);
+    const issue = (kind: string, index: number) =>
+      parsed.rejected.find((r) => r.kind === kind && r.index === index)?.issues;
+    expect(issue("comments", 0)).toEqual([
+      {
+        path: "create_time",
+        message: expect.stringMatching(/from 2000-01-01 to a day from now.*got 1000 \(year 1970\)/),
+      },
+    ]);
+    expect(issue("comments", 1)![0]!.message).toMatch(/got 1730000000000000 \(year 56\d{3}\)/);
+    expect(issue("comments", 2)![0]!.message).toMatch(/got 9000000000000000 \(no date at all\)/);
+    expect(issue("comments", 5)![0]!.path).toBe("create_time");
+    expect(issue("contents", 0)).toEqual([{ path: "publish_time", message: expect.stringContaining("year 1999") }]);
+  });
+
+  it("refuses an envelope timestamp that is not integer milliseconds in range, saying what it got", () => {
+    const refusal = (timestamp: unknown) => {
+      const parsed = pushEnvelope.safeParse({ accountId: "a1", timestamp, snapshot: {} });
+      if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+      try {
+        parseItems(parsed.data, FALLBACK);
+        return [];
+      } catch (error) {
+        expect(error).toBeInstanceOf(ApiError);
+        return (error as ApiError).payload.issues!.map((i) => `${i.path}: ${i.message}`);
+      }
+    };
+    expect(refusal(1_730_000_000_000.5)).toEqual([
+      "timestamp: must be integer milliseconds since the epoch, got 1730000000000.5",
+    ]);
+    expect(refusal(1_730_000_000)).toEqual([
+      expect.stringMatching(/^timestamp: .*milliseconds.*got 1730000000 \(year 1970\)/),
+    ]);
+    expect(refusal(FALLBACK + 2 * 24 * 3600 * 1000)).toEqual([
+      expect.stringMatching(/^timestamp: must be a time from 2000-01-01 to a day from now/),
+    ]);
+    expect(refusal(0)).toHaveLength(1);
+    expect(refusal(FALLBACK - 1)).toEqual([]);
   });
 
   it("rejects a time that is not a number", () => {

@@ -29,6 +29,30 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
     expect(res.json.counts.notifications).toBeUndefined();
   });
 
+  it("refuses a push stamped two days ahead, and skips an item timed in microseconds, naming each", async () => {
+    const account = uid("acc");
+    const ahead = await push(account, { comments: [comment("c1", "w1")] }, { timestamp: Date.now() + 2 * 86_400_000 });
+    expect(ahead.status).toBe(400);
+    expect(ahead.json.error.issues).toEqual([
+      { path: "timestamp", message: expect.stringContaining("must be a time from 2000-01-01 to a day from now") },
+    ]);
+    const topics = await api(`/api/v1/accounts/${account}/topics`, { token: await token("agent") });
+    expect(topics.json.topics ?? []).toEqual([]);
+
+    const micro = await push(account, {
+      comments: [comment("c1", "w1"), comment("c2", "w1", { create_time: Date.now() * 1000 })],
+    });
+    expect(micro.status).toBe(200);
+    expect(micro.json.counts.comments).toMatchObject({ received: 2, new: 1 });
+    expect(micro.json.rejected).toEqual([
+      {
+        kind: "comments",
+        index: 1,
+        issues: [{ path: "create_time", message: expect.stringMatching(/\(year \d{5}\)/) }],
+      },
+    ]);
+  });
+
   it("sends each new comment and DM live to connected agents, in seq order", async () => {
     const account = uid("acc");
     await push(account, { contents: [work("w1")] });

@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { DEFAULT_MAX_PUSH_BYTES } from "../../src/config";
+import { EARLIEST_TIME_MS } from "../../src/snapshot";
 import type { Obj } from "./expect";
 import { ITEM_KINDS } from "./items";
 import type { Kind } from "./items";
@@ -51,7 +52,7 @@ export const envelopeCase: fc.Arbitrary<EnvelopeCase> = fc.oneof(
         fc.constant(null),
         fc.record({ name: text(NAME), avatar: text(URL_MAX), platform_user_id: optionalId }, { requiredKeys: [] }),
       ),
-      timestamp: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
+      timestamp: fc.oneof(fc.constant(null), fc.integer({ min: EARLIEST_TIME_MS, max: Date.now() })),
       extras: fc.array(fc.tuple(extraKey, extraValue), { maxLength: 3 }),
     }),
   },
@@ -84,7 +85,18 @@ export const envelopeCase: fc.Arbitrary<EnvelopeCase> = fc.oneof(
         .constantFrom<unknown>("", "p".repeat(65), 5, null, {})
         .map((value) => ({ op: "set" as const, field: "platform" as const, value, path: "platform" })),
       fc
-        .constantFrom<unknown>(0, -1, 1.5, "1730000000000", 2 ** 53, null, true)
+        .constantFrom<unknown>(
+          0,
+          -1,
+          1.5,
+          1_730_000_000_000.5,
+          1_730_000_000,
+          9e15,
+          "1730000000000",
+          2 ** 53,
+          null,
+          true,
+        )
         .map((value) => ({ op: "set" as const, field: "timestamp" as const, value, path: "timestamp" })),
       fc
         .constantFrom<unknown>("x", [], 5, true)

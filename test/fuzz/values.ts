@@ -33,13 +33,17 @@ export const optionalId = fc.oneof(
   fc.integer({ min: -1e12, max: 1e12 }),
   fc.constantFrom(null, 0, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER),
 );
-/** Seconds or milliseconds, as numbers or digit strings. */
+/** The range the backend takes an item time in: from 2000-01-01 to now (it allows a day ahead of its clock). */
+const EARLIEST_SECONDS = 946_684_800;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** Seconds or milliseconds (from 10^12 on) in that range, as numbers or digit strings; 0 or null for unknown. */
 export const time = fc.oneof(
-  fc.integer({ min: 1, max: 2_000_000_000 }),
-  fc.integer({ min: 1e12, max: 2e12 }),
-  fc.double({ min: 0, max: 1e15, noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(0, 1.7e308, Number.MAX_SAFE_INTEGER, 999_999_999_999, 1e12, null),
-  fc.stringMatching(/^\d{1,16}$/),
+  fc.integer({ min: EARLIEST_SECONDS, max: nowSeconds() }),
+  fc.integer({ min: 1e12, max: nowSeconds() * 1000 }),
+  fc.double({ min: EARLIEST_SECONDS, max: nowSeconds(), noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, EARLIEST_SECONDS, 999_999_999, 1e12, null),
+  fc.integer({ min: EARLIEST_SECONDS, max: nowSeconds() }).map(String),
+  fc.integer({ min: 1e12, max: nowSeconds() * 1000 }).map(String),
 );
 export const count = fc.oneof(
   fc.nat(),
@@ -110,6 +114,15 @@ export const badRequiredText = (max: number) => fc.oneof(badText(max), fc.consta
 export const badTime = fc.constantFrom(
   -1,
   -1e-9,
+  // Numbers, but before 2000 or far ahead: seconds of 1970, microseconds, past any date.
+  1,
+  EARLIEST_SECONDS - 1,
+  999_999_999_999,
+  1.7e15,
+  9e15,
+  1.7e308,
+  Number.MAX_SAFE_INTEGER,
+  "9999999999999999",
   "12abc",
   "",
   "1e10",
