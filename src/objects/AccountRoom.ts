@@ -65,14 +65,28 @@ export class AccountRoom extends DurableObject<Env> {
       maxAttempts: this.config.commandMaxAttempts,
       staleAfterMs: this.config.commandStaleMs,
     });
-    this.fanout = new Fanout(ctx, this.store, () => void this.upkeep.summarySoon(Date.now()));
-    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
-    this.upkeep = new RoomUpkeep(ctx, env, this.config, this.store, this.commands, this.fanout, this.cold);
-    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep, this.cold);
     this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
       onClose: (ws, attachment) => this.onClose(ws, attachment),
     });
+    this.fanout = new Fanout(
+      ctx,
+      this.store,
+      (tag) => this.sockets.sockets(tag),
+      () => void this.upkeep.summarySoon(Date.now()),
+    );
+    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
+    this.upkeep = new RoomUpkeep(
+      ctx,
+      env,
+      this.config,
+      this.store,
+      this.commands,
+      this.fanout,
+      this.cold,
+      this.sockets.expiry,
+    );
+    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep, this.cold);
     ctx.blockConcurrencyWhile(async () => this.store.migrate());
   }
 
@@ -256,6 +270,7 @@ export class AccountRoom extends DurableObject<Env> {
     const tags = identity.role === "crawler" ? [CRAWLER] : [READER, identity.role];
     const accepted = this.sockets.accept(identity, tags, { clientId });
     if (!accepted.ok) return accepted.response;
+    if (accepted.alarmAt !== undefined) await this.upkeep.alarmAtMost(accepted.alarmAt);
     if (identity.role === "crawler") {
       // A (re)connecting crawler gets every command still waiting for it.
       const pending = this.commands.list("pending", 100);

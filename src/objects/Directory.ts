@@ -276,8 +276,21 @@ export class Directory extends DurableObject<Env> {
     // Sockets that may see every account are found by tag, without any lookup.
     const scope = identity.accounts ? RESTRICTED : UNRESTRICTED;
     const accepted = this.sockets.accept(identity, [identity.role, scope]);
-    if (accepted.ok && identity.accounts) this.saveScope(accepted.attachment.id, identity.accounts);
+    if (!accepted.ok) return accepted.response;
+    if (identity.accounts) this.saveScope(accepted.attachment.id, identity.accounts);
+    if (accepted.alarmAt !== undefined) {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > accepted.alarmAt) await this.ctx.storage.setAlarm(accepted.alarmAt);
+    }
     return accepted.response;
+  }
+
+  /** The one alarm a Directory has: closing the sockets whose token expired (socket-expiry.ts). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.sockets.expiry.sweep(now);
+    const next = this.sockets.expiry.alarmAt(now);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -403,8 +416,8 @@ export class Directory extends DurableObject<Env> {
     if (!row) return null;
     const channel = toChannel(row, Date.now(), this.config.storageHighPercent);
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
-    for (const ws of this.ctx.getWebSockets(UNRESTRICTED)) send(ws, frame);
-    const restricted = this.ctx.getWebSockets(RESTRICTED);
+    for (const ws of this.sockets.sockets(UNRESTRICTED)) send(ws, frame);
+    const restricted = this.sockets.sockets(RESTRICTED);
     if (restricted.length) {
       const allowed = new Set(
         this.sql

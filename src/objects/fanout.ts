@@ -28,10 +28,14 @@ export class Fanout {
   private readonly grace: PresenceGrace;
   private readonly clients: ClientRegistry;
 
-  /** @param gone called when clients expected back after a restart did not return (presence-grace.ts) */
+  /**
+   * @param live the open sockets with a tag, those whose token expired closed first (SocketHost.sockets)
+   * @param gone called when clients expected back after a restart did not return (presence-grace.ts)
+   */
   constructor(
-    private readonly ctx: DurableObjectState,
+    ctx: DurableObjectState,
     private readonly store: RoomStore,
+    private readonly live: (tag: string) => WebSocket[],
     gone: () => void = () => {},
   ) {
     this.clients = new ClientRegistry(
@@ -51,8 +55,8 @@ export class Fanout {
    * very text a replay sends.
    */
   broadcast(events: EventFrame[], stored?: string[]): void {
-    const admins = this.ctx.getWebSockets("admin");
-    const agents = this.ctx.getWebSockets("agent");
+    const admins = this.live("admin");
+    const agents = this.live("agent");
     if (!events.length || (!admins.length && !agents.length)) return;
     const texts = stored ?? events.map((event) => JSON.stringify(event));
     const forAdmins = batches(texts);
@@ -64,7 +68,7 @@ export class Fanout {
 
   /** Sends one frame to every crawler socket; false when none is open. */
   toCrawlers(frames: ServerFrame[]): boolean {
-    const crawlers = this.ctx.getWebSockets(CRAWLER);
+    const crawlers = this.live(CRAWLER);
     if (!crawlers.length) return false;
     for (const frame of frames) {
       const text = JSON.stringify(frame);
@@ -162,7 +166,7 @@ export class Fanout {
 
   private announce(from: WebSocket | null, client: OnlineClient, status: "online" | "offline"): void {
     const frame = JSON.stringify({ type: "status_change", payload: { ...client, status } } satisfies ServerFrame);
-    for (const ws of this.ctx.getWebSockets(READER)) if (ws !== from) send(ws, frame);
+    for (const ws of this.live(READER)) if (ws !== from) send(ws, frame);
   }
 }
 

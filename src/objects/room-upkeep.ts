@@ -9,6 +9,7 @@ import type { ColdHistory } from "./cold-history";
 import type { CommandStore } from "./command-store";
 import type { Fanout } from "./fanout";
 import type { RoomStore } from "./room-store";
+import type { SocketExpiry } from "./socket-expiry";
 
 /** Retry delay for a summary the Directory did not take. */
 const DIRECTORY_RETRY_MS = 30_000;
@@ -24,6 +25,7 @@ export class RoomUpkeep {
     private readonly commands: CommandStore,
     private readonly fanout: Fanout,
     private readonly cold: ColdHistory,
+    private readonly expiry: SocketExpiry,
   ) {}
 
   /** The database size past which the oldest messages move to R2 (ARCHIVE_PERCENT). */
@@ -68,7 +70,7 @@ export class RoomUpkeep {
   /**
    * Sets the alarm to exactly the earliest thing that needs it: a command going stale, a QR
    * code expiring, a log outgrowing its retention, the crawler's next health transition, a
-   * summary to send again, cold history to move. Every deadline is read from storage; no
+   * summary to send again, cold history to move, a socket's token expiring. Every deadline is read from storage; no
    * deadline, no alarm: an idle room wakes once per transition and never once its crawler is
    * offline.
    */
@@ -104,17 +106,20 @@ export class RoomUpkeep {
       account ? nextTransition(account.last_seen_at, account.interval_ms, now) : null,
       account?.summary_retry_at ?? null,
       this.cold.due(this.archiveAtBytes()) ? this.cold.nextAttemptAt(now) : null,
+      this.expiry.alarmAt(now),
     ].filter((t): t is number => t !== null);
     return deadlines.length ? Math.min(...deadlines) : null;
   }
 
   /**
-   * Prunes, moves cold history to R2 past ARCHIVE_PERCENT, expires QR codes and stale
+   * Closes the sockets whose token expired, prunes, moves cold history to R2 past
+   * ARCHIVE_PERCENT, expires QR codes and stale
    * commands, re-sends the summary when something in it may have changed (the Directory
    * derives the crawler's new state from it and announces it), and sets the alarm for what
    * is next; idempotent (alarms may run twice). An alarm a push left early does only the last.
    */
   async alarm(now: number): Promise<void> {
+    this.expiry.sweep(now);
     const account = this.store.account();
     if (!account) return;
     this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
@@ -134,7 +139,7 @@ export class RoomUpkeep {
   }
 
   /** Moves the alarm earlier, never later: one alarm serves every deadline. */
-  private async alarmAtMost(at: number): Promise<void> {
+  async alarmAtMost(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
 import { PING, PONG } from "../protocol";
+import { SocketExpiry } from "./socket-expiry";
 import { attachmentOf, CLOSE_TRY_AGAIN_LATER, frameTypes, saveAttachment, sendError, SocketGuard } from "./sockets";
 import type { Attachment, Identity } from "./sockets";
 import { UpgradeGate } from "./upgrade-gate";
@@ -21,13 +22,16 @@ export type SocketApp<F> = {
   onClose?(ws: WebSocket, attachment: Attachment): void | Promise<void>;
 };
 
-export type Accepted = { ok: true; ws: WebSocket; attachment: Attachment; response: Response };
+/** `alarmAt`: set when this socket's token expires before every other's; the object's alarm must fire by then. */
+export type Accepted = { ok: true; ws: WebSocket; attachment: Attachment; response: Response; alarmAt?: number };
 export type Refused = { ok: false; response: Response };
 
 export class SocketHost<F extends { type: string; id?: string }> {
   private readonly guard: SocketGuard;
   private readonly types: ReadonlySet<string>;
   private readonly gate: UpgradeGate;
+  /** Closes the sockets whose token expired (socket-expiry.ts). */
+  readonly expiry: SocketExpiry;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -38,6 +42,7 @@ export class SocketHost<F extends { type: string; id?: string }> {
     this.guard = new SocketGuard(ctx, config);
     this.types = frameTypes(schema);
     this.gate = new UpgradeGate(config.upgradesPerSecond);
+    this.expiry = new SocketExpiry(ctx);
     // Answered by the runtime itself: a heartbeat never wakes a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -64,10 +69,23 @@ export class SocketHost<F extends { type: string; id?: string }> {
       exp: identity.exp,
       ...(fields.clientId ? { clientId: fields.clientId } : {}),
     };
+    // Before it is accepted: the expiry's first read after a wake must not count it already.
+    const now = Date.now();
+    const earliest = this.expiry.opened(identity.exp * 1000, now);
     this.ctx.acceptWebSocket(server, [...tags, SocketGuard.tag(identity)]);
     saveAttachment(server, attachment);
     this.guard.opened(attachment);
-    return { ok: true, ws: server, attachment, response: new Response(null, { status: 101, webSocket: client }) };
+    const response = new Response(null, { status: 101, webSocket: client });
+    return { ok: true, ws: server, attachment, response, ...(earliest ? { alarmAt: this.expiry.alarmAt(now)! } : {}) };
+  }
+
+  /**
+   * The open sockets with `tag` (all without one), for a fan-out: those whose token expired
+   * are closed first, so no frame reaches them.
+   */
+  sockets(tag?: string): WebSocket[] {
+    this.expiry.due(Date.now());
+    return this.ctx.getWebSockets(tag);
   }
 
   /** For the object's `webSocketMessage`: reads the frame under the limits and hands it to the app. */
