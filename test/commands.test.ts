@@ -158,6 +158,47 @@ describe("POST /api/v1/accounts/:id/topics/:topicId/replies", () => {
   });
 });
 
+describe("a clientMsgId is the agent's own", () => {
+  it("two agents' same clientMsgId are two replies; each retry answers its own", async () => {
+    const account = await setup();
+    const replyAs = async (sub: string, content: string) =>
+      api(`/api/v1/accounts/${account}/topics/cv1/replies`, {
+        method: "POST",
+        token: await token("agent", { sub }),
+        body: { content, clientMsgId: "shared-1" },
+      });
+    const mine = await replyAs("agent-a", "from a");
+    const theirs = await replyAs("agent-b", "from b");
+    expect([mine.status, theirs.status]).toEqual([201, 201]);
+    expect(theirs.json.message.id).not.toBe(mine.json.message.id);
+    const retry = await replyAs("agent-a", "from a");
+    expect(retry.status).toBe(200);
+    expect(retry.json.message).toEqual(mine.json.message);
+    expect((await pending(account)).map((c) => c.content).sort()).toEqual(["from a", "from b"]);
+  });
+
+  it("a reply stored before replies kept their agent still answers its retry", async () => {
+    const account = await setup();
+    const body = { content: "old reply", clientMsgId: "legacy-1" };
+    const first = await api(`/api/v1/accounts/${account}/topics/cv1/replies`, {
+      method: "POST",
+      token: await token("agent"),
+      body,
+    });
+    expect(first.status).toBe(201);
+    await runInDurableObject(stubOf(account), (_room, state) => {
+      state.storage.sql.exec("UPDATE commands SET agent = NULL WHERE client_msg_id = 'legacy-1'");
+    });
+    const retry = await api(`/api/v1/accounts/${account}/topics/cv1/replies`, {
+      method: "POST",
+      token: await token("agent"),
+      body,
+    });
+    expect(retry.status).toBe(200);
+    expect(retry.json.message).toEqual(first.json.message);
+  });
+});
+
 describe("the crawler carries out commands", () => {
   it("gets command:new live on its socket, and every pending command when it connects", async () => {
     const account = await setup();

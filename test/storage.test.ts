@@ -252,3 +252,39 @@ describe("a message's body", () => {
     expect(packBody(reordered, message, "acc-1")).toBe(reordered);
   });
 });
+
+describe("the migration to cursors and clientMsgIds kept per token", () => {
+  it("keeps every cursor and command as they were, readable under the new keys", async () => {
+    const account = uid("acc");
+    await push(account, { comments: [comment("seed", "w1")] });
+    const rows = await runInDurableObject(roomOf(account), (_room, state) => {
+      const sql = state.storage.sql;
+      oldLayout(
+        sql,
+        ROOM_MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE cursors_by_sub")),
+      );
+      sql.exec("INSERT INTO cursors (client_id, seq, at) VALUES ('desk-1', 7, 100), ('desk-2', 9, 200)");
+      sql.exec(
+        `INSERT INTO commands (id, type, client_msg_id, message_id, topic_id, topic_kind, content, status, attempts,
+           created_at, pending_since)
+         VALUES ('cmd-1', 'reply', 'k-1', 'reply-1', 'w1', 'work', 'hello', 'pending', 1, 10, 10),
+                ('cmd-2', 'login', NULL, NULL, NULL, NULL, NULL, 'sent', 0, 20, 20)`,
+      );
+      migrate(sql, ROOM_MIGRATIONS);
+      return {
+        cursors: sql.exec("SELECT sub, client_id, seq, at FROM cursors ORDER BY client_id").toArray(),
+        commands: sql
+          .exec("SELECT id, agent, client_msg_id, content, status, attempts FROM commands ORDER BY id")
+          .toArray(),
+      };
+    });
+    expect(rows.cursors).toEqual([
+      { sub: "", client_id: "desk-1", seq: 7, at: 100 },
+      { sub: "", client_id: "desk-2", seq: 9, at: 200 },
+    ]);
+    expect(rows.commands).toEqual([
+      { id: "cmd-1", agent: null, client_msg_id: "k-1", content: "hello", status: "pending", attempts: 1 },
+      { id: "cmd-2", agent: null, client_msg_id: null, content: null, status: "sent", attempts: 0 },
+    ]);
+  });
+});

@@ -130,6 +130,41 @@ describe("connecting with ?since= and with a clientId cursor", () => {
     second.close();
   });
 
+  it("another agent using the same clientId does not move my cursor", async () => {
+    const account = uid("acc");
+    await pushComments(account, 0, 2); // seq 4
+    const as = async (sub: string) =>
+      (await connect(`/api/v1/accounts/${account}/ws?token=${await token("agent", { sub })}&clientId=desk-1`)).socket!;
+    const mine = await as("agent-1");
+    expect((await mine.request("ack", { seq: 2 }, "ack")).payload.seq).toBe(2);
+    mine.close();
+    const theirs = await as("agent-2");
+    expect((await theirs.request("ack", { seq: 4 }, "ack")).payload.seq).toBe(4);
+    theirs.close();
+    const back = await as("agent-1");
+    await back.next("sync:complete");
+    expect(back.events().map((f) => f.payload.seq)).toEqual([3, 4]);
+    back.close();
+  });
+
+  it("a cursor stored before cursors were kept per token still serves its clientId", async () => {
+    const account = uid("acc");
+    await pushComments(account, 0, 2); // seq 4
+    await runInDurableObject(env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${account}`)), (_room, state) => {
+      state.storage.sql.exec("INSERT INTO cursors (sub, client_id, seq, at) VALUES ('', 'desk-old', 2, 0)");
+    });
+    const socket = await roomSocket(account, { query: "&clientId=desk-old" });
+    await socket.next("sync:complete");
+    expect(socket.events().map((f) => f.payload.seq)).toEqual([3, 4]);
+    // Its own ack takes over from then on.
+    expect((await socket.request("ack", { seq: 3 }, "ack")).payload.seq).toBe(3);
+    socket.close();
+    const again = await roomSocket(account, { query: "&clientId=desk-old" });
+    await again.next("sync:complete");
+    expect(again.events().map((f) => f.payload.seq)).toEqual([4]);
+    again.close();
+  });
+
   it("client:notification:ack moves the cursor to that notification", async () => {
     const account = uid("acc");
     await pushComments(account, 0, 1); // seq 2

@@ -278,7 +278,7 @@ export class AccountRoom extends DurableObject<Env> {
       this.desk.take(pending);
     } else {
       const since = url.searchParams.get("since");
-      const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(clientId) : null;
+      const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(identity.sub, clientId) : null;
       const epoch = url.searchParams.get("epoch") ?? undefined;
       if (resumeFrom !== null) this.fanout.replay(accepted.ws, resumeFrom, epoch, identity.role === "admin");
     }
@@ -355,7 +355,7 @@ export class AccountRoom extends DurableObject<Env> {
         this.fanout.replay(ws, frame.payload.since, frame.payload.epoch, attachment.role === "admin", frame.id);
         return;
       case "ack": {
-        const seq = this.store.saveCursor(requireClientId(attachment), frame.payload.seq);
+        const seq = this.store.saveCursor(attachment.sub, requireClientId(attachment), frame.payload.seq);
         if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
         return;
       }
@@ -365,7 +365,7 @@ export class AccountRoom extends DurableObject<Env> {
         if (notificationSeq === null) {
           throw new ApiError("not_found", `notification ${frame.payload.notification_id} does not exist`);
         }
-        const seq = this.store.saveCursor(clientId, notificationSeq);
+        const seq = this.store.saveCursor(attachment.sub, clientId, notificationSeq);
         if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
         return;
       }

@@ -16,6 +16,8 @@ import type { RoomStore } from "./room-store";
 type CommandRow = {
   id: string;
   type: "reply" | "login";
+  /** The `sub` of the agent whose reply it is; null for a login, or a reply stored before it was kept. */
+  agent: string | null;
   client_msg_id: string | null;
   message_id: string | null;
   topic_id: string | null;
@@ -92,8 +94,13 @@ export class CommandStore {
     now: number,
     archived: Message | null = null,
   ): { message: Message; command: Command; created: boolean; events: EventFrame[] } {
+    // An agent's clientMsgId is its own: another agent's same id is another reply.
     const existing = this.sql
-      .exec<CommandRow>("SELECT * FROM commands WHERE client_msg_id = ?", input.clientMsgId)
+      .exec<CommandRow>(
+        "SELECT * FROM commands WHERE client_msg_id = ? AND (agent = ? OR agent IS NULL) ORDER BY agent IS NULL LIMIT 1",
+        input.clientMsgId,
+        agent,
+      )
       .toArray()[0];
     if (existing) {
       if (existing.topic_id !== input.topicId || existing.content !== input.content) {
@@ -161,9 +168,10 @@ export class CommandStore {
     const topicEvent = this.room.emitTopic(input.topicId);
     const id = crypto.randomUUID();
     this.sql.exec(
-      `INSERT INTO commands (id, type, client_msg_id, message_id, topic_id, topic_kind, reply_to_id, content, status, created_at, pending_since)
-       VALUES (?, 'reply', ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      `INSERT INTO commands (id, type, agent, client_msg_id, message_id, topic_id, topic_kind, reply_to_id, content, status, created_at, pending_since)
+       VALUES (?, 'reply', ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       id,
+      agent,
       input.clientMsgId,
       message.id,
       input.topicId,

@@ -151,4 +151,46 @@ export const ROOM_MIGRATIONS: string[] = [
   // Statistics (PROTOCOL §11): the newest minute whose push count the Directory has taken; a
   // summary carries the minutes from that one on, not the whole day (null: the whole day).
   `ALTER TABLE account ADD COLUMN pushes_reported INTEGER;`,
+  // A read cursor and a reply's clientMsgId belong to a token's `sub` and the id it chose
+  // (SECURITY.md): another agent using the same client id moves neither. Cursors stored before
+  // are kept under the empty sub, read by whoever resumes under their client id until that one
+  // saves its own; older replies keep no agent, and still answer their clientMsgId's retry.
+  `CREATE TABLE cursors_by_sub (
+     sub TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (sub, client_id)
+   );
+   INSERT INTO cursors_by_sub (sub, client_id, seq, at) SELECT '', client_id, seq, at FROM cursors;
+   DROP TABLE cursors;
+   ALTER TABLE cursors_by_sub RENAME TO cursors;
+   CREATE TABLE commands_by_agent (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     agent TEXT,
+     client_msg_id TEXT,
+     message_id TEXT,
+     topic_id TEXT,
+     topic_kind TEXT,
+     reply_to_id TEXT,
+     content TEXT,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     platform_message_id TEXT,
+     created_at INTEGER NOT NULL,
+     pending_since INTEGER NOT NULL,
+     taken_at INTEGER,
+     stale INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (agent, client_msg_id)
+   );
+   INSERT INTO commands_by_agent (id, type, client_msg_id, message_id, topic_id, topic_kind, reply_to_id, content,
+       status, attempts, error, platform_message_id, created_at, pending_since, taken_at, stale)
+     SELECT id, type, client_msg_id, message_id, topic_id, topic_kind, reply_to_id, content,
+       status, attempts, error, platform_message_id, created_at, pending_since, taken_at, stale FROM commands;
+   DROP TABLE commands;
+   ALTER TABLE commands_by_agent RENAME TO commands;
+   CREATE INDEX commands_pending ON commands (status, pending_since);
+   CREATE INDEX commands_by_client_msg_id ON commands (client_msg_id);`,
 ];

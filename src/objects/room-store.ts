@@ -420,23 +420,34 @@ export class RoomStore {
     );
   }
 
-  cursor(clientId: string): number | null {
+  /**
+   * Where the client `clientId` of the token `sub` stopped reading; a cursor stored before
+   * cursors were kept per sub (the empty sub) serves until the client saves its own.
+   */
+  cursor(sub: string, clientId: string): number | null {
     return (
-      this.sql.exec<{ seq: number }>("SELECT seq FROM cursors WHERE client_id = ?", clientId).toArray()[0]?.seq ?? null
+      this.sql
+        .exec<{ seq: number }>(
+          "SELECT seq FROM cursors WHERE client_id = ? AND sub IN (?, '') ORDER BY sub = '' LIMIT 1",
+          clientId,
+          sub,
+        )
+        .toArray()[0]?.seq ?? null
     );
   }
 
   /** Stores a client's cursor; it only moves forward and never past the room's seq. */
-  saveCursor(clientId: string, seq: number): number {
+  saveCursor(sub: string, clientId: string, seq: number): number {
     const value = Math.min(seq, this.seq());
     this.sql.exec(
-      `INSERT INTO cursors (client_id, seq, at) VALUES (?, ?, ?)
-       ON CONFLICT (client_id) DO UPDATE SET seq = MAX(seq, excluded.seq), at = excluded.at`,
+      `INSERT INTO cursors (sub, client_id, seq, at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (sub, client_id) DO UPDATE SET seq = MAX(seq, excluded.seq), at = excluded.at`,
+      sub,
       clientId,
       value,
       Date.now(),
     );
-    return this.cursor(clientId)!;
+    return this.cursor(sub, clientId)!;
   }
 
   notificationSeq(notificationId: string): number | null {
