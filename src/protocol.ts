@@ -5,7 +5,8 @@
  * reads the whole contract from one module.
  */
 import { z } from "zod";
-import { ACCOUNT_ID_RE, LOGIN_STATUSES, MAX_REPLY_CHARS } from "./wire";
+import { cursorSchema } from "./page-cursor";
+import { ACCOUNT_ID_RE, LOGIN_STATUSES, MAX_REPLY_CHARS, MAX_TOPICS_PAGE } from "./wire";
 import type { Issue } from "./wire";
 
 export * from "./wire";
@@ -16,6 +17,15 @@ export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, "must be 1–128 
 export const pageFields = {
   before: z.number().int().nonnegative().optional(),
   limit: z.number().int().min(1).max(200).default(50),
+};
+
+/**
+ * `limit` and `cursor` of the topic list (PROTOCOL §6.2, §8): without `limit` the list is
+ * today's, at most MAX_TOPICS_LISTED newest; `cursor` is a page's `nextCursor`.
+ */
+export const topicPageFields = {
+  limit: z.number().int().min(1).max(MAX_TOPICS_PAGE).optional(),
+  cursor: cursorSchema.optional(),
 };
 
 // ---------------------------------------------------------------------------
@@ -87,7 +97,7 @@ const replyPayload = z.object({ topicId, ...replyFields });
 /** Frames a client may send to an AccountRoom (`/api/v1/accounts/:id/ws`). */
 export const roomClientFrame = z.discriminatedUnion("type", [
   monitorRegister,
-  frame("monitor:request_topics", z.object({}).default({})),
+  frame("monitor:request_topics", z.object(topicPageFields).default({})),
   frame("monitor:request_messages", z.object({ topicId, ...pageFields })),
   frame("monitor:mark_read", z.object({ topicId, seq: seqSchema.optional() })),
   frame("sync:start", z.object({ since: seqSchema, epoch: z.string().max(64).optional() })),

@@ -59,6 +59,17 @@ export type Topic = {
   unreadCount: number;
 };
 
+/** A topic list asked for with no `limit` holds at most this many, the newest (PROTOCOL §6.2, §8). */
+export const MAX_TOPICS_LISTED = 1_000;
+/** The most a topic list asked for with a `limit` holds. */
+export const MAX_TOPICS_PAGE = 200;
+
+/**
+ * Topics newest first. `nextCursor` is there when more topics follow: give it back as
+ * `cursor` for the next page; its absence means the list is complete.
+ */
+export type TopicPage = { topics: Topic[]; nextCursor?: string };
+
 export type MessageKind = "comment" | "dm" | "reply";
 export type MessageType = "text" | "image" | "video" | "file" | "system";
 export type MessageStatus = "pending" | "sent" | "failed";
@@ -198,7 +209,7 @@ export type ServerFrame =
     }
   | { type: "monitor:channels"; id?: string; payload: { channels: Channel[] } }
   | { type: "channel:updated"; id?: string; payload: { channel: Channel } }
-  | { type: "monitor:topics"; id?: string; payload: { channelId: string; topics: Topic[] } }
+  | { type: "monitor:topics"; id?: string; payload: TopicPage & { channelId: string } }
   | {
       type: "monitor:messages";
       id?: string;

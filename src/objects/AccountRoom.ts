@@ -11,7 +11,7 @@ import type { Config } from "../config";
 import { ApiError, attempt, failed } from "../errors";
 import type { Result } from "../errors";
 import { healthOf, refuseWhenFull } from "../health";
-import { roomClientFrame } from "../protocol";
+import { MAX_TOPICS_LISTED, roomClientFrame } from "../protocol";
 import type {
   Command,
   EventFrame,
@@ -20,8 +20,9 @@ import type {
   Message,
   RoomClientFrame,
   StoredNotification,
-  Topic,
+  TopicPage,
 } from "../protocol";
+import type { PageKey } from "../page-cursor";
 import { unpackPush } from "../push-pack";
 import type { PackedPush } from "../push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
@@ -43,6 +44,7 @@ import type { Attachment } from "./sockets";
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
+export type TopicPageQuery = { limit?: number; cursor?: PageKey };
 export type NotificationPage = { notifications: StoredNotification[]; hasMore: boolean };
 
 export class AccountRoom extends DurableObject<Env> {
@@ -198,8 +200,14 @@ export class AccountRoom extends DurableObject<Env> {
     return result;
   }
 
-  async topics(tenant: string, accountId: string): Promise<Result<Topic[]>> {
-    return this.inAccount(tenant, accountId, () => this.store.topics());
+  /** A page of the topic list (the HTTP twin of `monitor:request_topics`). */
+  async topics(tenant: string, accountId: string, page: TopicPageQuery): Promise<Result<TopicPage>> {
+    return this.inAccount(tenant, accountId, () => this.topicPage(page));
+  }
+
+  /** Without a `limit`, today's whole list, but never more than MAX_TOPICS_LISTED. */
+  private topicPage({ limit, cursor }: TopicPageQuery): TopicPage {
+    return this.store.topics(limit ?? MAX_TOPICS_LISTED, cursor);
   }
 
   async messages(
@@ -324,7 +332,7 @@ export class AccountRoom extends DurableObject<Env> {
         send(ws, {
           type: "monitor:topics",
           id: frame.id,
-          payload: { channelId: account.account_id, topics: this.store.topics() },
+          payload: { channelId: account.account_id, ...this.topicPage(frame.payload) },
         });
         return;
       case "monitor:request_messages": {

@@ -42,6 +42,8 @@ export type TopicRow = {
   message_count: number;
   unread_count: number;
   read_seq: number;
+  /** What the list is ordered by, newest first (the topic's last message time, or its base time). */
+  sort_time: number;
 };
 
 export type MessageRow = {

@@ -5,7 +5,9 @@
  */
 import { ApiError } from "../errors";
 import { DEFAULT_INTERVAL_MS } from "../health";
-import type { EventFrame, Notification, StoredNotification, Topic, TopicKind } from "../protocol";
+import { encodeCursor } from "../page-cursor";
+import type { PageKey } from "../page-cursor";
+import type { EventFrame, Notification, StoredNotification, Topic, TopicKind, TopicPage } from "../protocol";
 import type { RoomPush } from "../push-pack";
 import type { CrawlerReport } from "../snapshot";
 import { DAY_MINUTES, MINUTE_MS } from "./directory-stats";
@@ -153,12 +155,31 @@ export class RoomStore {
   // -------------------------------------------------------------------------
   // Reads
 
-  topics(): Topic[] {
+  /**
+   * A page of topics, newest first (by `sort_time`, then id): `limit` of them after `after`,
+   * with the cursor of the next page when more follow.
+   */
+  topics(limit: number, after?: PageKey): TopicPage {
     const channelId = this.account()?.account_id ?? "";
-    return this.sql
-      .exec<TopicRow>("SELECT * FROM topics ORDER BY sort_time DESC, id")
-      .toArray()
-      .map((row) => rowToTopic(channelId, row));
+    const rows = (
+      after
+        ? this.sql.exec<TopicRow>(
+            `SELECT * FROM topics WHERE sort_time <= ? AND (sort_time < ? OR id > ?)
+             ORDER BY sort_time DESC, id LIMIT ?`,
+            after.time,
+            after.time,
+            after.id,
+            limit + 1,
+          )
+        : this.sql.exec<TopicRow>("SELECT * FROM topics ORDER BY sort_time DESC, id LIMIT ?", limit + 1)
+    ).toArray();
+    if (rows.length <= limit) return { topics: rows.map((row) => rowToTopic(channelId, row)) };
+    rows.length = limit;
+    const last = rows[limit - 1]!;
+    return {
+      topics: rows.map((row) => rowToTopic(channelId, row)),
+      nextCursor: encodeCursor({ time: last.sort_time, id: last.id }),
+    };
   }
 
   topic(topicId: string): Topic | null {

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { ApiError, unwrap } from "../errors";
 import { accountParam, authenticate } from "../middleware/auth";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
+import { MAX_TOPICS_PAGE, topicPageFields } from "../protocol";
 import { directoryStub, roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../validate";
 
@@ -21,6 +22,12 @@ const channelPatch = z
 const pageQuery = z.object({
   before: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** `limit` and `cursor` of the topic list, from the query string. */
+const topicPageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_TOPICS_PAGE).optional(),
+  cursor: topicPageFields.cursor,
 });
 
 const topicIdSchema = z.string().min(1).max(256);
@@ -43,8 +50,9 @@ export const accounts = new Hono<AppEnv>()
   })
   .get("/:accountId/topics", readers, async function listTopics(c) {
     const { claims, accountId } = accountParam(c);
-    const topics = unwrap(await roomStub(c.env, claims.tid, accountId).topics(claims.tid, accountId));
-    return c.json({ channelId: accountId, topics });
+    const query = parseQuery(topicPageQuery, c.req.query());
+    const page = unwrap(await roomStub(c.env, claims.tid, accountId).topics(claims.tid, accountId, query));
+    return c.json({ channelId: accountId, ...page });
   })
   .get("/:accountId/topics/:topicId/messages", readers, async function listMessages(c) {
     const { claims, accountId } = accountParam(c);
