@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { REPLAY_PAGE } from "../src/objects/fanout";
 import { comment, connect, push, roomSocket, token, uid } from "./helpers";
 
 /** Pushes `n` single-comment snapshots; each makes 2 events (the comment and its topic). */
@@ -67,6 +68,33 @@ describe("sync:start", () => {
       { sent: 200, total: 255 },
     ]);
     expect(socket.events().map((f) => f.payload.seq)).toEqual(Array.from({ length: 255 }, (_, i) => i + 1));
+    socket.close();
+  });
+
+  it("a replay larger than a page comes paced: every event once, in order, live ones in their place", async () => {
+    const account = uid("acc");
+    const comments = (from: number) => Array.from({ length: 600 }, (_, i) => comment(`c${from + i}`, `w${i % 3}`));
+    await push(account, { comments: comments(0) });
+    const { json } = await push(account, { comments: comments(600) });
+    expect(json.seq).toBeGreaterThan(REPLAY_PAGE);
+    const watcher = await roomSocket(account);
+    const socket = await roomSocket(account);
+    const id = crypto.randomUUID();
+    socket.send({ type: "sync:start", id, payload: { since: 0 } });
+    // The first page is there at once; the next one waits for its share of the byte budget.
+    await socket.until(
+      (f) => f.filter((x) => x.type === "sync:progress").length >= REPLAY_PAGE / 100,
+      "the first page",
+    );
+    const during = await push(account, { comments: [comment("live-1", "w0")] });
+    const complete = await socket.next("sync:complete", id);
+    expect(complete.payload.seq).toBe(during.json.seq);
+    await watcher.until((f) => f.some((x) => x.type === "channel:message" && x.payload.seq < during.json.seq), "live");
+    const seqs = socket.events().map((f) => f.payload.seq);
+    expect(seqs).toEqual(Array.from({ length: during.json.seq }, (_, i) => i + 1));
+    const progress = socket.frames.filter((f) => f.type === "sync:progress").map((f) => f.payload);
+    expect(progress.at(-1)).toEqual({ sent: 1200, total: during.json.seq });
+    watcher.close();
     socket.close();
   });
 

@@ -16,6 +16,26 @@ import type { Attachment } from "./sockets";
 
 /** Replay sends `sync:progress` after every this many events, each group as one batch frame. */
 const REPLAY_CHUNK = 100;
+/**
+ * A replay of more events than this is paced: sent a page of this many at a time, each page
+ * once the one before has had its share of REPLAY_BYTES_PER_SECOND. Smaller ones go at once.
+ */
+export const REPLAY_PAGE = 1_000;
+/** What one socket's paced replay sends per second, at most: a 100,000-event replay no longer fills its memory at once. */
+export const REPLAY_BYTES_PER_SECOND = 2 * 1024 * 1024;
+
+/** A paced replay under way on one socket: where it is, and what it tells the client. */
+type Pacing = {
+  /** The seq of the last event sent. */
+  since: number;
+  sent: number;
+  total: number;
+  /** The room's seq when `total` was counted; counted again once the log grew. */
+  countedAt: number;
+  epoch: string;
+  admin: boolean;
+  id?: string;
+};
 /** Live events of one push go out in batch frames of at most this many events. */
 const LIVE_BATCH = 200;
 
@@ -25,6 +45,8 @@ export const CRAWLER = "crawler";
 
 export class Fanout {
   private readonly replays = new ReplayCache();
+  /** Sockets with a paced replay under way: live events skip them, and come to them from the log. */
+  readonly #paced = new Map<WebSocket, Pacing>();
   private readonly grace: PresenceGrace;
   private readonly clients: ClientRegistry;
 
@@ -62,8 +84,9 @@ export class Fanout {
     const forAdmins = batches(texts);
     const agentTexts = forAgents(events, texts);
     const agentFrames = agentTexts === texts ? forAdmins : batches(agentTexts);
-    for (const ws of admins) for (const frame of forAdmins) send(ws, frame);
-    for (const ws of agents) for (const frame of agentFrames) send(ws, frame);
+    const paced = this.#paced;
+    for (const ws of admins) if (!paced.has(ws)) for (const frame of forAdmins) send(ws, frame);
+    for (const ws of agents) if (!paced.has(ws)) for (const frame of agentFrames) send(ws, frame);
   }
 
   /** Sends one frame to every crawler socket; false when none is open. */
@@ -80,10 +103,12 @@ export class Fanout {
   /**
    * Sends the events after `since` in order, as batches with `sync:progress` between them,
    * then `sync:complete`; or `sync:reset` when they can't be given (pruned, other epoch).
-   * Synchronous from first read to last send, so no live event can slip in between. Clients
-   * resuming from the same `seq` share one read of the log (replay-cache.ts).
+   * Up to REPLAY_PAGE events go at once, synchronous from first read to last send, so no live
+   * event can slip in between; clients resuming from the same `seq` share one read of the log
+   * (replay-cache.ts). More are paced (`pace`), never refused.
    */
   replay(ws: WebSocket, since: number, epoch: string | undefined, admin: boolean, id?: string): void {
+    this.#paced.delete(ws);
     const account = this.store.account()!;
     const first = this.store.firstEventSeq();
     const gone = since < account.seq && (first === null || since < first - 1);
@@ -97,8 +122,15 @@ export class Fanout {
       send(ws, { type: "sync:reset", id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
-    const { batches, total } = this.replays.frames(`${account.epoch}:${account.seq}`, since, admin, () =>
-      this.readReplay(since, admin),
+    const total = this.store.countEventsAfter(since, admin);
+    if (total > REPLAY_PAGE) {
+      const pacing: Pacing = { since, sent: 0, total, countedAt: account.seq, epoch: account.epoch, admin, id };
+      this.#paced.set(ws, pacing);
+      this.pace(ws, pacing);
+      return;
+    }
+    const { batches } = this.replays.frames(`${account.epoch}:${account.seq}`, since, admin, () =>
+      this.readReplay(since, admin, total),
     );
     batches.forEach((batch, i) => {
       send(ws, batch);
@@ -109,9 +141,57 @@ export class Fanout {
     send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
   }
 
-  /** The events after `since` as batch frames of REPLAY_CHUNK events each, read once. */
-  private readReplay(since: number, admin: boolean): ReplayFrames {
-    const total = this.store.countEventsAfter(since, admin);
+  /**
+   * One page of a paced replay, read from the log as it is now (events stored since the replay
+   * began included, which is why live sends skip the socket), then the next page after the
+   * bytes this one sent have had their time; `sync:complete` once a page reaches the end.
+   * A socket that closed (or whose token expired) is dropped; a log pruned past the replay,
+   * or a new epoch, ends it with `sync:reset`.
+   */
+  private pace(ws: WebSocket, pacing: Pacing): void {
+    this.live(READER); // closes the sockets whose token expired
+    if (this.#paced.get(ws) !== pacing) return;
+    if (ws.readyState !== WebSocket.OPEN) {
+      this.#paced.delete(ws);
+      return;
+    }
+    const account = this.store.account()!;
+    const first = this.store.firstEventSeq();
+    if (
+      account.epoch !== pacing.epoch ||
+      (pacing.since < account.seq && (first === null || pacing.since < first - 1))
+    ) {
+      this.#paced.delete(ws);
+      send(ws, { type: "sync:reset", id: pacing.id, payload: { seq: account.seq, epoch: account.epoch } });
+      return;
+    }
+    if (account.seq !== pacing.countedAt) {
+      pacing.total = pacing.sent + this.store.countEventsAfter(pacing.since, pacing.admin);
+      pacing.countedAt = account.seq;
+    }
+    const page = this.store.eventPage(pacing.since, pacing.admin, REPLAY_PAGE);
+    let bytes = 0;
+    for (let i = 0; i < page.texts.length; i += REPLAY_CHUNK) {
+      const chunk = page.texts.slice(i, i + REPLAY_CHUNK);
+      const batch = batchOf(chunk);
+      send(ws, batch);
+      bytes += batch.length;
+      pacing.sent += chunk.length;
+      if (chunk.length === REPLAY_CHUNK) {
+        send(ws, { type: "sync:progress", id: pacing.id, payload: { sent: pacing.sent, total: pacing.total } });
+      }
+    }
+    pacing.since = page.last;
+    if (page.texts.length < REPLAY_PAGE) {
+      this.#paced.delete(ws);
+      send(ws, { type: "sync:complete", id: pacing.id, payload: { seq: account.seq, epoch: account.epoch } });
+      return;
+    }
+    setTimeout(() => this.pace(ws, pacing), Math.ceil((bytes / REPLAY_BYTES_PER_SECOND) * 1000));
+  }
+
+  /** The `total` events after `since` as batch frames of REPLAY_CHUNK events each, read once. */
+  private readReplay(since: number, admin: boolean, total: number): ReplayFrames {
     const batches: string[] = [];
     let chunk: string[] = [];
     for (const frame of this.store.eventsAfter(since, admin)) {

@@ -400,32 +400,43 @@ export class RoomStore {
 
   /** Stored event frames after `since`, in order, as the JSON text that was sent live. */
   *eventsAfter(since: number, admin: boolean): Generator<string> {
-    const channelId = this.channelId();
     let from = since;
     for (;;) {
-      const rows = this.sql
-        .exec<{
-          seq: number;
-          frame: string;
-          id: string | null;
-          topic_id: string | null;
-          kind: string | null;
-          body: string | null;
-        }>(
-          `SELECT e.seq, e.frame, m.id, m.topic_id, m.kind, m.body FROM events AS e
-           LEFT JOIN messages AS m ON m.rowid = e.message
-           WHERE e.seq > ? AND (e.audience = 'all' OR ?) ORDER BY e.seq LIMIT 500`,
-          from,
-          admin ? 1 : 0,
-        )
-        .toArray();
-      for (const row of rows) {
-        // A message's event: its message row as it was then, with the event's seq (the row's too).
-        yield row.body === null ? row.frame : storedMessageFrame(row.seq, bodyOf(row as BodyRow, channelId));
-      }
-      if (rows.length < 500) return;
-      from = rows[rows.length - 1]!.seq;
+      const page = this.eventPage(from, admin, 500);
+      yield* page.texts;
+      if (page.texts.length < 500) return;
+      from = page.last;
     }
+  }
+
+  /**
+   * At most `limit` stored event frames after `since`, in order, as the JSON text that was
+   * sent live; `last` is the seq of the last one (`since` when there is none).
+   */
+  eventPage(since: number, admin: boolean, limit: number): { texts: string[]; last: number } {
+    const channelId = this.channelId();
+    const rows = this.sql
+      .exec<{
+        seq: number;
+        frame: string;
+        id: string | null;
+        topic_id: string | null;
+        kind: string | null;
+        body: string | null;
+      }>(
+        `SELECT e.seq, e.frame, m.id, m.topic_id, m.kind, m.body FROM events AS e
+         LEFT JOIN messages AS m ON m.rowid = e.message
+         WHERE e.seq > ? AND (e.audience = 'all' OR ?) ORDER BY e.seq LIMIT ?`,
+        since,
+        admin ? 1 : 0,
+        limit,
+      )
+      .toArray();
+    // A message's event: its message row as it was then, with the event's seq (the row's too).
+    const texts = rows.map((row) =>
+      row.body === null ? row.frame : storedMessageFrame(row.seq, bodyOf(row as BodyRow, channelId)),
+    );
+    return { texts, last: rows.at(-1)?.seq ?? since };
   }
 
   /** Drops events older than the retention, keeping at least the newest `keep`. */
