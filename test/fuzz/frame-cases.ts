@@ -32,7 +32,10 @@ export const isString = (min: number, max: number) => (v: unknown) =>
   typeof v === "string" && codePoints(v) >= min && codePoints(v) <= max;
 export const isSeq = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isLimit = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= 200;
-const isReplyContent = (v: unknown) => typeof v === "string" && v.trim().length > 0 && v.length <= 2_000;
+const isReplyContent = (v: unknown) =>
+  typeof v === "string" && v.trim().length > 0 && v.length <= 2_000 && v.isWellFormed();
+/** A reply's clientMsgId: 1–128 characters of well-formed text (a lone surrogate would not come back as sent). */
+const isClientMsgId = (v: unknown) => isString(1, 128)(v) && (v as string).isWellFormed();
 
 /** A request that is valid, and whose answer the room's (unchanging) baseline determines. */
 type Valid =
@@ -153,6 +156,15 @@ const BAD_PAYLOADS: [string, unknown, string][] = [
   ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k".repeat(129) }, "payload.clientMsgId"],
   ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k", replyToId: "" }, "payload.replyToId"],
   ["monitor:reply", { topicId: "", content: "hi", clientMsgId: "k" }, "payload.topicId"],
+  ["monitor:reply", { topicId: "base-w1", content: "hi \uD800", clientMsgId: "k" }, "payload.content"],
+  ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k\uDC00" }, "payload.clientMsgId"],
+  ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k", replyToId: "\uD83D" }, "payload.replyToId"],
+  ["monitor:request_topics", { limit: 0 }, "payload.limit"],
+  ["monitor:request_topics", { limit: 201 }, "payload.limit"],
+  ["monitor:request_topics", { limit: "10" }, "payload.limit"],
+  ["monitor:request_topics", { cursor: "!" }, "payload.cursor"],
+  ["monitor:request_topics", { cursor: 5 }, "payload.cursor"],
+  ["monitor:request_topics", { cursor: "WzEsMl0" }, "payload.cursor"],
 ];
 /** [type, a valid payload, the field to spoil, what the field accepts] */
 const SPOILABLE: [string, Obj, string, (v: unknown) => boolean][] = [
@@ -167,7 +179,7 @@ const SPOILABLE: [string, Obj, string, (v: unknown) => boolean][] = [
   ["ack", { seq: 0 }, "seq", isSeq],
   ["client:notification:ack", { notification_id: "n" }, "notification_id", isString(1, 256)],
   ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k" }, "content", isReplyContent],
-  ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k" }, "clientMsgId", isString(1, 128)],
+  ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k" }, "clientMsgId", isClientMsgId],
   ["monitor:reply", { topicId: "base-w1", content: "hi", clientMsgId: "k" }, "topicId", isString(1, 256)],
 ];
 const junk = fc.oneof(
