@@ -154,7 +154,15 @@ async function compatAll(path: string, list: string): Promise<Json[]> {
 
 /** Everything the property stored, read back through the topic list, the compat API and the replay. */
 export async function checkModel(accountId: string, model: Model, events: Frame[]): Promise<void> {
-  const topics: Json[] = (await get(`/api/v1/accounts/${accountId}/topics`)).json.topics;
+  // Every page: a run can make more topics than one unpaged answer holds.
+  const topics: Json[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = `?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const page = (await get(`/api/v1/accounts/${accountId}/topics${query}`)).json;
+    topics.push(...page.topics);
+    cursor = page.nextCursor;
+  } while (cursor);
   const topicById = new Map(topics.map((t) => [t.id, t]));
   for (const [id, item] of model.contents) {
     const topic = topicById.get(id);
