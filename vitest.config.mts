@@ -1,7 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-const wrangler = { configPath: "./wrangler.toml" };
+// The tests run [env.development], as `npm start` does; the top level is production.
+const wrangler = { configPath: "./wrangler.toml", environment: "development" };
 // A test here takes well under a second alone; on a busy 2-core machine (CI, or a
 // developer's running wrangler and a browser) the same test can take several.
 const testTimeout = 30_000;

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Role } from "../src/auth";
+import { developmentEnvArgs } from "../test-node/dev-environment";
 
 const run = promisify(execFile);
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -255,6 +256,8 @@ export async function startBackend(options: {
     join(REPO, "node_modules/.bin/wrangler"),
     [
       "dev",
+      // [env.development] where the copy has one (its top level is production), as `npm start` runs it.
+      ...developmentEnvArgs(project),
       "--port",
       String(port),
       "--ip",

@@ -173,7 +173,17 @@ async function main(): Promise<number> {
   }
 
   const { secret, source } = devSecret();
-  const args = ["dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false"];
+  // [env.development]: the top level of wrangler.toml is production.
+  const args = [
+    "dev",
+    "--env",
+    "development",
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    "--show-interactive-dev-session=false",
+  ];
   // wrangler dev reads .dev.vars / .env itself, but not this shell's environment: hand it on,
   // so the backend checks tokens with the same secret they are signed with here.
   if (process.env.AUTH_SECRET) args.push("--var", `AUTH_SECRET:${process.env.AUTH_SECRET}`);

@@ -8,7 +8,11 @@ import { ACCOUNT_ID_RE } from "./protocol";
 export const ROLES = ["crawler", "agent", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
-/** The secret `wrangler dev` and the tests use. Production refuses to start with it. */
+/**
+ * The secret `wrangler dev` and the tests use when `.dev.vars` sets none. It is public: only a
+ * development run reached at a local address accepts it (`authSecret` in src/middleware/auth.ts);
+ * a deployed Worker, whatever its ENVIRONMENT, refuses it.
+ */
 export const DEV_AUTH_SECRET = "dev-only-insecure-secret-change-me";
 
 const claimsSchema = z.object({

@@ -86,7 +86,7 @@ function setting(env: SettingVars, name: SettingName, fallback: number, max = Nu
   if (Number.isSafeInteger(n) && n >= 1 && n <= max) return n;
   const range = max === Number.MAX_SAFE_INTEGER ? "a whole number above 0" : `a whole number from 1 to ${max}`;
   throw new ApiError(
-    "internal",
+    "misconfigured",
     `setting ${name} must be ${range}, not ${JSON.stringify(value)} (wrangler.toml [vars])`,
   );
 }

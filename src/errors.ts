@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,
+  misconfigured: 503,
 };
 
 /**

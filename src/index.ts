@@ -32,9 +32,26 @@ app.notFound(function notFound(c) {
   throw new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`);
 });
 
+/**
+ * The misconfigurations this isolate has logged. One refuses every request until it is fixed;
+ * it is logged the first time, not on every request. Their messages name the setting and never
+ * the request, so there are as many as there are ways this deployment is set up wrong.
+ */
+const loggedMisconfigurations = new Set<string>();
+
 app.onError(function onError(error, c) {
   const known = error instanceof ApiError ? error : null;
-  if (!known || known.code === "internal") console.error(c.req.method, c.req.path, error);
+  if (known?.code === "misconfigured") {
+    if (!loggedMisconfigurations.has(known.message)) {
+      loggedMisconfigurations.add(known.message);
+      console.error(
+        c.req.method,
+        c.req.path,
+        error,
+        "(every request is refused 503 until this is fixed; logged once per isolate)",
+      );
+    }
+  } else if (!known || known.code === "internal") console.error(c.req.method, c.req.path, error);
   const apiError = known ?? new ApiError("internal", "internal error");
   // The compatibility API answers errors the way the platform does.
   if (c.req.path.startsWith("/api/im/")) {

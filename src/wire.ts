@@ -137,7 +137,9 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
-  | "internal";
+  | "internal"
+  /** The deployment is set up wrong (its AUTH_SECRET, a setting in [vars]): every request answers 503 naming it. */
+  | "misconfigured";
 
 export type Issue = { path: string; message: string };
 export type ErrorPayload = { code: ErrorCode; message: string; issues?: Issue[] };

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Role } from "../src/auth";
+import { developmentEnvironment } from "./dev-environment";
 
 export type TokenOptions = {
   tenant?: string;
@@ -52,6 +53,8 @@ export async function startBackend(options: { tenant?: string } = {}): Promise<B
   const persist = await mkdtemp(join(tmpdir(), "hiscrm-edge-"));
   const worker = await unstable_startWorker({
     config: join(ROOT, "wrangler.toml"),
+    // [env.development], as `npm start` runs it: the top level is production.
+    env: developmentEnvironment(ROOT),
     dev: {
       server: { hostname: "127.0.0.1", port: 0 },
       inspector: false,

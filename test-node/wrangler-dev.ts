@@ -1,8 +1,9 @@
 /**
- * `wrangler dev` from the CLI, as `npm start` runs it, for the tests that need the real thing
- * (the local run, the crash test), as a child process they can kill outright: started in its own
- * process group (wrangler, its node child and the workerd it runs), killed with SIGKILL to
- * the whole group, and checked through /proc that nothing of that group is still running.
+ * `wrangler dev` from the CLI, as `npm start` runs it (`--env development`), for the tests that
+ * need the real thing (the local run, the crash test), as a child process they can kill
+ * outright: started in its own process group (wrangler, its node child and the workerd it
+ * runs), killed with SIGKILL to the whole group, and checked through /proc that nothing of that
+ * group is still running.
  *
  * A killed wrangler cannot remove its bundle directories from `<project>/.wrangler/tmp`, so
  * it runs in a directory of the caller's that mirrors the checkout with symlinks: whatever it
@@ -10,10 +11,11 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { developmentEnvArgs } from "./dev-environment";
 
 /** The checkout whose backend runs; `EDGE_BACKEND_ROOT` points elsewhere, as for test-node/backend.ts. */
 export const BACKEND_ROOT = process.env.EDGE_BACKEND_ROOT ?? fileURLToPath(new URL("..", import.meta.url));
@@ -34,6 +36,8 @@ export type DevOptions = {
   dir: string;
   /** `--var NAME:value` pairs. */
   vars?: Record<string, string>;
+  /** Lines of a `.dev.vars` in the project mirror, as a developer keeps their AUTH_SECRET (read by wrangler itself). */
+  devVars?: Record<string, string>;
   readyTimeoutMs?: number;
   /** The port to listen on (a restart on the port a browser page is still connected to); a free one when missing. */
   port?: number;
@@ -117,10 +121,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const url = `http://127.0.0.1:${port}`;
   const vars = Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const project = mirror(options.dir);
+  if (options.devVars) {
+    const lines = Object.entries(options.devVars).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+    writeFileSync(join(project, ".dev.vars"), `${lines.join("\n")}\n`);
+  }
   const child: ChildProcess = spawn(
     join(project, "node_modules", ".bin", "wrangler"),
     [
       "dev",
+      ...developmentEnvArgs(project),
       "--ip",
       "127.0.0.1",
       "--port",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/token";
+import { DEV_AUTH_SECRET, signToken } from "../../src/auth";
 import { startDev } from "../wrangler-dev";
 import type { DevServer } from "../wrangler-dev";
 
@@ -103,7 +104,8 @@ async function get(path: string, bearer: string): Promise<{ status: number; json
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "local-run-"));
-  wrangler = await startDev({ dir, vars: { AUTH_SECRET: SECRET }, readyTimeoutMs: 100_000 });
+  // The secret in .dev.vars, where docs/RUNNING.md tells a developer to keep it; wrangler reads it.
+  wrangler = await startDev({ dir, devVars: { AUTH_SECRET: SECRET }, readyTimeoutMs: 100_000 });
   base = wrangler.url;
 });
 
@@ -146,6 +148,19 @@ describe("the local run", () => {
       // Only comments or DMs that arrived since the first push can be new.
       expect(now.messageCount - channel.messageCount).toBeLessThan(10);
     }
+  });
+
+  it("the backend checks tokens with AUTH_SECRET from .dev.vars, not the development default", async () => {
+    expect((await get("/api/v1/accounts", await token(["--role", "agent"]))).status).toBe(200);
+    const claims = {
+      sub: "agent-local",
+      tid: "demo",
+      role: "agent" as const,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    };
+    const refused = await get("/api/v1/accounts", await signToken(claims, DEV_AUTH_SECRET));
+    expect(refused.status).toBe(401);
+    expect(refused.json.error.message).toBe("token signature is invalid");
   });
 
   it("a token limited to one account lists only that account", async () => {

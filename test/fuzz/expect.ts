@@ -20,6 +20,7 @@ const STATUS_OF: Record<string, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,
+  misconfigured: 503,
 };
 
 /**
