@@ -765,6 +765,18 @@ describe("the accounts claim", () => {
     shared = await tenantWithTwoAccounts();
   }, SLOW);
 
+  it("a claim of more than 200 accounts is refused 401 naming the claim", async () => {
+    const accounts = Array.from({ length: 201 }, (_, i) => `acc-${i}`);
+    const res = await api("/api/v1/accounts", { token: await token("agent", { accounts }) });
+    expect(res.status).toBe(401);
+    expect(res.json.error).toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(/^token claim accounts:/),
+    });
+    const ok = await api("/api/v1/accounts", { token: await token("agent", { accounts: accounts.slice(0, 200) }) });
+    expect(ok.status).toBe(200);
+  });
+
   it("filters the channel list to the claimed accounts", async () => {
     const { tenant, visible, hidden } = shared;
     const all = await api("/api/v1/accounts", { token: await token("agent", { tenant }) });
