@@ -6,7 +6,7 @@
  *
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
-import { ACCOUNT_ID_RE } from "../src/wire";
+import { ACCOUNT_ID_RE, MAX_TOPICS_PAGE } from "../src/wire";
 import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/wire";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
@@ -403,10 +403,21 @@ export class WebSocketService {
     return this.#directory.requestChannels();
   }
 
-  /** An account's topics, newest first. */
+  /**
+   * An account's topics, newest first: all of them, in pages after the first answer when the
+   * account has more than one answer holds (`nextCursor`).
+   */
   async requestTopics(accountId: string): Promise<Topic[]> {
-    const answer = await this.#room(accountId).request("monitor:request_topics", {}, ["monitor:topics"]);
-    const topics = (answer.payload as { topics?: Topic[] } | undefined)?.topics ?? [];
+    const room = this.#room(accountId);
+    const topics: Topic[] = [];
+    let page: { limit: number; cursor: string } | Record<string, never> = {};
+    for (;;) {
+      const answer = await room.request("monitor:request_topics", page, ["monitor:topics"]);
+      const payload = (answer.payload ?? {}) as { topics?: Topic[]; nextCursor?: unknown };
+      topics.push(...(payload.topics ?? []));
+      if (typeof payload.nextCursor !== "string") break;
+      page = { limit: MAX_TOPICS_PAGE, cursor: payload.nextCursor };
+    }
     for (const topic of topics) this.#on.topicAccounts.set(topic.id, accountId);
     return topics;
   }

@@ -14,6 +14,7 @@ import type {
   SyncResetEvent,
   WebSocketService,
 } from "../../client/adapter";
+import { MAX_TOPICS_LISTED } from "../../src/wire";
 import { startBackend } from "../backend";
 import type { Backend } from "../backend";
 import { network, sleep, waitFor } from "./network";
@@ -268,6 +269,15 @@ describe("requests", () => {
     expect(older.messages.map((m) => m.id)).toEqual(["c1"]);
   });
 
+  it("requestTopics gives every topic of an account with more than one answer holds", async () => {
+    const accountId = await newAccount();
+    const comments = Array.from({ length: MAX_TOPICS_LISTED + 150 }, (_, i) => comment(`c${i}`, `w${i + 1}`));
+    await backend.push(accountId, { comments });
+    const { client } = await connect({ accounts: [accountId] });
+    const topics = await client.requestTopics(accountId);
+    expect(new Set(topics.map((t) => t.id)).size).toBe(MAX_TOPICS_LISTED + 151);
+  });
+
   it("an error frame rejects the request it answers", async () => {
     const accountId = await newAccount();
     const { client } = await connect({ accounts: [accountId] });
@@ -397,7 +407,9 @@ describe("the seeds/000 WebSocketService calls", () => {
   it("sendNotificationAck moves the device's cursor: a fresh install with its id resumes after it", async () => {
     const accountId = await newAccount();
     const clientId = `device-${accountId}`;
-    const first = await connect({ accounts: [accountId], clientId, ackInterval: 0 });
+    // The cursor is the agent's on this device: the fresh install signs in as the same agent.
+    const token = agentToken();
+    const first = await connect({ accounts: [accountId], clientId, ackInterval: 0, token });
     await ready(first.client, accountId);
     const notifications: string[] = [];
     first.client.onNotification((event) => notifications.push(event.notification.id));
@@ -410,7 +422,7 @@ describe("the seeds/000 WebSocketService calls", () => {
     first.client.disconnect();
 
     await backend.push(accountId, { comments: [comment("after-ack")] });
-    const second = await connect({ accounts: [accountId], clientId, storage: memoryStorage() });
+    const second = await connect({ accounts: [accountId], clientId, storage: memoryStorage(), token });
     await waitFor(() => second.received.length === 1, "the comment pushed after the ack");
     expect(second.received.map((r) => r.message.id)).toEqual(["after-ack"]);
   });
