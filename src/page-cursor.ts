@@ -33,10 +33,16 @@ export function decodeCursor(cursor: string): PageKey | null {
   }
 }
 
+/**
+ * The longest cursor this server gives: an id of 256 UTF-16 units that JSON escapes six
+ * characters each (`\u0001`, a lone surrogate), with its time, in base64url, is ~2,100.
+ */
+export const MAX_CURSOR_CHARS = 4096;
+
 /** A `cursor` field: the key it holds, or an issue naming the field. */
 export const cursorSchema = z
   .string()
-  .max(1024)
+  .max(MAX_CURSOR_CHARS)
   .transform((cursor, ctx) => {
     const key = decodeCursor(cursor);
     if (!key) {

@@ -76,6 +76,18 @@ describe("the topic list in pages", () => {
     expect(new Set(ids).size).toBe(MAX_TOPICS_LISTED + 30);
   });
 
+  it("pages past topics whose ids are as long as ids go and escape in JSON", async () => {
+    const account = uid("acc");
+    const ids = ["\u0001", "价", "a"].map((unit) => unit.repeat(256));
+    const pushed = await push(account, {
+      comments: ids.map((id, i) => comment(`c${i}`, id, { create_time: 1_730_600_000 })),
+    });
+    expect(pushed.status).toBe(200);
+    const { ids: paged } = await allPages(account, 1);
+    // Compared as JSON: a failure message stays readable with control characters in it.
+    expect(JSON.stringify([...paged].sort())).toBe(JSON.stringify([...ids].sort()));
+  });
+
   it.each([
     ["limit=0", "limit"],
     ["limit=201", "limit"],

@@ -159,7 +159,9 @@ export async function checkModel(accountId: string, model: Model, events: Frame[
   let cursor: string | undefined;
   do {
     const query = `?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const page = (await get(`/api/v1/accounts/${accountId}/topics${query}`)).json;
+    const res = await get(`/api/v1/accounts/${accountId}/topics${query}`);
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const page = res.json;
     topics.push(...page.topics);
     cursor = page.nextCursor;
   } while (cursor);
