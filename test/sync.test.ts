@@ -98,6 +98,29 @@ describe("sync:start", () => {
     socket.close();
   });
 
+  it("sync:start again during a long replay: the first is answered conflict, the second replays in full", async () => {
+    const account = uid("acc");
+    const comments = (from: number) => Array.from({ length: 600 }, (_, i) => comment(`c${from + i}`, `w${i % 3}`));
+    await push(account, { comments: comments(0) });
+    const { json } = await push(account, { comments: comments(600) });
+    const socket = await roomSocket(account);
+    socket.send({ type: "sync:start", id: "first", payload: { since: 0 } });
+    socket.send({ type: "sync:start", id: "second", payload: { since: 0 } });
+    const complete = await socket.next("sync:complete", "second");
+    expect(complete.payload.seq).toBe(json.seq);
+    const conflict = socket.frames.findIndex((f) => f.type === "error" && f.id === "first");
+    expect(socket.frames[conflict]!.payload).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/replaced/),
+    });
+    expect(socket.frames.some((f) => f.type === "sync:complete" && f.id === "first")).toBe(false);
+    const after = socket.frames
+      .slice(conflict)
+      .filter((f) => typeof f.payload?.seq === "number" && f.type !== "sync:complete");
+    expect(after.map((f) => f.payload.seq)).toEqual(Array.from({ length: json.seq }, (_, i) => i + 1));
+    socket.close();
+  });
+
   it("answers sync:reset when the epoch is not the room's", async () => {
     const account = uid("acc");
     const seq = await pushComments(account, 0, 1);

@@ -3,6 +3,7 @@
  * events to admins alone; replayed after a reconnect from the stored log, byte for byte the
  * frames that went out live (ARCHITECTURE principle 4); and who is online.
  */
+import { ApiError } from "../errors";
 import type { EventFrame, OnlineClient, ServerFrame } from "../protocol";
 import { ClientRegistry } from "./client-registry";
 import type { OnlineList } from "./client-registry";
@@ -11,7 +12,7 @@ import { PresenceGrace } from "./presence-grace";
 import { ReplayCache } from "./replay-cache";
 import type { ReplayFrames } from "./replay-cache";
 import type { RoomStore } from "./room-store";
-import { batchOf, send } from "./sockets";
+import { batchOf, send, sendError } from "./sockets";
 import type { Attachment } from "./sockets";
 
 /** Replay sends `sync:progress` after every this many events, each group as one batch frame. */
@@ -47,6 +48,11 @@ export class Fanout {
   private readonly replays = new ReplayCache();
   /** Sockets with a paced replay under way: live events skip them, and come to them from the log. */
   readonly #paced = new Map<WebSocket, Pacing>();
+  /**
+   * When each socket may be sent its next replay page: every replay, short or paced, spends
+   * the socket's REPLAY_BYTES_PER_SECOND, so `sync:start` sent again and again waits its turn.
+   */
+  readonly #readyAt = new WeakMap<WebSocket, number>();
   private readonly grace: PresenceGrace;
   private readonly clients: ClientRegistry;
 
@@ -105,10 +111,18 @@ export class Fanout {
    * then `sync:complete`; or `sync:reset` when they can't be given (pruned, other epoch).
    * Up to REPLAY_PAGE events go at once, synchronous from first read to last send, so no live
    * event can slip in between; clients resuming from the same `seq` share one read of the log
-   * (replay-cache.ts). More are paced (`pace`), never refused.
+   * (replay-cache.ts). More are paced (`pace`), never refused, and so is a replay asked for
+   * before the socket's last one had its time: every replay spends the socket's byte budget.
    */
   replay(ws: WebSocket, since: number, epoch: string | undefined, admin: boolean, id?: string): void {
-    this.#paced.delete(ws);
+    const previous = this.#paced.get(ws);
+    if (previous) {
+      // One replay per socket: the one under way ends here, and its request is told so.
+      this.#paced.delete(ws);
+      if (previous.id !== undefined) {
+        sendError(ws, new ApiError("conflict", "replay replaced by a later sync:start on this socket"), previous.id);
+      }
+    }
     const account = this.store.account()!;
     const first = this.store.firstEventSeq();
     const gone = since < account.seq && (first === null || since < first - 1);
@@ -123,22 +137,28 @@ export class Fanout {
       return;
     }
     const total = this.store.countEventsAfter(since, admin);
-    if (total > REPLAY_PAGE) {
+    const now = Date.now();
+    const wait = (this.#readyAt.get(ws) ?? 0) - now;
+    if (total > REPLAY_PAGE || wait > 0) {
       const pacing: Pacing = { since, sent: 0, total, countedAt: account.seq, epoch: account.epoch, admin, id };
       this.#paced.set(ws, pacing);
-      this.pace(ws, pacing);
+      if (wait > 0) setTimeout(() => this.pace(ws, pacing), wait);
+      else this.pace(ws, pacing);
       return;
     }
     const { batches } = this.replays.frames(`${account.epoch}:${account.seq}`, since, admin, () =>
       this.readReplay(since, admin, total),
     );
+    let bytes = 0;
     batches.forEach((batch, i) => {
       send(ws, batch);
+      bytes += batch.length;
       if (i < batches.length - 1 || total % REPLAY_CHUNK === 0) {
         send(ws, { type: "sync:progress", id, payload: { sent: (i + 1) * REPLAY_CHUNK, total } });
       }
     });
     send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
+    this.#readyAt.set(ws, now + spent(bytes));
   }
 
   /**
@@ -182,12 +202,13 @@ export class Fanout {
       }
     }
     pacing.since = page.last;
+    this.#readyAt.set(ws, Date.now() + spent(bytes));
     if (page.texts.length < REPLAY_PAGE) {
       this.#paced.delete(ws);
       send(ws, { type: "sync:complete", id: pacing.id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
-    setTimeout(() => this.pace(ws, pacing), Math.ceil((bytes / REPLAY_BYTES_PER_SECOND) * 1000));
+    setTimeout(() => this.pace(ws, pacing), spent(bytes));
   }
 
   /** The `total` events after `since` as batch frames of REPLAY_CHUNK events each, read once. */
@@ -248,6 +269,11 @@ export class Fanout {
     const frame = JSON.stringify({ type: "status_change", payload: { ...client, status } } satisfies ServerFrame);
     for (const ws of this.live(READER)) if (ws !== from) send(ws, frame);
   }
+}
+
+/** How long `bytes` of replay take of a socket's REPLAY_BYTES_PER_SECOND, in ms. */
+function spent(bytes: number): number {
+  return Math.ceil((bytes / REPLAY_BYTES_PER_SECOND) * 1000);
 }
 
 /** Event texts as frames of at most LIVE_BATCH events each. */
