@@ -12,7 +12,7 @@ import { PresenceGrace } from "./presence-grace";
 import { ReplayCache } from "./replay-cache";
 import type { ReplayFrames } from "./replay-cache";
 import type { RoomStore } from "./room-store";
-import { batchOf, send, sendError } from "./sockets";
+import { attachmentOf, batchOf, send, sendError } from "./sockets";
 import type { Attachment } from "./sockets";
 
 /** Replay sends `sync:progress` after every this many events, each group as one batch frame. */
@@ -22,7 +22,7 @@ const REPLAY_CHUNK = 100;
  * once the one before has had its share of REPLAY_BYTES_PER_SECOND. Smaller ones go at once.
  */
 export const REPLAY_PAGE = 1_000;
-/** What one socket's paced replay sends per second, at most: a 100,000-event replay no longer fills its memory at once. */
+/** What the replays of one token (`sub`) send per second, at most, its sockets together. */
 export const REPLAY_BYTES_PER_SECOND = 2 * 1024 * 1024;
 
 /** A paced replay under way on one socket: where it is, and what it tells the client. */
@@ -49,10 +49,13 @@ export class Fanout {
   /** Sockets with a paced replay under way: live events skip them, and come to them from the log. */
   readonly #paced = new Map<WebSocket, Pacing>();
   /**
-   * When each socket may be sent its next replay page: every replay, short or paced, spends
-   * the socket's REPLAY_BYTES_PER_SECOND, so `sync:start` sent again and again waits its turn.
+   * When each token (`sub`) may be sent its next replay page: every replay, short or paced,
+   * spends the token's REPLAY_BYTES_PER_SECOND, shared by its sockets, so `sync:start` sent
+   * again and again, from one socket or many, waits its turn.
    */
-  readonly #readyAt = new WeakMap<WebSocket, number>();
+  readonly #readyAt = new Map<string, number>();
+  /** Sockets with a timer set for their paced replay's next page (`later`). */
+  readonly #waiting = new WeakSet<WebSocket>();
   private readonly grace: PresenceGrace;
   private readonly clients: ClientRegistry;
 
@@ -136,13 +139,15 @@ export class Fanout {
       send(ws, { type: "sync:reset", id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
-    const total = this.store.countEventsAfter(since, admin);
     const now = Date.now();
-    const wait = (this.#readyAt.get(ws) ?? 0) - now;
-    if (total > REPLAY_PAGE || wait > 0) {
-      const pacing: Pacing = { since, sent: 0, total, countedAt: account.seq, epoch: account.epoch, admin, id };
+    const wait = this.waitFor(ws, now);
+    // A socket whose last replay has not had its time waits for it, and is counted only then.
+    const total = wait > 0 ? 0 : this.store.countEventsAfter(since, admin);
+    if (wait > 0 || total > REPLAY_PAGE) {
+      const countedAt = wait > 0 ? -1 : account.seq;
+      const pacing: Pacing = { since, sent: 0, total, countedAt, epoch: account.epoch, admin, id };
       this.#paced.set(ws, pacing);
-      if (wait > 0) setTimeout(() => this.pace(ws, pacing), wait);
+      if (wait > 0) this.later(ws, wait);
       else this.pace(ws, pacing);
       return;
     }
@@ -158,7 +163,7 @@ export class Fanout {
       }
     });
     send(ws, { type: "sync:complete", id, payload: { seq: account.seq, epoch: account.epoch } });
-    this.#readyAt.set(ws, now + spent(bytes));
+    this.spend(ws, now, bytes);
   }
 
   /**
@@ -173,6 +178,12 @@ export class Fanout {
     if (this.#paced.get(ws) !== pacing) return;
     if (ws.readyState !== WebSocket.OPEN) {
       this.#paced.delete(ws);
+      return;
+    }
+    // Another socket of the token may have spent its budget since this page was timed.
+    const wait = this.waitFor(ws, Date.now());
+    if (wait > 0) {
+      this.later(ws, wait);
       return;
     }
     const account = this.store.account()!;
@@ -202,13 +213,41 @@ export class Fanout {
       }
     }
     pacing.since = page.last;
-    this.#readyAt.set(ws, Date.now() + spent(bytes));
+    this.spend(ws, Date.now(), bytes);
     if (page.texts.length < REPLAY_PAGE) {
       this.#paced.delete(ws);
       send(ws, { type: "sync:complete", id: pacing.id, payload: { seq: account.seq, epoch: account.epoch } });
       return;
     }
-    setTimeout(() => this.pace(ws, pacing), spent(bytes));
+    this.later(ws, spent(bytes));
+  }
+
+  /** How long the socket's token must wait before its next replay page, in ms (0: none). */
+  private waitFor(ws: WebSocket, now: number): number {
+    return Math.max(0, (this.#readyAt.get(attachmentOf(ws).sub) ?? 0) - now);
+  }
+
+  /** The socket's token sent `bytes` of replay at `now`. */
+  private spend(ws: WebSocket, now: number, bytes: number): void {
+    const sub = attachmentOf(ws).sub;
+    const from = Math.max(now, this.#readyAt.get(sub) ?? 0);
+    // Tokens whose turn has come are forgotten, so the map holds only those waiting.
+    if (this.#readyAt.size > 1_000) for (const [key, at] of this.#readyAt) if (at <= now) this.#readyAt.delete(key);
+    this.#readyAt.set(sub, from + spent(bytes));
+  }
+
+  /**
+   * Runs the socket's paced replay, whichever it is by then, in `ms`. One timer per socket,
+   * however often it asks: the runtime allows an object 10,000 at once.
+   */
+  private later(ws: WebSocket, ms: number): void {
+    if (this.#waiting.has(ws)) return;
+    this.#waiting.add(ws);
+    setTimeout(() => {
+      this.#waiting.delete(ws);
+      const pacing = this.#paced.get(ws);
+      if (pacing) this.pace(ws, pacing);
+    }, ms);
   }
 
   /** The `total` events after `since` as batch frames of REPLAY_CHUNK events each, read once. */
