@@ -11,6 +11,15 @@ async function pushComments(account: string, from: number, n: number) {
   return seq;
 }
 
+/** An account whose log is longer than a replay page: 1,200 comments in two pushes (1,206 events). */
+async function longLog() {
+  const account = uid("acc");
+  const comments = (from: number) => Array.from({ length: 600 }, (_, i) => comment(`c${from + i}`, `w${i % 3}`));
+  await push(account, { comments: comments(0) });
+  const { json } = await push(account, { comments: comments(600) });
+  return { account, json };
+}
+
 describe("sync:start", () => {
   it("replays exactly the missed events, in order, then sync:complete", async () => {
     const account = uid("acc");
@@ -72,10 +81,7 @@ describe("sync:start", () => {
   });
 
   it("a replay larger than a page comes paced: every event once, in order, live ones in their place", async () => {
-    const account = uid("acc");
-    const comments = (from: number) => Array.from({ length: 600 }, (_, i) => comment(`c${from + i}`, `w${i % 3}`));
-    await push(account, { comments: comments(0) });
-    const { json } = await push(account, { comments: comments(600) });
+    const { account, json } = await longLog();
     expect(json.seq).toBeGreaterThan(REPLAY_PAGE);
     const watcher = await roomSocket(account);
     const socket = await roomSocket(account);
@@ -99,10 +105,7 @@ describe("sync:start", () => {
   });
 
   it("sync:start again during a long replay: the first is answered conflict, the second replays in full", async () => {
-    const account = uid("acc");
-    const comments = (from: number) => Array.from({ length: 600 }, (_, i) => comment(`c${from + i}`, `w${i % 3}`));
-    await push(account, { comments: comments(0) });
-    const { json } = await push(account, { comments: comments(600) });
+    const { account, json } = await longLog();
     const socket = await roomSocket(account);
     socket.send({ type: "sync:start", id: "first", payload: { since: 0 } });
     socket.send({ type: "sync:start", id: "second", payload: { since: 0 } });
