@@ -25,6 +25,9 @@ export const REPLAY_PAGE = 1_000;
 /** What the replays of one token (`sub`) send per second, at most, its sockets together. */
 export const REPLAY_BYTES_PER_SECOND = 2 * 1024 * 1024;
 
+/** `#readyAt` is first swept of past turns at this many tokens. */
+const READY_SWEEP_AT = 1_000;
+
 /** A paced replay under way on one socket: where it is, and what it tells the client. */
 type Pacing = {
   /** The seq of the last event sent. */
@@ -54,6 +57,8 @@ export class Fanout {
    * again and again, from one socket or many, waits its turn.
    */
   readonly #readyAt = new Map<string, number>();
+  /** The size of `#readyAt` at which the tokens whose turn has come are next forgotten. */
+  #sweepAt = READY_SWEEP_AT;
   /** Sockets with a timer set for their paced replay's next page (`later`). */
   readonly #waiting = new WeakSet<WebSocket>();
   private readonly grace: PresenceGrace;
@@ -231,8 +236,12 @@ export class Fanout {
   private spend(ws: WebSocket, now: number, bytes: number): void {
     const sub = attachmentOf(ws).sub;
     const from = Math.max(now, this.#readyAt.get(sub) ?? 0);
-    // Tokens whose turn has come are forgotten, so the map holds only those waiting.
-    if (this.#readyAt.size > 1_000) for (const [key, at] of this.#readyAt) if (at <= now) this.#readyAt.delete(key);
+    // Tokens whose turn has come are forgotten, now and then: a sweep each time the map has
+    // doubled, so a herd of N agents costs N steps, not N².
+    if (this.#readyAt.size >= this.#sweepAt) {
+      for (const [key, at] of this.#readyAt) if (at <= now) this.#readyAt.delete(key);
+      this.#sweepAt = Math.max(READY_SWEEP_AT, 2 * this.#readyAt.size);
+    }
     this.#readyAt.set(sub, from + spent(bytes));
   }
 

@@ -70,9 +70,10 @@ export class RoomUpkeep {
   /**
    * Sets the alarm to exactly the earliest thing that needs it: a command going stale, a QR
    * code expiring, a log outgrowing its retention, the crawler's next health transition, a
-   * summary to send again, cold history to move, a socket's token expiring. Every deadline is read from storage; no
-   * deadline, no alarm: an idle room wakes once per transition and never once its crawler is
-   * offline.
+   * summary to send again, cold history to move, a socket's token expiring. Every deadline but
+   * the last is read from storage (that one from the sockets, once per wake); no deadline, no
+   * alarm: an idle room wakes once per transition and never once its crawler is offline and
+   * its sockets are gone.
    */
   async scheduleAlarm(now: number): Promise<void> {
     const at = this.nextDeadline(now);
@@ -113,8 +114,7 @@ export class RoomUpkeep {
 
   /**
    * Closes the sockets whose token expired, prunes, moves cold history to R2 past
-   * ARCHIVE_PERCENT, expires QR codes and stale
-   * commands, re-sends the summary when something in it may have changed (the Directory
+   * ARCHIVE_PERCENT, expires QR codes and stale commands, re-sends the summary when something in it may have changed (the Directory
    * derives the crawler's new state from it and announces it), and sets the alarm for what
    * is next; idempotent (alarms may run twice). An alarm a push left early does only the last.
    */
