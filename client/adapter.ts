@@ -291,10 +291,14 @@ export class WebSocketService {
 
   /**
    * Who is online in an account, the whole list whenever it changes: on every (re)connect
-   * (`monitor:registered`), on `getPresence`, and on each `status_change` after them.
+   * (`monitor:registered`), on `getPresence`, and on each `status_change` after them. The
+   * lists already known are handed over at once, so a listener added after `connect` misses
+   * no room that registered first.
    */
   onPresenceList(callback: (event: PresenceListEvent) => void): () => void {
-    return this.#on.presenceList.add(callback);
+    const off = this.#on.presenceList.add(callback);
+    for (const event of this.#on.presenceLists.all()) callback(event);
+    return off;
   }
 
   /** The app must drop what it holds for `accountId` and fetch it again. */

@@ -23,6 +23,11 @@ export class PresenceLists {
     return room ? toEvent(accountId, room) : undefined;
   }
 
+  /** Every account's list as last known. */
+  all(): PresenceListEvent[] {
+    return [...this.#rooms].map(([accountId, room]) => toEvent(accountId, room));
+  }
+
   /** Takes a frame of the account's socket; returns the new list when the frame changed it. */
   apply(accountId: string, frame: IncomingFrame): PresenceListEvent | null {
     const payload = (frame.payload ?? {}) as Record<string, unknown>;
