@@ -80,7 +80,10 @@ describe("getPresence and onPresenceList against the backend", () => {
     const first = createClient();
     let registered = false;
     // The account's registration carries its presence list; the Directory's does not.
-    first.on("monitor:registered", (payload) => (registered ||= Array.isArray((payload as { online?: unknown }).online)));
+    first.on(
+      "monitor:registered",
+      (payload) => (registered ||= Array.isArray((payload as { online?: unknown }).online)),
+    );
     await connect(accountId, "desk-1", first);
     // Listening only once the room has answered: the list known so far comes at once.
     await waitFor(() => registered, "the room's registration");
