@@ -20,6 +20,7 @@ import type { QueuedReply } from "./replies";
 import { AdapterError } from "./requests";
 import type { IncomingFrame } from "./requests";
 import type { Position } from "./sequencer";
+import { MAX_QUEUED_FRAMES } from "./socket";
 import type { FrameSocket } from "./socket";
 import { AccountStore, defaultStorage } from "./storage";
 import type {
@@ -132,6 +133,11 @@ export class WebSocketService {
       ackInterval: opts.ackInterval ?? 1000,
       maxFramesPerSecond: opts.maxFramesPerSecond ?? 15,
     };
+    const outside = Array.isArray(opts.accounts)
+      ? opts.accounts.filter((id) => config.claims.accounts && !config.claims.accounts.includes(id))
+      : [];
+    if (outside.length > 0)
+      throw new AdapterError("forbidden", `connect: ${outside.join(", ")} not among the token's accounts`);
     this.#config = config;
     this.#directory = new DirectoryConnection(
       {
@@ -349,14 +355,28 @@ export class WebSocketService {
   }
 
   /**
-   * The seeds/000 low-level send: `{type: event, payload: data}` on the socket of the account
-   * `data.accountId`; without one, a Directory frame (`monitor:request_channels`,
-   * `channel:update`, `client:register`) goes to the Directory and any other to the only open
-   * account, else to the Directory. False when that socket is not open: unlike the calls
-   * above, nothing is queued.
+   * The seeds/000 low-level send: `{type: event, payload: data}`. A Directory frame
+   * (`monitor:request_channels`, `channel:update`, `client:register`) goes to the Directory;
+   * any other to the account its `channelId` or `accountId` names, whose socket is opened on
+   * demand, else to the only open account. A socket not open yet holds the frame (at most
+   * 100) and sends it once open. True when sent or held; false, with an `onError` event
+   * saying why, when nothing can take it.
    */
   emit(event: string, data: object = {}): boolean {
-    return this.#emitTarget(event, data)?.send(JSON.stringify({ type: event, payload: data })) ?? false;
+    const target = this.#emitTarget(event, data);
+    if (target instanceof AdapterError) {
+      this.#on.error.emit(target, {});
+      return false;
+    }
+    if (target.socket.queue(JSON.stringify({ type: event, payload: data }))) return true;
+    const where = target.accountId === undefined ? "the Directory" : `account ${target.accountId}`;
+    this.#on.error.emit(
+      new AdapterError("queue_full", `${event}: ${MAX_QUEUED_FRAMES} frames already wait for ${where} to connect`, {
+        requestType: event,
+      }),
+      { accountId: target.accountId },
+    );
+    return false;
   }
 
   /**
@@ -366,8 +386,11 @@ export class WebSocketService {
    */
   sendMessage(message: Message | ReplyInput, options: SendOptions = {}): Promise<SentReply> {
     const sent = this.#sendReply(message, options);
-    // Apps written for the void-returning seeds/000 API never await it.
-    sent.catch(() => undefined);
+    // Apps written for the void-returning seeds/000 API never await it: they learn from onError.
+    sent.catch((error: unknown) => {
+      const failure = error instanceof AdapterError ? error : new AdapterError("internal", String(error));
+      this.#on.error.emit(failure, { accountId: options.accountId });
+    });
     return sent;
   }
 
@@ -507,6 +530,9 @@ export class WebSocketService {
     if (!config) throw new AdapterError("disconnected", "the client is not connected");
     if (!ACCOUNT_ID_RE.test(accountId))
       throw new AdapterError("invalid_argument", `"${accountId}" is not an account id`);
+    // The room would refuse the upgrade for good (403): say so now instead of retrying.
+    if (config.claims.accounts && !config.claims.accounts.includes(accountId))
+      throw new AdapterError("forbidden", `account ${accountId} is not among the token's accounts`);
     const key = `${config.options.storageKey ?? "hiscrm-im"}:${config.claims.tid ?? "default"}:${accountId}`;
     const room = new AccountConnection(
       {
@@ -556,12 +582,20 @@ export class WebSocketService {
     return { message: toCrmMessage(wire), context: toMessageContext(wire) };
   }
 
-  #emitTarget(event: string, data: object): FrameSocket | undefined {
-    const accountId = (data as { accountId?: unknown }).accountId;
-    if (typeof accountId === "string") return this.#rooms.get(accountId)?.socket;
-    const only = this.#onlyAccount();
-    if (only !== undefined && !DIRECTORY_FRAMES.has(event)) return this.#rooms.get(only)!.socket;
-    return this.#directory?.socket;
+  #emitTarget(event: string, data: object): { socket: FrameSocket; accountId?: string } | AdapterError {
+    const fail = (code: string, message: string) =>
+      new AdapterError(code, `${event}: ${message}`, { requestType: event });
+    if (!this.#directory) return fail("disconnected", "the client is not connected");
+    if (DIRECTORY_FRAMES.has(event)) return { socket: this.#directory.socket };
+    const named = data as { accountId?: unknown; channelId?: unknown };
+    const accountId = named.accountId ?? named.channelId ?? this.#onlyAccount();
+    if (accountId === undefined) return fail("unknown_account", "name the account in channelId or accountId");
+    if (typeof accountId !== "string") return fail("invalid_argument", "channelId / accountId must be a string");
+    try {
+      return { socket: this.#room(accountId).socket, accountId };
+    } catch (error) {
+      return error instanceof AdapterError ? fail(error.code, error.message) : fail("internal", String(error));
+    }
   }
 
   #onlyAccount(): string | undefined {

@@ -108,6 +108,13 @@ export class ClientEvents {
 
   /** Any frame of an account's socket but its events, as it arrives. */
   roomIncoming(accountId: string, frame: IncomingFrame): void {
+    // Topics listed by a raw `emit("monitor:request_topics")` can be replied to like any other.
+    if (frame.type === "monitor:topics") {
+      const topics = (frame.payload as { topics?: unknown } | undefined)?.topics;
+      if (Array.isArray(topics))
+        for (const topic of topics as { id?: unknown }[])
+          if (typeof topic?.id === "string") this.topicAccounts.set(topic.id, accountId);
+    }
     const changed = this.presenceLists.apply(accountId, frame);
     if (changed) this.presenceList.emit(changed);
     this.byType.emit(frame);

@@ -33,6 +33,8 @@ export type SocketOptions = {
 /** The close code the backend uses for a socket whose token expired (PROTOCOL §6, docs/DESIGN.md). */
 const CLOSE_TOKEN_EXPIRED = 4001;
 
+/** Frames `emit` may hold for a socket that is not open yet; past it, `queue` refuses. */
+export const MAX_QUEUED_FRAMES = 100;
 const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 10_000 };
 
 type Refusal = (ms: number | null, status: number) => void;
@@ -97,6 +99,7 @@ export class FrameSocket {
   #openedAt = 0;
   #refusal: string | undefined;
   #cancelWait: (() => void) | undefined;
+  #queued: string[] = [];
 
   constructor(options: SocketOptions, handlers: SocketHandlers) {
     this.#handlers = handlers;
@@ -138,6 +141,17 @@ export class FrameSocket {
     return true;
   }
 
+  /**
+   * Sends now, or holds the frame (at most `MAX_QUEUED_FRAMES`) until the next open, after
+   * the owner's own opening frames; false when the queue is full.
+   */
+  queue(text: string): boolean {
+    if (this.send(text)) return true;
+    if (this.#queued.length >= MAX_QUEUED_FRAMES) return false;
+    this.#queued.push(text);
+    return true;
+  }
+
   /** The heartbeat frame, exactly `{"type":"ping"}`; the runtime answers it, so it is not paced. */
   ping(): void {
     if (this.isOpen) this.#write(PING);
@@ -154,6 +168,7 @@ export class FrameSocket {
   }
 
   close(): void {
+    this.#queued = [];
     this.#pacer?.clear();
     this.#cancelWait?.();
     this.#socket.close(1000, "client closed");
@@ -192,6 +207,9 @@ export class FrameSocket {
     this.#openedAt = this.#lastHeard;
     this.#setState("open");
     this.#handlers.open();
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const text of queued) this.send(text);
   };
 
   #onMessage = (event: MessageEvent): void => {

@@ -64,36 +64,91 @@ describe("on / off / emit", () => {
     expect(topics[0]!.topics.map((t) => t.id)).toEqual(["w1"]);
   }, 30_000);
 
-  it("without an accountId a Directory frame goes to the Directory; off(type) stops the listener", async () => {
+  it("a Directory frame goes to the Directory, also with one account open; off(type) stops the listener", async () => {
     const accountId = await newAccount();
     const client = newClient();
-    // The Directory answers its socket's registration with a monitor:channels too. On a busy
-    // machine that answer can come after the account is ready, so it is awaited first: the
-    // frames counted below are then the answers to this test's requests alone.
-    let registration = 0;
-    const countRegistration = () => void registration++;
-    client.on("monitor:channels", countRegistration);
     await connect(client, [accountId]);
     await ready(client, accountId);
-    await waitFor(() => registration > 0, "the Directory's answer to the registration");
-    client.off("monitor:channels", countRegistration);
-
-    const answers: unknown[] = [];
+    const answers: { channels: { id: string }[] }[] = [];
     client.on("monitor:channels", (data) => answers.push(data));
     expect(client.emit("monitor:request_channels", {})).toBe(true);
-    await waitFor(() => answers.length > 0, "monitor:channels");
+    await waitFor(() => answers.some((a) => a.channels.some((c) => c.id === accountId)), "monitor:channels");
     client.off("monitor:channels");
+    // The Directory also answers its socket's registration with a monitor:channels, which can
+    // come at any time: what counts is that nothing more reaches the removed listener.
+    const heard = answers.length;
     expect(client.emit("monitor:request_channels", {})).toBe(true);
     const later: unknown[] = [];
     client.on("monitor:channels", (data) => later.push(data));
     await waitFor(() => later.length > 0, "the answer to the second request_channels");
-    expect(answers).toHaveLength(1);
+    expect(answers).toHaveLength(heard);
+  }, 30_000);
 
-    const topics: unknown[] = [];
+  it("a frame naming a channelId reaches that account, its socket opened on demand and the frame held until open", async () => {
+    const first = await newAccount();
+    const second = await newAccount();
+    const client = newClient();
+    const topics: { channelId: string; topics: { id: string }[] }[] = [];
     client.on("monitor:topics", (data) => topics.push(data));
-    // The only open account takes a room frame without an accountId.
-    expect(client.emit("monitor:request_topics", {})).toBe(true);
-    await waitFor(() => topics.length === 1, "monitor:topics");
+    await connect(client, [first]);
+    expect(client.getAccounts()).toEqual([first]);
+    // The crm way: topics by channelId, sent before that account has a socket at all.
+    expect(client.emit("monitor:request_topics", { channelId: second })).toBe(true);
+    expect(client.getAccounts().sort()).toEqual([first, second].sort());
+    await waitFor(() => topics.some((t) => t.channelId === second), "the second account's topics");
+    // A topic listed that way can be replied to without naming its account.
+    const sent = await client.sendMessage({ topicId: "w1", content: "Thanks!" }, {});
+    expect(sent.message).toMatchObject({ content: "Thanks!" });
+    const response = await live.backend.api(`/api/v1/accounts/${second}/commands?status=pending`, "crawler");
+    const { commands } = (await response.json()) as { commands: { content: string }[] };
+    expect(commands.map((c) => c.content)).toEqual(["Thanks!"]);
+  }, 30_000);
+
+  it("what cannot be sent is refused with an error event naming why, never dropped in silence", async () => {
+    const early = newClient();
+    const errors: { code: string; message: string; accountId?: string }[] = [];
+    early.onError((error, source) => errors.push({ code: error.code, message: error.message, ...source }));
+    expect(early.emit("monitor:request_topics", { channelId: "acc-1" })).toBe(false);
+    expect(errors.at(-1)).toMatchObject({ code: "disconnected" });
+
+    const first = await newAccount();
+    const second = await newAccount();
+    await connect(early, [first, second]);
+    expect(early.emit("monitor:request_topics", {})).toBe(false);
+    expect(errors.at(-1)).toMatchObject({ code: "unknown_account", message: expect.stringContaining("channelId") });
+    expect(early.emit("monitor:request_topics", { channelId: "not an id!" })).toBe(false);
+    expect(errors.at(-1)).toMatchObject({ code: "invalid_argument" });
+
+    // A crm app never awaits sendMessage: the failure reaches onError, and the promise rejects.
+    const unknownTopic = early.sendMessage({ topicId: "w-nowhere", content: "Hello?" });
+    await expect(unknownTopic).rejects.toMatchObject({ code: "unknown_account" });
+    await waitFor(() => errors.some((e) => e.message.includes("w-nowhere")), "the unknown topic's error event");
+  }, 30_000);
+
+  it("a reply for an account outside the token's accounts fails at once, visibly", async () => {
+    const mine = await newAccount();
+    const other = await newAccount();
+    const client = newClient();
+    const errors: { code: string; accountId?: string }[] = [];
+    client.onError((error, source) => errors.push({ code: error.code, ...source }));
+    await client.connect(live.backend.url, {
+      token: () => live.backend.token("agent", { sub: `agent-${++counter}`, accounts: [mine] }),
+      storage: memoryStorage(),
+      accounts: [mine],
+      requestTimeout: 5000,
+    });
+    const reply = client.sendMessage({ topicId: "w1", content: "Hi" }, { accountId: other });
+    await expect(reply).rejects.toMatchObject({ code: "forbidden", message: expect.stringContaining(other) });
+    await waitFor(() => errors.some((e) => e.code === "forbidden" && e.accountId === other), "the error event");
+    expect(client.emit("monitor:request_topics", { channelId: other })).toBe(false);
+    expect(client.getAccounts()).toEqual([mine]);
+    const listed = newClient();
+    const token = () => live.backend.token("agent", { sub: `agent-${++counter}`, accounts: [mine] });
+    await expect(listed.connect(live.backend.url, { token, accounts: [mine, other] })).rejects.toMatchObject({
+      code: "forbidden",
+      message: expect.stringContaining(other),
+    });
+    expect(listed.getIsConnected()).toBe(false);
   }, 30_000);
 
   it("on works before connect and gets every room's monitor:registered (which carries a seq)", async () => {
