@@ -164,6 +164,7 @@ export function toMessageContext(wire: WireMessage, eventSeq = 0): MessageContex
   if (wire.status !== undefined) context.status = wire.status;
   if (wire.fromAvatar !== undefined) context.fromAvatar = wire.fromAvatar;
   if (wire.replyToId !== undefined) context.replyToId = wire.replyToId;
+  if (wire.clientMsgId !== undefined) context.clientMsgId = wire.clientMsgId;
   return context;
 }
 

@@ -84,6 +84,8 @@ export type MessageContext = {
   status?: MessageStatus;
   fromAvatar?: string;
   replyToId?: string;
+  /** On an agent's own reply: the id its `sendMessage` used (the crm `Message.id` or `clientMsgId`). */
+  clientMsgId?: string;
   /** The wire message, untouched. */
   raw: WireMessage;
 };

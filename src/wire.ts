@@ -92,6 +92,8 @@ export type Message = {
   fileName?: string;
   direction: "in" | "out";
   status?: MessageStatus;
+  /** On an agent's reply: the `clientMsgId` its client sent, so the sender shows it once. */
+  clientMsgId?: string;
 };
 
 export type Notification = {

@@ -57,9 +57,13 @@ describe("monitor:reply", () => {
       fromId: "self-1",
       fromName: "Brand A",
       toId: "u-c1",
+      clientMsgId: "k1",
     });
     const seen = await colleague.next("channel:message");
     expect(seen.payload.message).toEqual(accepted.payload.message);
+    const history = await api(`/api/v1/accounts/${account}/topics/w1/messages`, { token: await token("agent") });
+    const messages = history.json.messages as { kind: string; clientMsgId?: string }[];
+    expect(messages.find((m) => m.kind === "reply")?.clientMsgId).toBe("k1");
     const commands = await pending(account);
     expect(commands).toEqual([
       {

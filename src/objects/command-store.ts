@@ -160,6 +160,7 @@ export class CommandStore {
       replyToId: input.replyToId,
       direction: "out",
       status: "pending",
+      clientMsgId: input.clientMsgId,
     });
     const writer = new MessageWriter(this.sql, account.account_id);
     writer.add(message, { platformId: null, hash: null, ts: now, raw: JSON.stringify({ agent }) });

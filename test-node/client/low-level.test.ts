@@ -97,8 +97,14 @@ describe("on / off / emit", () => {
     expect(client.getAccounts().sort()).toEqual([first, second].sort());
     await waitFor(() => topics.some((t) => t.channelId === second), "the second account's topics");
     // A topic listed that way can be replied to without naming its account.
-    const sent = await client.sendMessage({ topicId: "w1", content: "Thanks!" }, {});
+    const echoes: { id: string; clientMsgId?: string }[] = [];
+    client.onMessage((message, context) => echoes.push({ id: message.id, clientMsgId: context.clientMsgId }));
+    const sent = await client.sendMessage({ topicId: "w1", content: "Thanks!", clientMsgId: "local-1" }, {});
     expect(sent.message).toMatchObject({ content: "Thanks!" });
+    expect(sent.context.clientMsgId).toBe("local-1");
+    // Its echo names the id the app sent, so the app can show its own reply once.
+    await waitFor(() => echoes.some((e) => e.id === sent.message.id), "the reply's echo");
+    expect(echoes.find((e) => e.id === sent.message.id)?.clientMsgId).toBe("local-1");
     const response = await live.backend.api(`/api/v1/accounts/${second}/commands?status=pending`, "crawler");
     const { commands } = (await response.json()) as { commands: { content: string }[] };
     expect(commands.map((c) => c.content)).toEqual(["Thanks!"]);
