@@ -1,4 +1,5 @@
 /** The reply the adapter queues for `monitor:reply`, built from what the app passes. */
+import { MAX_CLIENT_MSG_ID_CHARS, MAX_REPLY_CHARS, MAX_TOPIC_ID_CHARS } from "../src/wire";
 import { isCrmMessage } from "./convert";
 import { AdapterError } from "./requests";
 import type { Message, ReplyInput, SendOptions } from "./types";
@@ -25,12 +26,21 @@ export function toQueuedReply(message: Message | ReplyInput, options: SendOption
   const input: ReplyInput = isCrmMessage(message)
     ? { topicId: message.topic, content: message.content, clientMsgId: message.id }
     : message;
-  if (typeof input.topicId !== "string" || input.topicId === "") {
-    throw new AdapterError("invalid_argument", "sendMessage: the topic is required");
-  }
-  if (typeof input.content !== "string" || input.content.trim() === "") {
-    throw new AdapterError("invalid_argument", "sendMessage: the content must not be empty");
-  }
+  const refuse = (path: string, message: string): never => {
+    throw new AdapterError("invalid_argument", `sendMessage: ${path} ${message}`, {
+      issues: [{ path, message }],
+      requestType: "monitor:reply",
+    });
+  };
+  // Checked here as the room would, so a reply it must refuse is never queued.
+  const topic = isCrmMessage(message) ? "topic" : "topicId";
+  if (typeof input.topicId !== "string" || input.topicId === "") refuse(topic, "is required");
+  if (input.topicId.length > MAX_TOPIC_ID_CHARS) refuse(topic, `must be at most ${MAX_TOPIC_ID_CHARS} characters`);
+  if (typeof input.content !== "string" || input.content.trim() === "") refuse("content", "must not be empty");
+  if (input.content.length > MAX_REPLY_CHARS) refuse("content", `must be at most ${MAX_REPLY_CHARS} characters`);
+  const key = isCrmMessage(message) ? "id" : "clientMsgId";
+  if (input.clientMsgId !== undefined && input.clientMsgId.length > MAX_CLIENT_MSG_ID_CHARS)
+    refuse(key, `must be at most ${MAX_CLIENT_MSG_ID_CHARS} characters`);
   const reply: QueuedReply = {
     topicId: input.topicId,
     content: input.content,

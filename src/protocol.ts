@@ -6,7 +6,14 @@
  */
 import { z } from "zod";
 import { cursorSchema } from "./page-cursor";
-import { ACCOUNT_ID_RE, LOGIN_STATUSES, MAX_REPLY_CHARS, MAX_TOPICS_PAGE } from "./wire";
+import {
+  ACCOUNT_ID_RE,
+  LOGIN_STATUSES,
+  MAX_CLIENT_MSG_ID_CHARS,
+  MAX_REPLY_CHARS,
+  MAX_TOPIC_ID_CHARS,
+  MAX_TOPICS_PAGE,
+} from "./wire";
 import type { Issue } from "./wire";
 
 export * from "./wire";
@@ -34,7 +41,7 @@ export const topicPageFields = {
 const clientId = z.string().min(1).max(128);
 const requestId = z.string().min(1).max(128);
 const seqSchema = z.number().int().nonnegative();
-const topicId = z.string().min(1).max(256);
+const topicId = z.string().min(1).max(MAX_TOPIC_ID_CHARS);
 
 const frame = <T extends string, P extends z.ZodType>(type: T, payload: P) =>
   z.object({ type: z.literal(type), id: requestId.optional(), payload });
@@ -90,7 +97,7 @@ export const replyFields = {
     .refine((text) => text.length <= MAX_REPLY_CHARS, `must be at most ${MAX_REPLY_CHARS} characters`)
     .refine(wellFormed, WELL_FORMED),
   replyToId: z.string().min(1).max(256).refine(wellFormed, WELL_FORMED).optional(),
-  clientMsgId: z.string().min(1).max(128).refine(wellFormed, WELL_FORMED),
+  clientMsgId: z.string().min(1).max(MAX_CLIENT_MSG_ID_CHARS).refine(wellFormed, WELL_FORMED),
 };
 const replyPayload = z.object({ topicId, ...replyFields });
 

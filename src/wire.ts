@@ -148,6 +148,10 @@ export type ErrorPayload = { code: ErrorCode; message: string; issues?: Issue[] 
 
 /** The platform's limit on a reply's length. */
 export const MAX_REPLY_CHARS = 2_000;
+/** The longest topic id a frame may name. */
+export const MAX_TOPIC_ID_CHARS = 256;
+/** The longest `clientMsgId` a reply may carry. */
+export const MAX_CLIENT_MSG_ID_CHARS = 128;
 
 export type EventFrame =
   | { type: "channel:message"; payload: { seq: number; channelId: string; topicId: string; message: Message } }

@@ -129,6 +129,10 @@ describe("on / off / emit", () => {
     const unknownTopic = early.sendMessage({ topicId: "w-nowhere", content: "Hello?" });
     await expect(unknownTopic).rejects.toMatchObject({ code: "unknown_account" });
     await waitFor(() => errors.some((e) => e.message.includes("w-nowhere")), "the unknown topic's error event");
+    const tooLong = early.sendMessage({ topicId: "w1", content: "x".repeat(2_001) }, { accountId: first });
+    await expect(tooLong).rejects.toMatchObject({ code: "invalid_argument", issues: [{ path: "content" }] });
+    await waitFor(() => errors.some((e) => e.message.includes("at most 2000")), "the long reply's error event");
+    expect(early.getAccountState(first)?.queuedReplies).toEqual([]);
   }, 30_000);
 
   it("a reply for an account outside the token's accounts fails at once, visibly", async () => {

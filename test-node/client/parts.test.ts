@@ -154,7 +154,40 @@ describe("toQueuedReply", () => {
   it("generates a key when none is given, and refuses an empty reply", () => {
     expect(toQueuedReply({ topicId: "w1", content: "ok" }, {}).clientMsgId).toMatch(/.{8,}/);
     expect(() => toQueuedReply({ topicId: "w1", content: "  " }, {})).toThrow(/content must not be empty/);
-    expect(() => toQueuedReply({ topicId: "", content: "x" }, {})).toThrow(/topic is required/);
+    expect(() => toQueuedReply({ topicId: "", content: "x" }, {})).toThrow(/topicId is required/);
+  });
+
+  it("refuses what the room would refuse, naming the field as the app wrote it", () => {
+    const crm = {
+      id: "local-1",
+      fromId: "me",
+      fromName: "Me",
+      toId: "",
+      topic: "w1",
+      type: "TEXT" as const,
+      timestamp: 1,
+    };
+    const issues = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return (error as AdapterError).issues;
+      }
+      return undefined;
+    };
+    expect(issues(() => toQueuedReply({ ...crm, content: "x".repeat(2_001) }, {}))).toEqual([
+      { path: "content", message: "must be at most 2000 characters" },
+    ]);
+    expect(issues(() => toQueuedReply({ ...crm, topic: "", content: "x" }, {}))).toEqual([
+      { path: "topic", message: "is required" },
+    ]);
+    expect(issues(() => toQueuedReply({ ...crm, id: "k".repeat(129), content: "x" }, {}))).toEqual([
+      { path: "id", message: "must be at most 128 characters" },
+    ]);
+    expect(issues(() => toQueuedReply({ topicId: "t".repeat(257), content: "x" }, {}))).toEqual([
+      { path: "topicId", message: "must be at most 256 characters" },
+    ]);
+    expect(toQueuedReply({ ...crm, content: "x".repeat(2_000) }, {}).content).toHaveLength(2_000);
   });
 });
 
