@@ -97,6 +97,8 @@ export class WebSocketService {
   #on = new ClientEvents();
   /** Chosen once, so a memory store keeps positions across disconnect() and connect(). */
   #fallbackStorage: SeqStorage | undefined;
+  /** Frames emitted while `connect` reads its token, before any socket exists; null otherwise. */
+  #early: [event: string, data: object][] | null = null;
 
   constructor(defaults: Partial<ConnectOptions> = {}) {
     this.#defaults = defaults;
@@ -118,6 +120,20 @@ export class WebSocketService {
    */
   async connect(url: string, options: Partial<ConnectOptions> = {}): Promise<void> {
     if (this.#config) this.disconnect();
+    this.#early = [];
+    try {
+      await this.#open(url, options);
+    } catch (error) {
+      this.#dropEarly(error instanceof AdapterError ? error.message : String(error));
+      throw error;
+    }
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const [event, data] of early) this.emit(event, data);
+    await this.#directory?.opened;
+  }
+
+  async #open(url: string, options: Partial<ConnectOptions>): Promise<void> {
     const merged = { ...this.#defaults, ...options };
     if (merged.token === undefined) throw new TypeError("connect: a token (or a token getter) is required");
     const opts: ConnectOptions = { ...merged, token: merged.token };
@@ -159,7 +175,13 @@ export class WebSocketService {
       },
     );
     if (Array.isArray(opts.accounts)) for (const accountId of opts.accounts) this.openAccount(accountId);
-    await this.#directory.opened;
+  }
+
+  #dropEarly(why: string): void {
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const [event] of early)
+      this.#on.error.emit(new AdapterError("disconnected", `${event}: not sent, ${why}`, { requestType: event }), {});
   }
 
   /** The crm-pc-im handshake (`client:register`); `deviceId` becomes the client id. */
@@ -198,6 +220,7 @@ export class WebSocketService {
    */
   disconnect(): void {
     this.stopHeartbeat();
+    this.#dropEarly("the client was disconnected");
     const reason = new AdapterError("disconnected", "the client was disconnected");
     this.#directory?.close(reason);
     for (const room of this.#rooms.values()) room.close(reason);
@@ -363,6 +386,10 @@ export class WebSocketService {
    * saying why, when nothing can take it.
    */
   emit(event: string, data: object = {}): boolean {
+    if (!this.#directory && this.#early && this.#early.length < MAX_QUEUED_FRAMES) {
+      this.#early.push([event, data]);
+      return true;
+    }
     const target = this.#emitTarget(event, data);
     if (target instanceof AdapterError) {
       this.#on.error.emit(target, {});

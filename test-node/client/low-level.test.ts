@@ -110,6 +110,21 @@ describe("on / off / emit", () => {
     expect(commands.map((c) => c.content)).toEqual(["Thanks!"]);
   }, 30_000);
 
+  it("frames emitted right after connect(), as seed 000's app does without awaiting it, are sent once connected", async () => {
+    const accountId = await newAccount();
+    const client = newClient();
+    const topics: { channelId: string }[] = [];
+    const channels: { channels: { id: string }[] }[] = [];
+    client.on("monitor:topics", (data) => topics.push(data));
+    client.on("monitor:channels", (data) => channels.push(data));
+    const connecting = connect(client, []);
+    expect(client.emit("monitor:request_channels", {})).toBe(true);
+    expect(client.emit("monitor:request_topics", { channelId: accountId })).toBe(true);
+    await connecting;
+    await waitFor(() => topics.some((t) => t.channelId === accountId), "the topics asked for before connecting");
+    await waitFor(() => channels.some((c) => c.channels.some((ch) => ch.id === accountId)), "the channels");
+  }, 30_000);
+
   it("what cannot be sent is refused with an error event naming why, never dropped in silence", async () => {
     const early = newClient();
     const errors: { code: string; message: string; accountId?: string }[] = [];
