@@ -386,7 +386,13 @@ export class WebSocketService {
    * saying why, when nothing can take it.
    */
   emit(event: string, data: object = {}): boolean {
-    if (!this.#directory && this.#early && this.#early.length < MAX_QUEUED_FRAMES) {
+    const full = (where: string, source: FrameSource) => {
+      const message = `${event}: ${MAX_QUEUED_FRAMES} frames already wait for ${where}`;
+      this.#on.error.emit(new AdapterError("queue_full", message, { requestType: event }), source);
+      return false;
+    };
+    if (!this.#directory && this.#early) {
+      if (this.#early.length >= MAX_QUEUED_FRAMES) return full("connect to finish", {});
       this.#early.push([event, data]);
       return true;
     }
@@ -397,13 +403,7 @@ export class WebSocketService {
     }
     if (target.socket.queue(JSON.stringify({ type: event, payload: data }))) return true;
     const where = target.accountId === undefined ? "the Directory" : `account ${target.accountId}`;
-    this.#on.error.emit(
-      new AdapterError("queue_full", `${event}: ${MAX_QUEUED_FRAMES} frames already wait for ${where} to connect`, {
-        requestType: event,
-      }),
-      { accountId: target.accountId },
-    );
-    return false;
+    return full(`${where} to connect`, { accountId: target.accountId });
   }
 
   /**
