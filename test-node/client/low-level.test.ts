@@ -139,6 +139,12 @@ describe("on / off / emit", () => {
     expect(errors.at(-1)).toMatchObject({ code: "unknown_account", message: expect.stringContaining("channelId") });
     expect(early.emit("monitor:request_topics", { channelId: "not an id!" })).toBe(false);
     expect(errors.at(-1)).toMatchObject({ code: "invalid_argument" });
+    // A frame type the room does not know is sent, and the room's refusal reaches onError.
+    expect(early.emit("monitor:request_topicz", { channelId: first })).toBe(true);
+    await waitFor(
+      () => errors.some((e) => e.accountId === first && e.message.includes("monitor:request_topicz")),
+      () => JSON.stringify(errors),
+    );
 
     // A crm app never awaits sendMessage: the failure reaches onError, and the promise rejects.
     const unknownTopic = early.sendMessage({ topicId: "w-nowhere", content: "Hello?" });
