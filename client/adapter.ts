@@ -46,7 +46,7 @@ import type {
   SyncResetEvent,
   TopicUpdatedEvent,
 } from "./types";
-import { readTokenClaims, toSocketBase } from "./urls";
+import { claimsAllow, readTokenClaims, toSocketBase } from "./urls";
 import type { TokenClaims } from "./urls";
 
 const DEFAULT_HEARTBEAT_MS = 25_000;
@@ -149,9 +149,7 @@ export class WebSocketService {
       ackInterval: opts.ackInterval ?? 1000,
       maxFramesPerSecond: opts.maxFramesPerSecond ?? 15,
     };
-    const outside = Array.isArray(opts.accounts)
-      ? opts.accounts.filter((id) => config.claims.accounts && !config.claims.accounts.includes(id))
-      : [];
+    const outside = Array.isArray(opts.accounts) ? opts.accounts.filter((id) => !claimsAllow(config.claims, id)) : [];
     if (outside.length > 0)
       throw new AdapterError("forbidden", `connect: ${outside.join(", ")} not among the token's accounts`);
     this.#config = config;
@@ -472,7 +470,7 @@ export class WebSocketService {
       if (typeof payload.nextCursor !== "string") break;
       page = { limit: MAX_TOPICS_PAGE, cursor: payload.nextCursor };
     }
-    for (const topic of topics) this.#on.topicAccounts.set(topic.id, accountId);
+    // Each answer's topics were recorded for replies as it arrived (ClientEvents.roomIncoming).
     return topics;
   }
 
@@ -558,7 +556,7 @@ export class WebSocketService {
     if (!ACCOUNT_ID_RE.test(accountId))
       throw new AdapterError("invalid_argument", `"${accountId}" is not an account id`);
     // The room would refuse the upgrade for good (403): say so now instead of retrying.
-    if (config.claims.accounts && !config.claims.accounts.includes(accountId))
+    if (!claimsAllow(config.claims, accountId))
       throw new AdapterError("forbidden", `account ${accountId} is not among the token's accounts`);
     const key = `${config.options.storageKey ?? "hiscrm-im"}:${config.claims.tid ?? "default"}:${accountId}`;
     const room = new AccountConnection(
@@ -592,12 +590,9 @@ export class WebSocketService {
 
   #onChannels(channels: Channel[]): void {
     this.#on.channels.emit(channels);
-    const accounts = this.#config?.options.accounts ?? "all";
-    if (accounts !== "all") return;
-    const allowed = this.#config?.claims.accounts;
-    for (const channel of channels) {
-      if (!allowed || allowed.includes(channel.id)) this.openAccount(channel.id);
-    }
+    const config = this.#config;
+    if (!config || (config.options.accounts ?? "all") !== "all") return;
+    for (const channel of channels) if (claimsAllow(config.claims, channel.id)) this.openAccount(channel.id);
   }
 
   async #sendReply(message: Message | ReplyInput, options: SendOptions): Promise<SentReply> {

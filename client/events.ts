@@ -108,7 +108,7 @@ export class ClientEvents {
 
   /** Any frame of an account's socket but its events, as it arrives. */
   roomIncoming(accountId: string, frame: IncomingFrame): void {
-    // Topics listed by a raw `emit("monitor:request_topics")` can be replied to like any other.
+    // Every `monitor:topics` answer (requestTopics, or a raw emit) tells where its topics live.
     if (frame.type === "monitor:topics") {
       const topics = (frame.payload as { topics?: unknown } | undefined)?.topics;
       if (Array.isArray(topics))

@@ -51,6 +51,15 @@ export function accountUrl(
 export type TokenClaims = { tid?: string; accounts?: string[] };
 
 /**
+ * Whether the token lets its holder open the account: a token without `accounts` allows all.
+ * @example
+ * claimsAllow({ accounts: ["a"] }, "b") // false
+ */
+export function claimsAllow(claims: TokenClaims, accountId: string): boolean {
+  return !claims.accounts || claims.accounts.includes(accountId);
+}
+
+/**
  * Reads (without verifying) the tenant and the allowed accounts of a JWT.
  * @example
  * readTokenClaims(token).tid // "acme"

@@ -114,8 +114,9 @@ export class RoomUpkeep {
 
   /**
    * Closes the sockets whose token expired, prunes, moves cold history to R2 past
-   * ARCHIVE_PERCENT, expires QR codes and stale commands, re-sends the summary when something in it may have changed (the Directory
-   * derives the crawler's new state from it and announces it), and sets the alarm for what
+   * ARCHIVE_PERCENT, expires QR codes and stale commands, re-sends the summary when
+   * something in it may have changed (the Directory derives the crawler's new state from it
+   * and announces it), and sets the alarm for what
    * is next; idempotent (alarms may run twice). An alarm a push left early does only the last.
    */
   async alarm(now: number): Promise<void> {

@@ -156,6 +156,20 @@ describe("on / off / emit", () => {
     expect(early.getAccountState(first)?.queuedReplies).toEqual([]);
   }, 30_000);
 
+  it("holds at most 100 frames while connect is under way, and reports each held one a disconnect drops", async () => {
+    const client = newClient();
+    const errors: { code: string; message: string }[] = [];
+    client.onError((error) => errors.push({ code: error.code, message: error.message }));
+    // A token getter that has not answered yet: connect is under way, no socket exists.
+    const connecting = client.connect(live.backend.url, { token: () => new Promise<string>(() => undefined) });
+    for (let i = 0; i < 100; i++) expect(client.emit("monitor:request_channels", {})).toBe(true);
+    expect(client.emit("monitor:request_channels", {})).toBe(false);
+    expect(errors).toEqual([{ code: "queue_full", message: expect.stringContaining("100 frames already wait") }]);
+    client.disconnect();
+    expect(errors.filter((e) => e.code === "disconnected" && e.message.includes("not sent"))).toHaveLength(100);
+    void connecting;
+  }, 30_000);
+
   it("a reply for an account outside the token's accounts fails at once, visibly", async () => {
     const mine = await newAccount();
     const other = await newAccount();
