@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // dependency-cruiser reads a CommonJS config.
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },
+  },
+  {
     // Tests read loosely typed JSON answers.
     files: ["test/**/*.ts", "test-node/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

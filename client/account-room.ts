@@ -3,7 +3,7 @@
  * delivered `seq` on every (re)connect, hands each event to the app exactly once and in
  * order, answers requests, and keeps replies queued until the room has accepted them.
  */
-import { EVENT_TYPES } from "../src/wire";
+import { EVENT_TYPES } from "../src/contract/wire";
 import type { Registration } from "./directory";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";

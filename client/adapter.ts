@@ -6,8 +6,8 @@
  *
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
-import { ACCOUNT_ID_RE, MAX_TOPICS_PAGE } from "../src/wire";
-import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/wire";
+import { ACCOUNT_ID_RE, MAX_TOPICS_PAGE } from "../src/contract/wire";
+import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/contract/wire";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";

@@ -16,9 +16,6 @@ export type BackoffOptions = {
   maxDelay: number;
 };
 
-/** The close code of a server shedding load (PROTOCOL §6), with reason `retry after <seconds> s`. */
-export const CLOSE_TRY_AGAIN_LATER = 1013;
-
 /**
  * The wait a refusal asks for, in ms, from a `Retry-After` header (seconds, or an HTTP date)
  * or a 1013 close reason (`retry after 3 s`); null when it names none.

@@ -2,7 +2,7 @@
  * Pure converters between the backend's wire shapes, the legacy HisCRM Master message
  * and the crm-pc-im `Message` / `Conversation` (seeds/000, PROTOCOL §9). No I/O.
  */
-import type { Message as WireMessage, Topic } from "../src/wire";
+import type { Message as WireMessage, Topic } from "../src/contract/wire";
 import type {
   Conversation,
   CrmMessageType,

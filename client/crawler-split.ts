@@ -3,7 +3,7 @@
  * valid and atomic by themselves (PROTOCOL §4), and merging their answers back into one.
  */
 import type { z } from "zod";
-import type { ItemKind, PushResponse, Rejected, pushEnvelope } from "../src/snapshot";
+import type { ItemKind, PushResponse, Rejected, pushEnvelope } from "../src/contract/snapshot";
 
 /** A push as the crawler sends it (before the backend's defaults and transforms). */
 export type PushBody = z.input<typeof pushEnvelope>;

@@ -8,9 +8,9 @@
  * wire types come from the backend's zod schemas, as types only.
  */
 import type { z } from "zod";
-import type { loginStatusBody, resultBody } from "../src/protocol";
-import type { Command, Health } from "../src/wire";
-import type { crawlerReport, PushResponse } from "../src/snapshot";
+import type { loginStatusBody, resultBody } from "../src/contract/schemas";
+import type { Command, Health } from "../src/contract/wire";
+import type { crawlerReport, PushResponse } from "../src/contract/snapshot";
 import { halve, itemCount, mergeAnswers, splitPart, wholePart } from "./crawler-split";
 import type { Part, PushBody } from "./crawler-split";
 import { FrameSocket } from "./socket";
@@ -18,8 +18,8 @@ import type { ConnectionState, ReconnectOptions } from "./types";
 import { accountUrl, toSocketBase } from "./urls";
 
 export type { PushBody } from "./crawler-split";
-export type { Command, Health } from "../src/wire";
-export type { PushResponse } from "../src/snapshot";
+export type { Command, Health } from "../src/contract/wire";
+export type { PushResponse } from "../src/contract/snapshot";
 
 /** What a crawler says about itself, in a push (`crawler`) or by `reportHealth`. */
 export type CrawlerReport = z.input<typeof crawlerReport>;

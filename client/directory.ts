@@ -2,7 +2,7 @@
  * The tenant's Directory socket (`/api/v1/ws`, PROTOCOL §6.1): the channel list, its live
  * updates and the crm-pc-im `client:register` handshake.
  */
-import type { Channel } from "../src/wire";
+import type { Channel } from "../src/contract/wire";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";
 import { FrameSocket } from "./socket";

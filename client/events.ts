@@ -3,7 +3,7 @@
  * crm-pc-im shapes they are announced with. It also learns which account each topic and
  * notification belongs to, so calls that name only a topic find their socket.
  */
-import type { Channel, Topic } from "../src/wire";
+import type { Channel, Topic } from "../src/contract/wire";
 import { isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { FrameListeners } from "./frame-listeners";
 import { Listeners } from "./listeners";

@@ -3,7 +3,7 @@
  * `monitor:registered` (after every (re)connect) and `monitor:presence`, and every
  * `status_change` after it moves one client in or out.
  */
-import type { OnlineClient } from "../src/wire";
+import type { OnlineClient } from "../src/contract/wire";
 import type { IncomingFrame } from "./requests";
 import type { PresenceListEvent } from "./types";
 

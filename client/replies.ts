@@ -1,5 +1,5 @@
 /** The reply the adapter queues for `monitor:reply`, built from what the app passes. */
-import { MAX_CLIENT_MSG_ID_CHARS, MAX_REPLY_CHARS, MAX_TOPIC_ID_CHARS } from "../src/wire";
+import { MAX_CLIENT_MSG_ID_CHARS, MAX_REPLY_CHARS, MAX_TOPIC_ID_CHARS } from "../src/contract/wire";
 import { isCrmMessage } from "./convert";
 import { AdapterError } from "./requests";
 import type { Message, ReplyInput, SendOptions } from "./types";

@@ -2,7 +2,7 @@
  * Requests over a socket (PROTOCOL §6): each carries an `id`, its answer the same `id`;
  * an `error` frame with that `id` rejects it, silence rejects it after a timeout.
  */
-import type { ErrorPayload, Issue } from "../src/wire";
+import type { ErrorPayload, Issue } from "../src/contract/wire";
 
 /**
  * An error the backend sent (`{type:"error", payload:{code, message, issues}}`, with the

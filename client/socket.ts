@@ -6,8 +6,8 @@
  * again is backoff.ts's: partysocket's own delay is turned off (its first retry has none).
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import { PING, PONG } from "../src/wire";
-import { Backoff, CLOSE_TRY_AGAIN_LATER, retryAfterMs } from "./backoff";
+import { CLOSE_CODES, PING, PONG } from "../src/contract/wire";
+import { Backoff, retryAfterMs } from "./backoff";
 import { Pacer } from "./pacer";
 import type { IncomingFrame } from "./requests";
 import type { ConnectionState, ReconnectOptions } from "./types";
@@ -29,9 +29,6 @@ export type SocketOptions = {
   /** Outgoing frames per second at most (the heartbeat excepted); 0 for no limit. */
   maxFramesPerSecond?: number;
 };
-
-/** The close code the backend uses for a socket whose token expired (PROTOCOL §6, docs/DESIGN.md). */
-const CLOSE_TOKEN_EXPIRED = 4001;
 
 /** Frames `emit` may hold for a socket that is not open yet; past it, `queue` refuses. */
 export const MAX_QUEUED_FRAMES = 100;
@@ -224,8 +221,8 @@ export class FrameSocket {
     if (this.#state === "closed") return;
     if (this.#openedAt && Date.now() - this.#openedAt >= this.#minUptime) this.#backoff.reset();
     this.#openedAt = 0;
-    if (event.code === CLOSE_TRY_AGAIN_LATER) this.#backoff.refused(retryAfterMs(event.reason) ?? this.#maxDelay);
-    if (event.code === CLOSE_TOKEN_EXPIRED) this.#handlers.tokenExpired();
+    if (event.code === CLOSE_CODES.tryAgainLater) this.#backoff.refused(retryAfterMs(event.reason) ?? this.#maxDelay);
+    if (event.code === CLOSE_CODES.tokenExpired) this.#handlers.tokenExpired();
     this.#setState(this.#socket.shouldReconnect ? "reconnecting" : "closed");
   };
 

@@ -1,7 +1,7 @@
 /**
  * The crm-pc-im side of the adapter: the types its UI and store already use (seeds/000,
  * seeds/001), the legacy Master message shape, and the adapter's public option and
- * event types. Wire shapes (Channel, Topic, Message…) come from `src/wire.ts`.
+ * event types. Wire shapes (Channel, Topic, Message…) come from `src/contract/wire.ts`.
  */
 import type {
   Channel,
@@ -12,7 +12,7 @@ import type {
   OnlineClient,
   StoredNotification,
   Topic,
-} from "../src/wire";
+} from "../src/contract/wire";
 
 /** The crm-pc-im message type: the UI knows text, files and images only. */
 export type CrmMessageType = "TEXT" | "FILE" | "IMAGE";

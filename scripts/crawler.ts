@@ -13,7 +13,7 @@
 import WebSocket from "ws";
 import { createCrawlerClient, CrawlerError } from "../client/crawler";
 import type { CommandLoop, PushResponse } from "../client/crawler";
-import { ACCOUNT_ID_RE } from "../src/protocol";
+import { ACCOUNT_ID_RE } from "../src/contract/schemas";
 import { isMain, parseBaseUrl, parseFlags, runMain, sleep, UsageError } from "./cli";
 import { devSecret, mintToken, parseAccountList } from "./token";
 import { simulatedHandler } from "./crawler/commands";

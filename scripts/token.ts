@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEV_AUTH_SECRET, ROLES, signToken } from "../src/auth";
 import type { Claims, Role } from "../src/auth";
-import { ACCOUNT_ID_RE } from "../src/protocol";
+import { ACCOUNT_ID_RE } from "../src/contract/schemas";
 import { isMain, parseFlags, runMain, UsageError } from "./cli";
 
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import type { Channel, EventFrame, Message, ServerFrame } from "../src/protocol";
-import { ACCOUNT_ID_RE, EVENT_TYPES } from "../src/protocol";
+import type { Channel, EventFrame, Message, ServerFrame } from "../src/contract/schemas";
+import { ACCOUNT_ID_RE, EVENT_TYPES } from "../src/contract/schemas";
 import { isMain, parseBaseUrl, parseFlags, runMain, UsageError } from "./cli";
 import { devSecret, mintToken } from "./token";
 

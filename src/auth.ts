@@ -3,14 +3,16 @@
  * in Node (the token script, the tests) and in a browser.
  */
 import { z } from "zod";
-import { ACCOUNT_ID_RE } from "./protocol";
+import { ACCOUNT_ID_RE, ROLES } from "./contract/schemas";
+import type { Role } from "./contract/schemas";
 
-export const ROLES = ["crawler", "agent", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+/** The roles live in the contract; token code reads them from here. */
+export { ROLES };
+export type { Role };
 
 /**
  * The secret `wrangler dev` and the tests use when `.dev.vars` sets none. It is public: only a
- * development run reached at a local address accepts it (`authSecret` in src/middleware/auth.ts);
+ * development run reached at a local address accepts it (`authSecret` in src/http/authenticate.ts);
  * a deployed Worker, whatever its ENVIRONMENT, refuses it.
  */
 export const DEV_AUTH_SECRET = "dev-only-insecure-secret-change-me";

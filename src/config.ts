@@ -1,4 +1,4 @@
-import { ApiError } from "./errors";
+import { ApiError } from "./contract/errors";
 
 /**
  * Operator settings, from `[vars]` in wrangler.toml (or the dashboard). Each has a default

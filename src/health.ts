@@ -2,8 +2,8 @@
  * Account health (PROTOCOL §10): whether the crawler is alive is never stored, only when it
  * was last seen and how often it said it would come; the state follows from the clock.
  */
-import { ApiError } from "./errors";
-import type { CrawlerLogin, CrawlerState, Health, StorageState } from "./protocol";
+import { ApiError } from "./contract/errors";
+import type { CrawlerLogin, CrawlerState, Health, StorageState } from "./contract/schemas";
 
 /** The interval a crawler that never said otherwise is held to. */
 export const DEFAULT_INTERVAL_MS = 30_000;

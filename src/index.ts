@@ -3,9 +3,9 @@
  * Business rules live in the objects (src/objects) and the mapping (src/mapping.ts).
  */
 import { Hono } from "hono";
-import type { AppEnv } from "./app-env";
-import { ApiError } from "./errors";
-import { settingsGuard } from "./middleware/settings";
+import type { AppEnv } from "./http/app-env";
+import { ApiError } from "./contract/errors";
+import { settingsGuard } from "./http/settings";
 import { accounts } from "./routes/accounts";
 import { commands } from "./routes/commands";
 import { im } from "./routes/im";

@@ -3,8 +3,8 @@
  * Douyin-style compatibility shapes (§8). No storage, no I/O; used by the AccountRoom,
  * the HTTP routes and the tests.
  */
-import type { Message, MessageType, Notification, Topic, TopicKind } from "./protocol";
-import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "./snapshot";
+import type { Message, MessageType, Notification, Topic, TopicKind } from "./contract/schemas";
+import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "./contract/snapshot";
 
 /** A platform time in seconds or milliseconds (below 10^12 is seconds) → milliseconds. */
 export function toMillis(time: number | null | undefined, fallback: number): number {

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
-import { attachmentBytes, MAX_ATTACHMENT_BYTES } from "../src/objects/sockets";
-import type { Attachment } from "../src/objects/sockets";
+import { attachmentBytes, MAX_ATTACHMENT_BYTES } from "../src/objects/sockets/socket";
+import type { Attachment } from "../src/objects/sockets/socket";
 import { comment, connect, push, token, uid } from "./helpers";
 
 /** `count` account ids of `length` characters each, all different. */

@@ -5,7 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Role } from "../src/auth";
-import { BODY_LIMITS } from "../src/middleware/body-limit";
+import { BODY_LIMITS } from "../src/http/body-limit";
 import { api, push, token, uid, work } from "./helpers";
 
 type Route = { method: string; path: (account: string) => string; role: Role; limit: number; limitText: string };

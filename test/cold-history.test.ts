@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { AccountRoom } from "../src/objects/AccountRoom";
-import type { ColdHistory } from "../src/objects/cold-history";
+import type { ColdHistory } from "../src/objects/room/history/cold-history";
 import type { Config } from "../src/config";
 import { api, comment, dm, push, roomSocket, token, uid } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { EXPIRY_GRANULARITY_MS } from "../src/objects/socket-expiry";
+import { EXPIRY_GRANULARITY_MS } from "../src/objects/sockets/expiry";
 import { api, comment, connect, newAccount, push, roomSocket, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";
 

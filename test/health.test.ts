@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../src/errors";
+import { ApiError } from "../src/contract/errors";
 import { refuseWhenFull, storageState } from "../src/health";
 import { api, comment, connect, push, token, uid } from "./helpers";
 import type { TestSocket } from "./helpers";

@@ -2,8 +2,8 @@
 import { exports } from "cloudflare:workers";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Role } from "../src/auth";
-import { EVENT_TYPES } from "../src/protocol";
-import type { ServerFrame } from "../src/protocol";
+import { EVENT_TYPES } from "../src/contract/schemas";
+import type { ServerFrame } from "../src/contract/schemas";
 
 /** A fresh id per test: storage is shared by the tests of one file. */
 export const uid = (prefix: string): string => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;

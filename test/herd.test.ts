@@ -1,12 +1,12 @@
 /**
  * A room under a reconnect herd: replays from the same `seq` share one read of the log, and
- * clients that come back after a restart are not announced again (presence-grace.ts).
+ * clients that come back after a restart are not announced again (src/objects/room/delivery/expected-clients.ts).
  */
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ReplayCache } from "../src/objects/replay-cache";
-import { UpgradeGate } from "../src/objects/upgrade-gate";
+import { ReplayCache } from "../src/objects/room/delivery/replay-cache";
+import { UpgradeRate } from "../src/objects/sockets/upgrade-rate";
 import { comment, connect, newAccount, push, registerMonitor, roomSocket, token } from "./helpers";
 import type { TestSocket } from "./helpers";
 
@@ -53,10 +53,10 @@ describe("replays from the same seq", () => {
   });
 });
 
-describe("UpgradeGate", () => {
+describe("UpgradeRate", () => {
   it("lets a second's worth through at once, then gives each refused upgrade its place in the backlog", () => {
     const now = 1_000_000;
-    const gate = new UpgradeGate(4, now);
+    const gate = new UpgradeRate(4, now);
     const waits = Array.from({ length: 8 }, () => gate.take(now));
     expect(waits).toEqual([0, 0, 0, 0, 250, 500, 750, 1000]);
     // Two seconds later the backlog is served and a second's worth passes again.

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../src/errors";
+import { ApiError } from "../src/contract/errors";
 import {
   commentMessage,
   compact,
@@ -20,10 +20,16 @@ import {
   workHead,
 } from "../src/mapping";
 import type { MessageContext } from "../src/mapping";
-import type { Message, Topic } from "../src/protocol";
-import { packPush, unpackPush } from "../src/push-pack";
-import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/snapshot";
-import type { CommentItem, ContentItem, ConversationItem, MessageItem, NotificationItem } from "../src/snapshot";
+import type { Message, Topic } from "../src/contract/schemas";
+import { packPush, unpackPush } from "../src/contract/push-pack";
+import { MAX_ITEM_BYTES, parseItems, pushEnvelope } from "../src/contract/snapshot";
+import type {
+  CommentItem,
+  ContentItem,
+  ConversationItem,
+  MessageItem,
+  NotificationItem,
+} from "../src/contract/snapshot";
 
 const FALLBACK = 1_740_000_000_000;
 const ctx = (extra: Partial<MessageContext> = {}): MessageContext => ({

@@ -2,8 +2,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ClientRegistry, MAX_ONLINE_LISTED } from "../src/objects/client-registry";
-import type { Attachment } from "../src/objects/sockets";
+import { ClientRegistry, MAX_ONLINE_LISTED } from "../src/objects/room/delivery/client-registry";
+import type { Attachment } from "../src/objects/sockets/socket";
 import { newAccount, registerMonitor, roomSocket } from "./helpers";
 
 describe("monitor:registered", () => {

@@ -2,8 +2,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { DIRECTORY_MIGRATIONS } from "../src/objects/Directory";
-import { statsOf, statsRows } from "../src/objects/directory-stats";
+import { DIRECTORY_MIGRATIONS } from "../src/objects/directory/schema";
+import { statsOf, statsRows } from "../src/objects/directory/stats";
 import { api, comment, conversation, dm, push, roomSocket, token, uid, work } from "./helpers";
 
 async function stats(path: string, role: "agent" | "admin" | "crawler" = "agent", options = {}) {

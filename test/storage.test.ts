@@ -2,12 +2,12 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { channelMessageText, topicUpdated } from "../src/objects/event-frames";
-import { bodyOf, packBody } from "../src/objects/message-body";
-import { packRaw, unpackRaw } from "../src/objects/message-raw";
-import { migrate } from "../src/objects/migrate";
-import { ROOM_MIGRATIONS } from "../src/objects/room-schema";
-import type { Message } from "../src/protocol";
+import { channelMessageText, topicUpdated } from "../src/objects/room/events";
+import { bodyOf, packBody } from "../src/objects/room/store/message-body";
+import { packRaw, unpackRaw } from "../src/objects/room/store/message-raw";
+import { migrate } from "../src/lib/migrate";
+import { ROOM_MIGRATIONS } from "../src/objects/room/store/schema";
+import type { Message } from "../src/contract/schemas";
 import { comment, push, roomSocket, uid } from "./helpers";
 import type { Frame } from "./helpers";
 

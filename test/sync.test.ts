@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { REPLAY_PAGE } from "../src/objects/fanout";
+import { REPLAY_PAGE } from "../src/objects/room/delivery/fanout";
 import { comment, connect, push, roomSocket, token, uid } from "./helpers";
 
 /** Pushes `n` single-comment snapshots; each makes 2 events (the comment and its topic). */

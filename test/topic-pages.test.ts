@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_TOPICS_LISTED } from "../src/protocol";
+import { MAX_TOPICS_LISTED } from "../src/contract/schemas";
 import { api, comment, push, roomSocket, token, uid } from "./helpers";
 
 /** An account with `n` work topics, each with a comment: a third at times of their own, the rest at one time. */

@@ -5,7 +5,7 @@
  */
 import QRCode from "qrcode";
 import type { CommandHandler, CommandResult, CrawlerClient } from "../../client/crawler";
-import type { Command } from "../../src/protocol";
+import type { Command } from "../../src/contract/schemas";
 import type { Outbox } from "./outbox";
 
 export type CommandOptions = {

@@ -3,7 +3,7 @@
  * carried out shows up in its next snapshots like any other comment or DM, under the
  * platform id it reported, so the backend finds the agent's reply instead of adding a copy.
  */
-import type { Command } from "../../src/protocol";
+import type { Command } from "../../src/contract/schemas";
 import type { SimAccount, SnapshotBody } from "./world";
 
 /** Replies kept per account; the crawler's window only ever shows the newest. */

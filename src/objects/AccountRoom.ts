@@ -1,17 +1,18 @@
 /**
  * One per (tenant, account): the account's history in SQLite, its event log (`seq`), and the
  * hibernatable sockets of the agents watching it and of its crawler. Read top to bottom it is
- * PROTOCOL §4, §7 and §6.2; storage is in room-store.ts, push-run.ts and command-store.ts,
- * commands in command-desk.ts, delivery in fanout.ts, the socket runtime in socket-host.ts,
- * housekeeping in room-upkeep.ts, messages moved to R2 in cold-history.ts.
+ * PROTOCOL §4, §7 and §6.2. Its parts are in room/: push/ (a snapshot becomes rows), store/
+ * (the SQLite tables and their reads), delivery/ (events to sockets, presence), commands/
+ * (replies and logins for the crawler), history/ (messages moved to R2), housekeeping.ts (the
+ * alarm and the Directory summary); the socket runtime both objects share is sockets/.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Config } from "../config";
-import { ApiError, attempt, failed } from "../errors";
-import type { Result } from "../errors";
+import { ApiError, attempt, failed } from "../contract/errors";
+import type { Result } from "../contract/errors";
 import { healthOf, refuseWhenFull } from "../health";
-import { MAX_TOPICS_LISTED, roomClientFrame } from "../protocol";
+import { MAX_TOPICS_LISTED, roomClientFrame } from "../contract/schemas";
 import type {
   Command,
   EventFrame,
@@ -21,26 +22,28 @@ import type {
   RoomClientFrame,
   StoredNotification,
   TopicPage,
-} from "../protocol";
-import type { PageKey } from "../page-cursor";
-import { unpackPush } from "../push-pack";
-import type { PackedPush } from "../push-pack";
-import type { CrawlerReport, ItemKind, Rejected } from "../snapshot";
+} from "../contract/schemas";
+import type { PageKey } from "../contract/page-cursor";
+import { unpackPush } from "../contract/push-pack";
+import type { PackedPush } from "../contract/push-pack";
+import type { CrawlerReport, ItemKind, Rejected } from "../contract/snapshot";
 import { directoryStub } from "../stubs";
-import { ColdHistory } from "./cold-history";
-import { CommandDesk } from "./command-desk";
-import type { ReplyAnswer } from "./command-desk";
-import { CommandStore } from "./command-store";
-import type { ReplyInput, ResultInput } from "./command-store";
-import { CRAWLER, Fanout, READER } from "./fanout";
-import { RateLimiter } from "./limiter";
-import type { AccountRow, KindCounts } from "./room-rows";
-import { RoomStore } from "./room-store";
-import type { CompatQuery } from "./room-store";
-import { RoomUpkeep } from "./room-upkeep";
-import { SocketHost } from "./socket-host";
-import { readIdentity, requireClientId, saveAttachment, send } from "./sockets";
-import type { Attachment } from "./sockets";
+import { ColdHistory } from "./room/history/cold-history";
+import { CommandDelivery } from "./room/commands/command-delivery";
+import type { ReplyAnswer } from "./room/commands/command-delivery";
+import { CommandStore } from "./room/commands/command-store";
+import type { ReplyInput, ResultInput } from "./room/commands/command-store";
+import { CRAWLER, Fanout, READER } from "./room/delivery/fanout";
+import { RateLimiter } from "../lib/rate-limiter";
+import type { AccountRow, KindCounts } from "./room/store/rows";
+import { applyPush } from "./room/push/push-run";
+import { RoomStore } from "./room/store/room-store";
+import type { CompatQuery } from "./room/store/room-store";
+import { Housekeeping } from "./room/housekeeping";
+import { SocketRuntime } from "./sockets/runtime";
+import { readIdentity } from "../contract/identity";
+import { requireClientId, saveAttachment, send } from "./sockets/socket";
+import type { Attachment } from "./sockets/socket";
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
@@ -51,11 +54,11 @@ export class AccountRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly commands: CommandStore;
   private readonly config: Config;
-  private readonly sockets: SocketHost<RoomClientFrame>;
+  private readonly sockets: SocketRuntime<RoomClientFrame>;
   private readonly fanout: Fanout;
   private readonly pushes: RateLimiter;
-  private readonly upkeep: RoomUpkeep;
-  private readonly desk: CommandDesk;
+  private readonly housekeeping: Housekeeping;
+  private readonly commandDelivery: CommandDelivery;
   private readonly cold: ColdHistory;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -67,7 +70,7 @@ export class AccountRoom extends DurableObject<Env> {
       maxAttempts: this.config.commandMaxAttempts,
       staleAfterMs: this.config.commandStaleMs,
     });
-    this.sockets = new SocketHost<RoomClientFrame>(ctx, this.config, roomClientFrame, {
+    this.sockets = new SocketRuntime<RoomClientFrame>(ctx, this.config, roomClientFrame, {
       onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
       onClose: (ws, attachment) => this.onClose(ws, attachment),
     });
@@ -75,10 +78,10 @@ export class AccountRoom extends DurableObject<Env> {
       ctx,
       this.store,
       (tag) => this.sockets.sockets(tag),
-      () => void this.upkeep.summarySoon(Date.now()),
+      () => void this.housekeeping.summarySoon(Date.now()),
     );
     this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
-    this.upkeep = new RoomUpkeep(
+    this.housekeeping = new Housekeeping(
       ctx,
       env,
       this.config,
@@ -88,7 +91,7 @@ export class AccountRoom extends DurableObject<Env> {
       this.cold,
       this.sockets.expiry,
     );
-    this.desk = new CommandDesk(ctx, this.commands, this.fanout, this.upkeep, this.cold);
+    this.commandDelivery = new CommandDelivery(ctx, this.commands, this.fanout, this.housekeeping, this.cold);
     ctx.blockConcurrencyWhile(async () => this.store.migrate());
   }
 
@@ -103,13 +106,13 @@ export class AccountRoom extends DurableObject<Env> {
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
-      refuseWhenFull(() => this.ctx.storage.transactionSync(() => this.store.applyPush(tenant, push, now, account))),
+      refuseWhenFull(() => this.ctx.storage.transactionSync(() => applyPush(this.store, tenant, push, now, account))),
     );
     if (!applied.ok) return applied;
     const { seq, counts, rejected, events, eventTexts } = applied.value;
     this.fanout.broadcast(events, eventTexts);
-    await this.upkeep.sendSummary();
-    await this.upkeep.scheduleAlarmAfterSignOfLife(now);
+    await this.housekeeping.sendSummary();
+    await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
   }
 
@@ -126,8 +129,8 @@ export class AccountRoom extends DurableObject<Env> {
       this.store.ensureAccount(tenant, accountId, now, account);
       this.store.recordSignOfLife(report, now);
     });
-    await this.upkeep.sendSummary();
-    await this.upkeep.scheduleAlarmAfterSignOfLife(now);
+    await this.housekeeping.sendSummary();
+    await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: healthOf(this.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 
@@ -161,15 +164,15 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** An agent's reply (the HTTP twin of `monitor:reply`). */
   async reply(tenant: string, accountId: string, input: ReplyInput, agent: string): Promise<Result<ReplyAnswer>> {
-    return this.inAccount(tenant, accountId, () => this.desk.reply(input, agent));
+    return this.inAccount(tenant, accountId, () => this.commandDelivery.reply(input, agent));
   }
 
   /** Commands in one status, for the crawler; listing pending ones counts as taking them. */
   async listCommands(tenant: string, accountId: string, status: Command["status"]): Promise<Result<Command[]>> {
     return this.inAccount(tenant, accountId, async () => {
       const commands = this.commands.list(status, 100);
-      if (status === "pending") this.desk.take(commands);
-      await this.upkeep.scheduleAlarm(Date.now());
+      if (status === "pending") this.commandDelivery.take(commands);
+      await this.housekeeping.scheduleAlarm(Date.now());
       return commands;
     });
   }
@@ -178,15 +181,15 @@ export class AccountRoom extends DurableObject<Env> {
     return this.inAccount(tenant, accountId, async () => {
       const outcome = this.ctx.storage.transactionSync(() => this.commands.result(id, input, Date.now()));
       this.fanout.broadcast(outcome.events);
-      if (outcome.retry) this.desk.offer(outcome.command);
-      await this.upkeep.scheduleAlarm(Date.now());
+      if (outcome.retry) this.commandDelivery.offer(outcome.command);
+      await this.housekeeping.scheduleAlarm(Date.now());
       return outcome.command;
     });
   }
 
   /** Starts a QR login (the HTTP twin of `account:login:start`). */
   async startLogin(tenant: string, accountId: string): Promise<Result<Command>> {
-    return this.inAccount(tenant, accountId, () => this.desk.login());
+    return this.inAccount(tenant, accountId, () => this.commandDelivery.login());
   }
 
   async qrcode(tenant: string, accountId: string, image: string, expiresAt: number): Promise<Result<number>> {
@@ -196,7 +199,7 @@ export class AccountRoom extends DurableObject<Env> {
   async loginStatus(tenant: string, accountId: string, status: LoginStatus, error?: string): Promise<Result<number>> {
     const result = await this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
     // A QR login that succeeded turns the channel's health to logged_in.
-    if (result.ok && status === "success") await this.upkeep.sendSummary();
+    if (result.ok && status === "success") await this.housekeeping.sendSummary();
     return result;
   }
 
@@ -256,7 +259,7 @@ export class AccountRoom extends DurableObject<Env> {
   private async loginStep(tenant: string, accountId: string, step: () => EventFrame[]): Promise<Result<number>> {
     return this.inAccount(tenant, accountId, async () => {
       this.fanout.broadcast(this.ctx.storage.transactionSync(step));
-      await this.upkeep.scheduleAlarm(Date.now());
+      await this.housekeeping.scheduleAlarm(Date.now());
       return this.store.seq();
     });
   }
@@ -278,12 +281,12 @@ export class AccountRoom extends DurableObject<Env> {
     const tags = identity.role === "crawler" ? [CRAWLER] : [READER, identity.role];
     const accepted = this.sockets.accept(identity, tags, { clientId });
     if (!accepted.ok) return accepted.response;
-    if (accepted.alarmAt !== undefined) await this.upkeep.alarmAtMost(accepted.alarmAt);
+    if (accepted.alarmAt !== undefined) await this.housekeeping.alarmAtMost(accepted.alarmAt);
     if (identity.role === "crawler") {
       // A (re)connecting crawler gets every command still waiting for it.
       const pending = this.commands.list("pending", 100);
       for (const command of pending) send(accepted.ws, { type: "command:new", payload: { command } });
-      this.desk.take(pending);
+      this.commandDelivery.take(pending);
     } else {
       const since = url.searchParams.get("since");
       const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(identity.sub, clientId) : null;
@@ -325,7 +328,7 @@ export class AccountRoom extends DurableObject<Env> {
         };
         send(ws, { type: "monitor:registered", id: frame.id, payload });
         // A client back after a restart changes nobody's list: no summary for it.
-        if (arrived && this.fanout.presence(ws, attachment, "online")) await this.upkeep.summarySoon(Date.now());
+        if (arrived && this.fanout.presence(ws, attachment, "online")) await this.housekeeping.summarySoon(Date.now());
         return;
       }
       case "monitor:request_topics":
@@ -346,7 +349,7 @@ export class AccountRoom extends DurableObject<Env> {
         return;
       }
       case "monitor:reply": {
-        const { message } = await this.desk.reply(frame.payload, attachment.sub);
+        const { message } = await this.commandDelivery.reply(frame.payload, attachment.sub);
         send(ws, { type: "monitor:reply:accepted", id: frame.id, payload: { message } });
         return;
       }
@@ -355,7 +358,7 @@ export class AccountRoom extends DurableObject<Env> {
         const event = this.ctx.storage.transactionSync(() => this.store.markRead(topicId, seq));
         if (event) {
           this.fanout.broadcast([event]);
-          await this.upkeep.sendSummary();
+          await this.housekeeping.sendSummary();
         }
         return;
       }
@@ -387,7 +390,7 @@ export class AccountRoom extends DurableObject<Env> {
       }
       case "account:login:start":
         if (attachment.role !== "admin") throw new ApiError("forbidden", "account:login:start needs the admin role");
-        await this.desk.login();
+        await this.commandDelivery.login();
         return;
     }
   }
@@ -396,12 +399,12 @@ export class AccountRoom extends DurableObject<Env> {
   private async onClose(ws: WebSocket, attachment: Attachment): Promise<void> {
     if (this.fanout.unregister(attachment)) {
       this.fanout.presence(ws, attachment, "offline");
-      await this.upkeep.summarySoon(Date.now());
+      await this.housekeeping.summarySoon(Date.now());
     }
   }
 
-  /** Housekeeping: room-upkeep.ts. */
+  /** The alarm: room/housekeeping.ts. */
   override async alarm(): Promise<void> {
-    await this.upkeep.alarm(Date.now());
+    await this.housekeeping.alarm(Date.now());
   }
 }

@@ -5,77 +5,24 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Config } from "../config";
-import { ApiError, attempt } from "../errors";
-import type { Result } from "../errors";
-import { directoryClientFrame } from "../protocol";
+import { ApiError, attempt } from "../contract/errors";
+import type { Result } from "../contract/errors";
+import { directoryClientFrame } from "../contract/schemas";
 import { healthOf } from "../health";
-import type { Channel, CrawlerLogin, DirectoryClientFrame, Stats } from "../protocol";
-import { DAY_MINUTES, MINUTE_MS, statsOf, statsRows } from "./directory-stats";
-import type { AccountSummary } from "./room-rows";
-import { migrate } from "./migrate";
-import { SocketHost } from "./socket-host";
-import { attachmentOf, readIdentity, saveAttachment, send } from "./sockets";
-import type { Attachment } from "./sockets";
+import type { Channel, CrawlerLogin, DirectoryClientFrame, Stats } from "../contract/schemas";
+import { DAY_MINUTES, MINUTE_MS } from "./account-summary";
+import type { AccountSummary } from "./account-summary";
+import { DIRECTORY_MIGRATIONS } from "./directory/schema";
+import { statsOf, statsRows } from "./directory/stats";
+import { migrate } from "../lib/migrate";
+import { SocketRuntime } from "./sockets/runtime";
+import { readIdentity } from "../contract/identity";
+import { attachmentOf, saveAttachment, send } from "./sockets/socket";
+import type { Attachment } from "./sockets/socket";
 
 /** Socket tags: tokens without an `accounts` claim see every channel; the others are filtered. */
 const UNRESTRICTED = "all-accounts";
 const RESTRICTED = "some-accounts";
-
-export const DIRECTORY_MIGRATIONS: string[] = [
-  `CREATE TABLE channels (
-     id TEXT PRIMARY KEY,
-     name TEXT NOT NULL,
-     custom_name TEXT,
-     avatar TEXT NOT NULL DEFAULT '',
-     platform TEXT NOT NULL DEFAULT '',
-     last_message TEXT NOT NULL DEFAULT '',
-     last_message_time INTEGER NOT NULL DEFAULT 0,
-     unread_count INTEGER NOT NULL DEFAULT 0,
-     message_count INTEGER NOT NULL DEFAULT 0,
-     is_pinned INTEGER NOT NULL DEFAULT 0,
-     enabled INTEGER NOT NULL DEFAULT 1,
-     last_sync_at INTEGER,
-     seq INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX channels_order ON channels (is_pinned DESC, last_message_time DESC, id);`,
-  // The accounts a restricted token's socket may see: up to 200 ids, far more than a socket
-  // attachment holds. Rows of sockets that are gone are swept (see `sweepScopes`).
-  `CREATE TABLE socket_accounts (
-     account TEXT NOT NULL,
-     socket TEXT NOT NULL,
-     PRIMARY KEY (account, socket)
-   ) WITHOUT ROWID;
-   CREATE INDEX socket_accounts_by_socket ON socket_accounts (socket);`,
-  // Account health (PROTOCOL §10) as the account's room last reported it.
-  `ALTER TABLE channels ADD COLUMN last_seen_at INTEGER;
-   ALTER TABLE channels ADD COLUMN interval_ms INTEGER;
-   ALTER TABLE channels ADD COLUMN login TEXT;
-   ALTER TABLE channels ADD COLUMN crawler_error TEXT;`,
-  // Statistics (PROTOCOL §11) as the account's room last reported them.
-  `ALTER TABLE channels ADD COLUMN topic_count INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE channels ADD COLUMN notification_count INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE channels ADD COLUMN clients TEXT NOT NULL DEFAULT '[]';
-   ALTER TABLE channels ADD COLUMN push_minutes TEXT NOT NULL DEFAULT '[]';`,
-  // Storage (PROTOCOL §10, §11): the account's database size as its room last reported it.
-  `ALTER TABLE channels ADD COLUMN storage_bytes INTEGER;`,
-  // Statistics: pushes per minute as rows, so that a summary carries only the minutes that
-  // changed and the windows are summed here, instead of a day of minutes rewritten (and read
-  // back) as one JSON text on every push.
-  `CREATE TABLE push_minutes (
-     channel TEXT NOT NULL,
-     minute INTEGER NOT NULL,
-     n INTEGER NOT NULL,
-     PRIMARY KEY (channel, minute)
-   ) WITHOUT ROWID;
-   INSERT INTO push_minutes (channel, minute, n)
-     SELECT c.id, json_extract(m.value, '$[0]'), json_extract(m.value, '$[1]')
-     FROM channels AS c, json_each(c.push_minutes) AS m WHERE true
-     ON CONFLICT DO NOTHING;
-   ALTER TABLE channels DROP COLUMN push_minutes;`,
-  // Accounts admitted under MAX_ACCOUNTS_PER_TENANT whose first summary has not come (yet):
-  // counted with the channels, so that two first pushes at once cannot both take the last place.
-  `CREATE TABLE admitted (id TEXT PRIMARY KEY) WITHOUT ROWID;`,
-];
 
 type ChannelRow = {
   id: string;
@@ -138,7 +85,7 @@ const SWEEP_LOOK_EVERY = 64;
 export class Directory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: Config;
-  private readonly sockets: SocketHost<DirectoryClientFrame>;
+  private readonly sockets: SocketRuntime<DirectoryClientFrame>;
   /** Accepts of restricted sockets since the last look at the sweep; the first accept after a wake looks. */
   #acceptsSinceLook = SWEEP_LOOK_EVERY;
 
@@ -146,7 +93,7 @@ export class Directory extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.config = readConfig(env);
-    this.sockets = new SocketHost<DirectoryClientFrame>(ctx, this.config, directoryClientFrame, {
+    this.sockets = new SocketRuntime<DirectoryClientFrame>(ctx, this.config, directoryClientFrame, {
       onFrame: (ws, attachment, frame) => this.handle(ws, attachment, frame),
       onClose: (_ws, attachment) => this.forgetScope(attachment),
     });
@@ -285,7 +232,7 @@ export class Directory extends DurableObject<Env> {
     return accepted.response;
   }
 
-  /** The one alarm a Directory has: closing the sockets whose token expired (socket-expiry.ts). */
+  /** The one alarm a Directory has: closing the sockets whose token expired (sockets/expiry.ts). */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sockets.expiry.sweep(now);

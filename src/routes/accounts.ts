@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { ApiError, unwrap } from "../errors";
-import { accountParam, authenticate } from "../middleware/auth";
-import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { MAX_TOPICS_PAGE, topicPageFields } from "../protocol";
+import type { AppEnv } from "../http/app-env";
+import { ApiError, unwrap } from "../contract/errors";
+import { accountParam, authenticate } from "../http/authenticate";
+import { BODY_LIMITS, limitBody } from "../http/body-limit";
+import { MAX_TOPICS_PAGE, topicPageFields } from "../contract/schemas";
 import { directoryStub, roomStub } from "../stubs";
-import { parseBody, parseQuery } from "../validate";
+import { parseBody, parseQuery } from "../http/validate";
 
 const readers = authenticate(["agent", "admin"]);
 

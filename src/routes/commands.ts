@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { ApiError, unwrap } from "../errors";
-import { accountParam, authenticate } from "../middleware/auth";
-import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { loginStatusBody, qrcodeBody, replyFields, resultBody } from "../protocol";
+import type { AppEnv } from "../http/app-env";
+import { ApiError, unwrap } from "../contract/errors";
+import { accountParam, authenticate } from "../http/authenticate";
+import { BODY_LIMITS, limitBody } from "../http/body-limit";
+import { loginStatusBody, qrcodeBody, replyFields, resultBody } from "../contract/schemas";
 import { roomStub } from "../stubs";
-import { parseBody, parseQuery } from "../validate";
+import { parseBody, parseQuery } from "../http/validate";
 
 const replyBody = z.object(replyFields);
 const listQuery = z.object({ status: z.enum(["pending", "sent", "failed"]).default("pending") });

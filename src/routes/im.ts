@@ -1,15 +1,15 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { unwrap } from "../errors";
+import type { AppEnv } from "../http/app-env";
+import { unwrap } from "../contract/errors";
 import { imContent, imConversation, imDiscussion, imMessage, imUnified } from "../mapping";
-import { accountParam, authenticate } from "../middleware/auth";
-import { accountIdSchema } from "../protocol";
-import type { Message, Topic } from "../protocol";
-import type { ContentItem, ConversationItem } from "../snapshot";
+import { accountParam, authenticate } from "../http/authenticate";
+import { accountIdSchema } from "../contract/schemas";
+import type { Message, Topic } from "../contract/schemas";
+import type { ContentItem, ConversationItem } from "../contract/snapshot";
 import { roomStub } from "../stubs";
-import { parseQuery } from "../validate";
+import { parseQuery } from "../http/validate";
 
 const page = z.object({
   account_id: accountIdSchema,

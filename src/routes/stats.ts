@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { unwrap } from "../errors";
-import { authenticate } from "../middleware/auth";
+import type { AppEnv } from "../http/app-env";
+import { unwrap } from "../contract/errors";
+import { authenticate } from "../http/authenticate";
 import { directoryStub } from "../stubs";
 
 /** `GET /api/v1/stats`: the token's tenant in figures (PROTOCOL §11), from the Directory alone. */

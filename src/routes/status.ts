@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { version } from "../../package.json";
 
 /** `GET /api/v1/status`: no auth, no tenant data — for load balancers and humans. */

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { ApiError, unwrap } from "../errors";
-import { accountParam, authenticate } from "../middleware/auth";
-import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { packPush } from "../push-pack";
-import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope } from "../snapshot";
+import type { AppEnv } from "../http/app-env";
+import { ApiError, unwrap } from "../contract/errors";
+import { accountParam, authenticate } from "../http/authenticate";
+import { BODY_LIMITS, limitBody } from "../http/body-limit";
+import { packPush } from "../contract/push-pack";
+import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope } from "../contract/snapshot";
 import { roomStub } from "../stubs";
-import { parseBody } from "../validate";
+import { parseBody } from "../http/validate";
 
 /**
  * `POST /api/v1/accounts/:accountId/sync`: the crawler's snapshot push (PROTOCOL §4), and

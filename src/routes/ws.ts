@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
-import { accountParam, authenticate } from "../middleware/auth";
-import { IDENTITY_HEADER } from "../objects/sockets";
-import type { Identity } from "../objects/sockets";
+import type { AppEnv } from "../http/app-env";
+import { ApiError } from "../contract/errors";
+import { accountParam, authenticate } from "../http/authenticate";
+import { IDENTITY_HEADER } from "../contract/identity";
+import type { Identity } from "../contract/identity";
 import { directoryStub, roomStub } from "../stubs";
-import { parseQuery } from "../validate";
+import { parseQuery } from "../http/validate";
 
 const roomQuery = z.object({
   since: z.coerce.number().int().nonnegative().optional(),

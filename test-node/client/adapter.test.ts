@@ -14,7 +14,7 @@ import type {
   SyncResetEvent,
   WebSocketService,
 } from "../../client/adapter";
-import { MAX_TOPICS_LISTED } from "../../src/wire";
+import { MAX_TOPICS_LISTED } from "../../src/contract/wire";
 import { startBackend } from "../backend";
 import type { Backend } from "../backend";
 import { network, sleep, waitFor } from "./network";

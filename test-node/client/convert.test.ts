@@ -11,7 +11,7 @@ import {
   toMessageContext,
   toMillis,
 } from "../../client/convert";
-import type { Message as WireMessage, Topic } from "../../src/protocol";
+import type { Message as WireMessage, Topic } from "../../src/contract/schemas";
 import type { Message } from "../../client/types";
 
 const master = {

@@ -13,7 +13,7 @@ import { createCrawlerClient } from "../../client/crawler";
 import type { CrawlerClientOptions } from "../../client/crawler";
 import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
-import type { Command, Message } from "../../src/protocol";
+import type { Command, Message } from "../../src/contract/schemas";
 import { startDev } from "../wrangler-dev";
 import type { DevServer } from "../wrangler-dev";
 

@@ -15,7 +15,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
-import type { Message, Topic } from "../../src/protocol";
+import type { Message, Topic } from "../../src/contract/schemas";
 import { livingInGroup, startDev } from "../wrangler-dev";
 import type { DevServer } from "../wrangler-dev";
 

@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
-import type { Channel, Message, Topic } from "../../src/protocol";
+import type { Channel, Message, Topic } from "../../src/contract/schemas";
 import { parseCrawlerArgs, runCrawler } from "../../scripts/crawler";
 import { startDev } from "../wrangler-dev";
 import type { DevServer } from "../wrangler-dev";

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { parseItems, pushEnvelope } from "../../src/snapshot";
+import { parseItems, pushEnvelope } from "../../src/contract/snapshot";
 import { UsageError } from "../../scripts/cli";
 import { DEFAULT_ACCOUNTS, describePush, parseCrawlerArgs, runCrawler } from "../../scripts/crawler";
 import { generateSnapshot, simAccount, WINDOW } from "../../scripts/crawler/world";

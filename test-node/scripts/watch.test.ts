@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../src/protocol";
+import type { Message } from "../../src/contract/schemas";
 import { UsageError } from "../../scripts/cli";
 import { formatFrame, parseWatchArgs, socketUrl } from "../../scripts/watch";
 

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { DEFAULT_MAX_PUSH_BYTES } from "../../src/config";
-import { EARLIEST_TIME_MS } from "../../src/snapshot";
+import { EARLIEST_TIME_MS } from "../../src/contract/snapshot";
 import type { Obj } from "./expect";
 import { ITEM_KINDS } from "./items";
 import type { Kind } from "./items";

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PING } from "../../src/protocol";
+import { PING } from "../../src/contract/schemas";
 import { uid } from "../helpers";
 import { expectBaselineIntact, seedBaseline } from "./baseline";
 import { get, nextNonce, openSocket } from "./client";

@@ -3,7 +3,7 @@
  * ids that carry a per-run nonce so every run talks about items the account has never seen.
  */
 import fc from "fast-check";
-import { MAX_CONTENT_CHARS, MAX_ITEM_BYTES } from "../../src/snapshot";
+import { MAX_CONTENT_CHARS, MAX_ITEM_BYTES } from "../../src/contract/snapshot";
 import type { Obj } from "./expect";
 import { clip, cleanText, define, FILL, ID_MAX, NAME, resolve, sized, TITLE, URL_MAX } from "./text";
 import {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fastItems, itemSchemas } from "../../src/snapshot";
+import { fastItems, itemSchemas } from "../../src/contract/snapshot";
 import { show } from "./expect";
 import { ITEM_KINDS, materialize, pushCase } from "./items";
 import type { Kind } from "./items";

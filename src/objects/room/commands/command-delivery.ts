@@ -1,0 +1,62 @@
+/**
+ * How an AccountRoom hands agents' replies and admins' logins to its crawler (PROTOCOL §7):
+ * stored as commands in one transaction, announced to readers, offered on the crawler's
+ * socket, and marked taken once delivered.
+ */
+import type { Command, Message } from "../../../contract/schemas";
+import type { ColdHistory } from "../history/cold-history";
+import type { CommandStore, ReplyInput } from "./command-store";
+import type { Fanout } from "../delivery/fanout";
+import type { Housekeeping } from "../housekeeping";
+
+export type ReplyAnswer = { message: Message; created: boolean };
+
+export class CommandDelivery {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly commands: CommandStore,
+    private readonly fanout: Fanout,
+    private readonly housekeeping: Housekeeping,
+    private readonly cold: ColdHistory,
+  ) {}
+
+  /**
+   * Stores a reply and its command; a new one goes out to everyone and to the crawler. A reply
+   * to a message moved to R2 reads that message first (the transaction cannot wait for R2).
+   */
+  async reply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
+    const archived =
+      input.replyToId === undefined ? null : await this.cold.archivedMessage(input.replyToId, input.topicId);
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now(), archived));
+    if (outcome.created) {
+      this.fanout.broadcast(outcome.events);
+      this.offer(outcome.command);
+      await this.housekeeping.sendSummary();
+      await this.housekeeping.scheduleAlarm(Date.now());
+    }
+    return { message: outcome.message, created: outcome.created };
+  }
+
+  /** Starts a QR login, or gives back the one under way. */
+  async login(): Promise<Command> {
+    const outcome = this.ctx.storage.transactionSync(() => this.commands.login(Date.now()));
+    if (outcome.created) {
+      this.fanout.broadcast(outcome.events);
+      this.offer(outcome.command);
+      await this.housekeeping.scheduleAlarm(Date.now());
+    }
+    return outcome.command;
+  }
+
+  /** Sends a command to the crawler sockets, if any; delivered, it counts as taken. */
+  offer(command: Command): void {
+    if (this.fanout.toCrawlers([{ type: "command:new", payload: { command } }])) this.take([command]);
+  }
+
+  /** Records that the crawler has these commands; a stale reply taken now is pending again. */
+  take(commands: Command[]): void {
+    if (!commands.length) return;
+    const ids = commands.map((c) => c.id);
+    this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.take(ids, Date.now())));
+  }
+}
