@@ -4,18 +4,16 @@
  * reloads on every change) can't restart it halfway. Also: the workerd processes it started,
  * their resident memory, tokens and pushes.
  */
-import { execFile, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Role } from "../src/auth";
-import { developmentEnvArgs } from "../test-node/dev-environment";
+import { mintToken, startWrangler } from "../scripts/backend";
+import type { WranglerOptions } from "../scripts/backend";
 
 const run = promisify(execFile);
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -82,17 +80,6 @@ export function request(
       }),
     );
     req.end(options.body);
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
   });
 }
 
@@ -211,21 +198,6 @@ export async function vmRssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
 }
 
-async function waitForStatus(url: string, child: ChildProcess, logPath: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logPath}`);
-    try {
-      const response = await fetch(`${url}/api/v1/status`);
-      if (response.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`wrangler dev did not answer /api/v1/status within ${READY_TIMEOUT_MS / 1000} s; see ${logPath}`);
-}
-
 /**
  * Starts `wrangler dev` from a copy of the source.
  * @example
@@ -249,57 +221,27 @@ export async function startBackend(options: {
   const toml = join(project, "wrangler.toml");
   await writeFile(toml, withoutConsole(await readFile(toml, "utf8")));
   await symlink(join(REPO, "node_modules"), join(project, "node_modules"));
-  const [port, inspectorPort] = [await freePort(), await freePort()];
   const log = join(root, "wrangler.log");
   const logStream = createWriteStream(log);
-  const child = spawn(
-    join(REPO, "node_modules/.bin/wrangler"),
-    [
-      "dev",
-      // [env.development] where the copy has one (its top level is production), as `npm start` runs it.
-      ...developmentEnvArgs(project),
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      join(root, "state"),
-      "--inspector-port",
-      String(inspectorPort),
-      "--log-level",
-      // BENCH_LOG_LEVEL=info (with BENCH_KEEP_LOG) to see every request wrangler served.
-      process.env.BENCH_LOG_LEVEL ?? "warn",
-      "--show-interactive-dev-session=false",
-      ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-    ],
-    // Its own process group, so stop() ends exactly the processes started here.
-    {
-      cwd: project,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        // wrangler's local trace collector stores a trace of every request, alarm and call in
-        // its own SQLite object, synced to disk on the thread that runs the Worker and its
-        // objects. Production has no such step. X_LOCAL_OBSERVABILITY=true measures with it.
-        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
-        ...(options.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: options.v8Flags.join(" ") } : {}),
-      },
-    },
-  );
-  child.stdout!.pipe(logStream);
-  child.stderr!.pipe(logStream);
-  const proxyUrl = `http://127.0.0.1:${port}`;
-  try {
-    await waitForStatus(proxyUrl, child, log);
-  } catch (error) {
-    if (child.pid) process.kill(-child.pid, "SIGTERM");
-    throw error;
-  }
+  const dev = await startWrangler({
+    project,
+    persistTo: join(root, "state"),
+    // BENCH_LOG_LEVEL=info (with BENCH_KEEP_LOG) to see every request wrangler served.
+    logLevel: (process.env.BENCH_LOG_LEVEL as WranglerOptions["logLevel"]) ?? "warn",
+    vars: options.vars,
+    // X_LOCAL_OBSERVABILITY=true measures with wrangler's local trace collector.
+    localTraces: false,
+    env: options.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: options.v8Flags.join(" ") } : {},
+    onLine: (line) => logStream.write(`${line}\n`),
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  }).catch((error: Error) => {
+    logStream.end();
+    throw new Error(`${error.message}\n(wrangler's whole output: ${log})`);
+  });
+  const proxyUrl = dev.url;
 
   async function workerds(): Promise<number[]> {
-    return (await descendants(child.pid!)).filter((p) => p.comm === "workerd").map((p) => p.pid);
+    return (await descendants(dev.pgid)).filter((p) => p.comm === "workerd").map((p) => p.pid);
   }
 
   async function workerPid(): Promise<number | null> {
@@ -311,7 +253,7 @@ export async function startBackend(options: {
   }
 
   async function token(role: Role, tenant: string, sub = `bench-${role}`): Promise<string> {
-    return signToken({ sub, tid: tenant, role, exp: Math.floor(Date.now() / 1000) + 6 * 3600 }, DEV_AUTH_SECRET);
+    return mintToken(role, { tenant, sub, ttl: 6 * 3600 });
   }
 
   const crawlerTokens = new Map<string, Promise<string>>();
@@ -329,7 +271,7 @@ export async function startBackend(options: {
   const pid = await workerPid();
   const direct = pid === null ? null : await workerPort(pid);
   if (!direct && !options.viaProxy) {
-    process.kill(-child.pid!, "SIGTERM");
+    await dev.kill();
     throw new Error("the Worker's own workerd port was not found; run with --via-proxy");
   }
   const url = options.viaProxy ? proxyUrl : `http://127.0.0.1:${direct}`;
@@ -337,7 +279,7 @@ export async function startBackend(options: {
   return {
     url,
     proxyUrl,
-    inspectorUrl: `ws://127.0.0.1:${inspectorPort}/ws`,
+    inspectorUrl: `ws://127.0.0.1:${dev.inspectorPort}/ws`,
     source,
     project,
     log,
@@ -372,18 +314,7 @@ export async function startBackend(options: {
       return request(`${url}${path}`, { headers: { authorization } });
     },
     async stop() {
-      if (child.exitCode === null && child.pid) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        process.kill(-child.pid, "SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-        if (child.exitCode === null) {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {
-            // Already gone.
-          }
-        }
-      }
+      await dev.stop();
       await new Promise((resolve) => logStream.end(resolve));
       // BENCH_KEEP_LOG=<file> keeps wrangler's output of the run, to look into a failure.
       if (process.env.BENCH_KEEP_LOG) await cp(log, process.env.BENCH_KEEP_LOG);

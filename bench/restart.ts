@@ -25,10 +25,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { signToken } from "../src/auth";
 import type { Role } from "../src/auth";
 import type { createClient, memoryStorage } from "../client/adapter";
-import type { livingInGroup, startDev } from "../test-node/wrangler-dev";
+import { livingInGroup, mintToken, startDev } from "../scripts/backend";
 import { isMain, runMain, UsageError } from "../scripts/cli";
 import { directWorkerd, REPO } from "./backend";
 import { Forwarder } from "./forwarder";
@@ -47,7 +46,6 @@ const SETUP_CONCURRENCY = 25;
 const CATCH_UP_TIMEOUT_MS = 90_000;
 
 type AdapterModule = { createClient: typeof createClient; memoryStorage: typeof memoryStorage };
-type DevModule = { startDev: typeof startDev; livingInGroup: typeof livingInGroup };
 type Client = ReturnType<typeof createClient>;
 
 /** How the herd's sockets end up: as deployed (every deflate offer declined), or as `wrangler dev` alone negotiates them. */
@@ -100,9 +98,7 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
   }
 }
 
-function token(role: Role, sub: string): Promise<string> {
-  return signToken({ sub, tid: TENANT, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
-}
+const token = (role: Role, sub: string) => mintToken(role, { tenant: TENANT, sub, secret: SECRET });
 
 /** Counts what the server answered to each upgrade, by the token in its address. */
 class UpgradeCounter {
@@ -171,8 +167,6 @@ async function push(url: string, comments: { id: string; content: string }[]): P
  */
 export async function restartUnderLoad(count: number, options: RestartOptions = {}): Promise<RestartResult> {
   const { root = REPO, progress = () => {}, vars: extraVars = {}, deflate = "declined" } = options;
-  process.env.EDGE_BACKEND_ROOT = root;
-  const { startDev, livingInGroup } = (await import("../test-node/wrangler-dev")) as DevModule;
   const { createClient, memoryStorage } = (await import(join(root, "client/adapter.ts"))) as AdapterModule;
   const dir = await mkdtemp(join(tmpdir(), "restart-bench-"));
   const vars = { AUTH_SECRET: SECRET, ...extraVars };
@@ -184,7 +178,7 @@ export async function restartUnderLoad(count: number, options: RestartOptions = 
   let statusChanges = 0;
   const forwarder = new Forwarder(deflate === "declined");
   const url = await forwarder.listen();
-  let dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
+  let dev = await startDev({ dir, root, vars, readyTimeoutMs: 120_000 });
   try {
     forwarder.target = (await directWorkerd(livingInGroup(dev.pgid))).port;
     await push(url, [{ id: "before", content: "before the restart" }]);
@@ -222,7 +216,7 @@ export async function restartUnderLoad(count: number, options: RestartOptions = 
     const killedAt = performance.now();
     counter.counting = true;
     forwarder.counting = true;
-    dev = await startDev({ dir, vars, readyTimeoutMs: 120_000 });
+    dev = await startDev({ dir, root, vars, readyTimeoutMs: 120_000 });
     forwarder.target = (await directWorkerd(livingInGroup(dev.pgid))).port;
     const upAt = performance.now();
     const backendPids = livingInGroup(dev.pgid);

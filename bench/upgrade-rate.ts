@@ -22,9 +22,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { signToken } from "../src/auth";
 import { isMain, runMain, UsageError } from "../scripts/cli";
-import { livingInGroup, startDev } from "../test-node/wrangler-dev";
+import { livingInGroup, mintToken, startDev } from "../scripts/backend";
 import { directWorkerd, REPO } from "./backend";
 import { startBare } from "./bare";
 import { decliningDoor } from "./forwarder";
@@ -39,7 +38,7 @@ const BACKLOG = 50;
 const SETTLE_MS = 3_000;
 
 const token = (sub: string, role: "agent" | "crawler" = "agent") =>
-  signToken({ sub, tid: "line", role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
+  mintToken(role, { tenant: "line", sub, secret: SECRET });
 
 /** Whether the backends take the deflate offer up, as `wrangler dev` does (`--deflate=negotiated`). */
 const negotiated = process.argv.includes("--deflate=negotiated");

@@ -7,6 +7,7 @@
  */
 import ReconnectingWebSocket from "partysocket/ws";
 import { CLOSE_CODES, PING, PONG } from "../src/contract/wire";
+import type { ErrorPayload } from "../src/contract/wire";
 import { Backoff, retryAfterMs } from "./backoff";
 import { Pacer } from "./pacer";
 import type { IncomingFrame } from "./requests";
@@ -20,6 +21,13 @@ export type SocketHandlers = {
   failure(error: Error): void;
   /** The server closed the socket because the token expired (close code 4001). */
   tokenExpired(): void;
+  /**
+   * The server refused an upgrade with this HTTP status and, when its body was the backend's
+   * error (PROTOCOL §3), that error. Seen in Node's `ws` only; browsers hide a refused upgrade.
+   */
+  refused?(status: number, error: ErrorPayload | null): void;
+  /** An open connection closed, with the close frame's code and reason. */
+  closed?(code: number, reason: string): void;
 };
 
 export type SocketOptions = {
@@ -34,9 +42,19 @@ export type SocketOptions = {
 export const MAX_QUEUED_FRAMES = 100;
 const DEFAULTS = { minDelay: 1000, maxDelay: 5000, minUptime: 5000, connectTimeout: 10_000 };
 
-type Refusal = (ms: number | null, status: number) => void;
+type Refusal = (ms: number | null, status: number, body: string) => void;
 type NodeSocket = { once?(event: string, listener: (...args: never[]) => void): unknown; terminate?(): void };
-type UpgradeResponse = { statusCode?: number; headers?: Record<string, string | string[] | undefined> };
+type UpgradeResponse = {
+  statusCode?: number;
+  headers?: Record<string, string | string[] | undefined>;
+  setEncoding?(encoding: "utf8"): unknown;
+  on?(event: "data", listener: (chunk: string) => void): unknown;
+  once?(event: "end" | "error", listener: () => void): unknown;
+};
+
+/** The most of a refusal's body kept (an error body is a few hundred bytes), and how long it is waited for. */
+const REFUSAL_BODY_CHARS = 4096;
+const REFUSAL_BODY_WAIT_MS = 2_000;
 
 /**
  * The `WebSocket` class wrapped so that a refused upgrade's `Retry-After` reaches `refused`.
@@ -49,9 +67,25 @@ function readingRefusals(Base: unknown, refused: Refusal): unknown {
     const socket = protocols === undefined ? new Socket(url) : new Socket(url, protocols);
     socket.once?.("unexpected-response", (_request: unknown, response: UpgradeResponse) => {
       const header = response.headers?.["retry-after"];
-      refused(retryAfterMs(Array.isArray(header) ? header[0] : header), response.statusCode ?? 0);
-      // With a listener, ws leaves the failed handshake open: end it as ws would without one.
-      socket.terminate?.();
+      let body = "";
+      let done = false;
+      // The body says why (PROTOCOL §3's error); it is read before the handshake is ended.
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        refused(retryAfterMs(Array.isArray(header) ? header[0] : header), response.statusCode ?? 0, body);
+        // With a listener, ws leaves the failed handshake open: end it as ws would without one.
+        socket.terminate?.();
+      };
+      const timer = setTimeout(finish, REFUSAL_BODY_WAIT_MS);
+      response.setEncoding?.("utf8");
+      response.on?.("data", (chunk) => {
+        if (body.length < REFUSAL_BODY_CHARS) body += chunk.slice(0, REFUSAL_BODY_CHARS - body.length);
+      });
+      response.once?.("end", finish);
+      response.once?.("error", finish);
+      if (!response.once) finish();
     });
     return socket;
   };
@@ -65,6 +99,16 @@ function sleep(ms: number, wake: (cancel: () => void) => void): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The backend's `{ error: { code, message } }` in a refusal's body, or null. */
+function errorOf(body: string): ErrorPayload | null {
+  try {
+    const error = (JSON.parse(body) as { error?: ErrorPayload }).error;
+    return typeof error?.code === "string" && typeof error.message === "string" ? error : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseFrame(data: unknown): IncomingFrame | null {
@@ -182,9 +226,12 @@ export class FrameSocket {
     return url();
   }
 
-  #refused: Refusal = (ms, status) => {
-    this.#refusal = `refused with ${status}${ms === null ? "" : ` (retry after ${ms / 1000} s)`}`;
+  #refused: Refusal = (ms, status, body) => {
+    const error = errorOf(body);
+    const why = error ? ` ${error.code}: ${error.message}` : "";
+    this.#refusal = `refused with ${status}${why}${ms === null ? "" : ` (retry after ${ms / 1000} s)`}`;
     if (ms !== null) this.#backoff.refused(ms);
+    this.#handlers.refused?.(status, error);
   };
 
   #write(text: string): void {
@@ -220,6 +267,7 @@ export class FrameSocket {
     this.#pacer?.clear();
     if (this.#state === "closed") return;
     if (this.#openedAt && Date.now() - this.#openedAt >= this.#minUptime) this.#backoff.reset();
+    if (this.#openedAt) this.#handlers.closed?.(event.code, event.reason);
     this.#openedAt = 0;
     if (event.code === CLOSE_CODES.tryAgainLater) this.#backoff.refused(retryAfterMs(event.reason) ?? this.#maxDelay);
     if (event.code === CLOSE_CODES.tokenExpired) this.#handlers.tokenExpired();

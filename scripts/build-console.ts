@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { isMain, runMain } from "./cli";
-import { REPO_ROOT } from "./token";
+import { REPO_ROOT } from "./backend";
 
 const CONSOLE = join(REPO_ROOT, "console");
 const CONSOLE_DIST = join(CONSOLE, "dist");

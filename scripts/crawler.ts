@@ -15,7 +15,8 @@ import { createCrawlerClient, CrawlerError } from "../client/crawler";
 import type { CommandLoop, PushResponse } from "../client/crawler";
 import { ACCOUNT_ID_RE } from "../src/contract/schemas";
 import { isMain, parseBaseUrl, parseFlags, runMain, sleep, UsageError } from "./cli";
-import { devSecret, mintToken, parseAccountList } from "./token";
+import { devSecret, mintToken } from "./backend";
+import { parseAccountList } from "./token";
 import { simulatedHandler } from "./crawler/commands";
 import type { CommandOptions } from "./crawler/commands";
 import { Outbox } from "./crawler/outbox";
@@ -158,7 +159,7 @@ export async function runCrawler(options: CrawlerOptions, run: CrawlerRun = {}):
   const accounts = options.accounts.map((id, index) => simAccount(id, index));
   const client = createCrawlerClient({
     url: options.url,
-    token: () => mintToken({ role: "crawler", tenant: options.tenant, sub: "crawler-sim", ttl: 3600 }, secret),
+    token: () => mintToken("crawler", { tenant: options.tenant, sub: "crawler-sim", ttl: 3600, secret }),
     // Waiting for a backend that is down is this loop's business (it says so once); 429s the client waits out.
     maxAttempts: 1,
     fetch: (input, init) => fetch(input, { ...init, signal }),

@@ -6,16 +6,14 @@
  * console's URLs, tokens and commands to try. Ctrl-C stops both. Writes nothing but
  * wrangler's own local state.
  */
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { isMain, parseFlags, runMain, sleep, UsageError } from "./cli";
+import { isMain, parseFlags, runMain, UsageError } from "./cli";
 import { DEFAULT_ACCOUNTS, runCrawler } from "./crawler";
 import type { CrawlerOptions } from "./crawler";
-import { devSecret, mintToken, REPO_ROOT } from "./token";
+import { devSecret, mintToken, REPO_ROOT, startWrangler } from "./backend";
+import type { Wrangler } from "./backend";
 
 export const START_USAGE = `usage: npm start [-- --verbose] [-- --no-crawler]
 
@@ -72,31 +70,6 @@ export function wranglerFilter(): (line: string) => string[] {
     if (/^\[wrangler:info\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ [123]\d\d /.test(line)) return [];
     return [line];
   };
-}
-
-function pipeLines(stream: NodeJS.ReadableStream, prefix: string, filter: (line: string) => string[]): void {
-  createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
-    for (const shown of filter(line)) console.log(`${prefix}${shown}`);
-  });
-}
-
-async function waitForStatus(
-  base: string,
-  child: ChildProcess,
-  signal: AbortSignal,
-): Promise<"ready" | "exited" | "timeout"> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline && !signal.aborted) {
-    if (child.exitCode !== null || child.signalCode !== null) return "exited";
-    try {
-      const response = await fetch(`${base}/api/v1/status`, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return "ready";
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(300, signal);
-  }
-  return signal.aborted ? "exited" : "timeout";
 }
 
 /** The banner: where the backend is, tokens, and commands to paste. */
@@ -160,8 +133,7 @@ async function main(): Promise<number> {
   }
   const port = portFromEnv();
   const base = `http://${HOST}:${port}`;
-  const wrangler = join(REPO_ROOT, "node_modules", ".bin", process.platform === "win32" ? "wrangler.cmd" : "wrangler");
-  if (!existsSync(wrangler)) {
+  if (!existsSync(join(REPO_ROOT, "node_modules", ".bin", "wrangler"))) {
     console.error("wrangler is not installed here: run `npm install` first.");
     return 1;
   }
@@ -173,53 +145,12 @@ async function main(): Promise<number> {
   }
 
   const { secret, source } = devSecret();
-  // [env.development]: the top level of wrangler.toml is production.
-  const args = [
-    "dev",
-    "--env",
-    "development",
-    "--ip",
-    HOST,
-    "--port",
-    String(port),
-    "--show-interactive-dev-session=false",
-  ];
-  // wrangler dev reads .dev.vars / .env itself, but not this shell's environment: hand it on,
-  // so the backend checks tokens with the same secret they are signed with here.
-  if (process.env.AUTH_SECRET) args.push("--var", `AUTH_SECRET:${process.env.AUTH_SECRET}`);
   console.log(`starting wrangler dev on ${base} (tokens signed with ${source})…`);
-
-  const child = spawn(wrangler, args, {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so stopping it also stops the workerd processes it runs.
-    detached: process.platform !== "win32",
-    shell: process.platform === "win32",
-  });
   const filter = flags.verbose ? (line: string) => [line] : wranglerFilter();
-  pipeLines(child.stdout!, "wrangler │ ", filter);
-  pipeLines(child.stderr!, "wrangler │ ", filter);
-  const exited = new Promise<number>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
-  );
-
   const controller = new AbortController();
   let stopping = false;
   let crawler: Promise<boolean> = Promise.resolve(true);
-
-  const killGroup = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined) return;
-    try {
-      if (process.platform === "win32") child.kill(signal);
-      else process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  // Last resort if this process dies some other way: never leave wrangler running.
-  process.once("exit", () => {
-    if (child.exitCode === null && child.signalCode === null) killGroup("SIGKILL");
-  });
+  let wrangler: Wrangler | null = null;
 
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -227,57 +158,66 @@ async function main(): Promise<number> {
     console.log("\nstopping the crawler and wrangler…");
     controller.abort();
     await crawler;
-    if (child.exitCode === null && child.signalCode === null) {
-      // wrangler tears its runtime down on SIGINT; whatever is left after 5 s is killed.
-      try {
-        child.kill("SIGINT");
-      } catch {
-        // Already gone.
-      }
-      const done = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
-      if (!done) killGroup("SIGKILL");
-    }
-    killGroup("SIGKILL");
+    await wrangler?.stop();
   };
-
-  const finished = new Promise<number>((resolve) => {
-    let firstSignalAt = 0;
-    const onSignal = () => {
-      // One Ctrl-C often arrives twice (from the terminal and relayed by npm/tsx): a repeat
-      // within a second is that echo; a later one means "now" and kills wrangler at once.
-      if (stopping) {
-        if (Date.now() - firstSignalAt > 1_000) {
-          killGroup("SIGKILL");
-          process.exit(130);
-        }
-        return;
+  let interrupted: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (interrupted = resolve));
+  let firstSignalAt = 0;
+  const onSignal = () => {
+    // One Ctrl-C often arrives twice (from the terminal and relayed by npm/tsx): a repeat
+    // within a second is that echo; a later one means "now" and kills wrangler at once.
+    if (stopping) {
+      if (Date.now() - firstSignalAt > 1_000) {
+        void wrangler?.kill();
+        process.exit(130);
       }
-      firstSignalAt = Date.now();
-      void stop().then(() => {
-        console.log("stopped.");
-        resolve(0);
-      });
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    void exited.then((code) => {
-      if (stopping) return;
+      return;
+    }
+    firstSignalAt = Date.now();
+    void stop().then(interrupted);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    wrangler = await startWrangler({
+      project: REPO_ROOT,
+      port,
+      // wrangler dev reads .dev.vars / .env itself, but not this shell's environment: hand it on,
+      // so the backend checks tokens with the same secret they are signed with here.
+      vars: process.env.AUTH_SECRET ? { AUTH_SECRET: process.env.AUTH_SECRET } : {},
+      onLine: (line) => {
+        for (const shown of filter(line)) console.log(`wrangler │ ${shown}`);
+      },
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (stopping) {
+      await stopped;
+      console.log("stopped.");
+      return 0;
+    }
+    console.error(`${error instanceof Error ? error.message : error}; stopping.`);
+    return 1;
+  }
+  const running = wrangler;
+  const finished = new Promise<number>((resolve) => {
+    void stopped.then(() => {
+      console.log("stopped.");
+      resolve(0);
+    });
+    void running.exited.then(async (code) => {
+      if (stopping) return; // the signal's stop, above
       console.error(`wrangler dev exited (code ${code}); stopping.`);
-      void stop().then(() => resolve(code || 1));
+      await stop();
+      resolve(code || 1);
     });
   });
 
-  const ready = await waitForStatus(base, child, controller.signal);
-  if (ready === "timeout") {
-    console.error(`wrangler dev did not answer ${base}/api/v1/status within ${READY_TIMEOUT_MS / 1000} s; stopping.`);
-    await stop();
-    return 1;
-  }
-  if (ready === "exited") return finished;
-
   const [agentToken, adminToken] = await Promise.all([
-    mintToken({ role: "agent", tenant: "demo", sub: "agent-local", ttl: 24 * 3600 }, secret),
-    mintToken({ role: "admin", tenant: "demo", sub: "admin-local", ttl: 24 * 3600 }, secret),
+    mintToken("agent", { tenant: "demo", sub: "agent-local", ttl: 24 * 3600, secret }),
+    mintToken("admin", { tenant: "demo", sub: "admin-local", ttl: 24 * 3600, secret }),
   ]);
   const options: CrawlerOptions = {
     url: base,

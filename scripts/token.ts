@@ -5,15 +5,11 @@
  * works against `npm start` / `wrangler dev`. The token goes to stdout alone (for `$(…)`),
  * a one-line summary to stderr.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { DEV_AUTH_SECRET, ROLES, signToken } from "../src/auth";
-import type { Claims, Role } from "../src/auth";
+import { ROLES } from "../src/auth";
+import type { Role } from "../src/auth";
 import { ACCOUNT_ID_RE } from "../src/contract/schemas";
+import { devSecret, mintToken } from "./backend";
 import { isMain, parseFlags, runMain, UsageError } from "./cli";
-
-export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export const TOKEN_USAGE = `usage: npm run token -- --role <crawler|agent|admin> [--tenant <tid>] [--sub <id>] [--accounts a,b] [--ttl <seconds>]
 
@@ -81,63 +77,6 @@ export function parseAccountList(text: string, flag: string): string[] {
   return [...new Set(ids)];
 }
 
-/** Reads `KEY=value` lines (dotenv style: comments, `export`, quotes) — enough for .dev.vars. */
-export function parseDotenv(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match) continue;
-    let value = match[2]!;
-    const quote = value[0];
-    if ((quote === '"' || quote === "'" || quote === "`") && value.length > 1 && value.endsWith(quote)) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, "\n");
-    } else {
-      value = value.replace(/\s+#.*$/, "");
-    }
-    vars[match[1]!] = value;
-  }
-  return vars;
-}
-
-export type DevSecret = { secret: string; source: string };
-
-/**
- * The secret the local backend verifies tokens with, found the way `wrangler dev` finds it:
- * `.dev.vars` if that file exists, else `.env` and `.env.local`. `AUTH_SECRET` in this
- * process's environment wins (`npm start` hands it on to wrangler).
- */
-export function devSecret(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): DevSecret {
-  if (env.AUTH_SECRET) return { secret: env.AUTH_SECRET, source: "AUTH_SECRET in the environment" };
-  const devVars = join(root, ".dev.vars");
-  const files = existsSync(devVars)
-    ? [devVars]
-    : [join(root, ".env"), join(root, ".env.local")].filter((f) => existsSync(f));
-  let found: DevSecret | null = null;
-  for (const file of files) {
-    const secret = parseDotenv(readFileSync(file, "utf8")).AUTH_SECRET;
-    if (secret) found = { secret, source: `AUTH_SECRET in ${file.slice(root.length).replace(/^[\\/]/, "")}` };
-  }
-  return found ?? { secret: DEV_AUTH_SECRET, source: "the built-in development secret" };
-}
-
-/** Signs a token for the given arguments, valid from now for `ttl` seconds. */
-export async function mintToken(
-  args: TokenArgs,
-  secret: string,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): Promise<string> {
-  const claims: Claims = {
-    sub: args.sub,
-    tid: args.tenant,
-    role: args.role,
-    iat: nowSeconds,
-    exp: nowSeconds + args.ttl,
-  };
-  if (args.accounts) claims.accounts = args.accounts;
-  return signToken(claims, secret);
-}
-
 /** "24 h", "90 min", "45 s": a lifetime as people say it. */
 export function describeTtl(seconds: number): string {
   if (seconds % DAY === 0 && seconds >= 2 * DAY) return `${seconds / DAY} days`;
@@ -154,7 +93,7 @@ async function main(): Promise<void> {
   }
   const args = parseTokenArgs(argv);
   const { secret, source } = devSecret();
-  const token = await mintToken(args, secret);
+  const token = await mintToken(args.role, { ...args, secret });
   process.stdout.write(`${token}\n`);
   const scope = args.accounts ? `accounts ${args.accounts.join(",")}` : "every account";
   process.stderr.write(

@@ -3,15 +3,17 @@
  * `npm run watch -- --directory [--tenant demo] [--url …]`
  *
  * A tiny terminal client: opens an AccountRoom socket (or the tenant's Directory) with an
- * agent token, registers, and prints every frame on one readable line. It reconnects by
- * itself and resumes after the last `seq` it printed, as a real client does (PROTOCOL §6).
+ * agent token, registers, and prints every frame on one readable line. It reconnects with the
+ * client's own socket (client/socket.ts: backoff, heartbeat, a fresh token per attempt) and
+ * resumes after the last `seq` it printed, as a real client does (PROTOCOL §6).
  */
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
+import { FrameSocket } from "../client/socket";
 import type { Channel, EventFrame, Message, ServerFrame } from "../src/contract/schemas";
 import { ACCOUNT_ID_RE, EVENT_TYPES } from "../src/contract/schemas";
 import { isMain, parseBaseUrl, parseFlags, runMain, UsageError } from "./cli";
-import { devSecret, mintToken } from "./token";
+import { devSecret, mintToken } from "./backend";
 
 export const WATCH_USAGE = `usage: npm run watch -- <accountId> [--tenant <tid>] [--url <base>] [--since <seq>]
        npm run watch -- --directory [--tenant <tid>] [--url <base>]
@@ -198,7 +200,9 @@ function eventsOf(frame: AnyFrame): AnyFrame[] {
 }
 
 const HEARTBEAT_MS = 25_000;
-const RECONNECT_MS = 2_000;
+/** A socket silent this long (a half-open connection) is replaced. */
+const SILENCE_MS = 2 * HEARTBEAT_MS + 5_000;
+const RECONNECT = { minDelay: 1_000, maxDelay: 5_000 };
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -217,126 +221,114 @@ async function main(): Promise<number> {
 
   let lastSeq: number | null = options.since;
   let epoch: string | undefined;
-  let socket: WebSocket | null = null;
-  let stopping = false;
+  let opened = false;
   let waitingSaid = false;
+  /** The HTTP status of a refusal that trying again cannot mend (401, 403, 404). */
+  let refusedFor = 0;
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
+    // The client's own reconnecting socket: backoff, a fresh token and resume point per attempt.
+    const socket = new FrameSocket(
+      {
+        url: async () => {
+          const token = await mintToken("agent", {
+            tenant: options.tenant,
+            sub: "watch-local",
+            ttl: 24 * 3600,
+            secret,
+          });
+          const resume = options.accountId === null ? {} : { clientId, since: lastSeq ?? undefined, epoch };
+          return socketUrl(options, token, resume);
+        },
+        WebSocket,
+        reconnect: RECONNECT,
+      },
+      {
+        open() {
+          opened = true;
+          waitingSaid = false;
+          socket.send(
+            JSON.stringify({
+              type: "monitor:register",
+              id: "register",
+              payload: { clientId, clientType: "monitor", deviceType: "terminal" },
+            }),
+          );
+        },
+        frame(frame) {
+          for (const line of linesOf(frame as AnyFrame)) console.log(line);
+        },
+        state() {},
+        failure(error) {
+          if (opened || waitingSaid || stopping || refusedFor) return;
+          waitingSaid = true;
+          const reason = error.message.replace(/^socket error: /, "");
+          console.error(
+            reason.startsWith("refused with")
+              ? `the backend ${reason}; retrying…`
+              : `cannot reach ${options.url} (${reason}); is \`npm start\` running? retrying…`,
+          );
+        },
+        closed(code, reason) {
+          if (!opened || stopping) return;
+          opened = false;
+          console.error(`socket closed (${code}${reason ? ` ${reason}` : ""}); reconnecting…`);
+        },
+        refused(status, error) {
+          if (status !== 401 && status !== 403 && status !== 404) return; // 429 and 5xx: tried again
+          if (refusedFor) return;
+          refusedFor = status;
+          console.error(
+            `the backend refused the socket: HTTP ${status}${error ? ` ${error.code}: ${error.message}` : ""}`,
+          );
+          if (status === 403 && options.accountId !== null) {
+            console.error(
+              `(an account exists once a crawler has pushed it; is \`npm start\` or \`npm run crawler\` running for tenant ${options.tenant}?)`,
+            );
+          }
+          if (status === 401) console.error("(does the backend use another AUTH_SECRET? see docs/RUNNING.md)");
+          stop(1);
+        },
+        tokenExpired() {}, // each attempt mints a fresh token
+      },
+    );
+    const heartbeat = setInterval(() => {
+      socket.ping();
+      socket.reconnectIfSilent(SILENCE_MS);
+    }, HEARTBEAT_MS);
     const stop = (code: number) => {
       if (stopping) return;
       stopping = true;
-      if (socket && socket.readyState === WebSocket.OPEN) socket.close(1000, "bye");
+      clearInterval(heartbeat);
+      socket.close();
       resolve(code);
-      // Don't linger on a pending reconnect or a slow close handshake.
+      // Don't linger on a slow close handshake.
       setTimeout(() => process.exit(code), 500).unref();
     };
     // `on`, not `once`: one Ctrl-C may arrive twice (from the terminal and relayed by npm/tsx).
     process.on("SIGINT", () => stop(0));
     process.on("SIGTERM", () => stop(0));
 
-    const connect = async () => {
-      if (stopping) return;
-      const token = await mintToken(
-        { role: "agent", tenant: options.tenant, sub: "watch-local", ttl: 24 * 3600 },
-        secret,
-      );
-      const resume = options.accountId === null ? {} : { clientId, since: lastSeq ?? undefined, epoch };
-      const ws = new WebSocket(socketUrl(options, token, resume), { handshakeTimeout: 10_000 });
-      socket = ws;
-      let heartbeat: NodeJS.Timeout | undefined;
-      let refused = false;
-      let opened = false;
-
-      ws.on("unexpected-response", (_request, response) => {
-        refused = true;
-        let body = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => (body += chunk));
-        response.on("end", () => {
-          let message = body.slice(0, 200);
-          try {
-            const error = (JSON.parse(body) as { error?: { code: string; message: string } }).error;
-            if (error) message = `${error.code}: ${error.message}`;
-          } catch {
-            // Not our JSON error: shown as it came.
-          }
-          console.error(`the backend refused the socket: HTTP ${response.statusCode} ${message}`);
-          if (response.statusCode === 403 && options.accountId !== null) {
-            console.error(
-              `(an account exists once a crawler has pushed it; is \`npm start\` or \`npm run crawler\` running for tenant ${options.tenant}?)`,
-            );
-          }
-          if (response.statusCode === 401)
-            console.error("(does the backend use another AUTH_SECRET? see docs/RUNNING.md)");
-          ws.terminate();
-          stop(1);
-        });
+    /** What a frame prints: its events once each (at-least-once delivery drops a repeat), in seq order. */
+    function linesOf(frame: AnyFrame): string[] {
+      if (frame.type === "monitor:registered" && typeof frame.payload?.epoch === "string") epoch = frame.payload.epoch;
+      if (frame.type === "sync:reset" && typeof frame.payload?.seq === "number") {
+        lastSeq = frame.payload.seq;
+        epoch = frame.payload.epoch as string;
+      }
+      if (frame.type === "monitor:registered" && typeof frame.payload?.seq === "number") {
+        lastSeq = Math.max(lastSeq ?? 0, frame.payload.seq);
+      }
+      const fresh = eventsOf(frame).filter((inner) => {
+        const seq = inner.payload?.seq;
+        if (!EVENT_TYPES.has(inner.type) || typeof seq !== "number") return true;
+        if (lastSeq !== null && seq <= lastSeq) return false;
+        lastSeq = seq;
+        return true;
       });
-
-      ws.on("open", () => {
-        opened = true;
-        waitingSaid = false;
-        ws.send(
-          JSON.stringify({
-            type: "monitor:register",
-            id: "register",
-            payload: { clientId, clientType: "monitor", deviceType: "terminal" },
-          }),
-        );
-        heartbeat = setInterval(() => ws.send('{"type":"ping"}'), HEARTBEAT_MS);
-      });
-
-      ws.on("message", (data) => {
-        let frame: AnyFrame;
-        try {
-          frame = JSON.parse(String(data)) as AnyFrame;
-        } catch {
-          console.log(`(not JSON) ${clip(String(data))}`);
-          return;
-        }
-        if (frame.type === "monitor:registered" && typeof frame.payload?.epoch === "string")
-          epoch = frame.payload.epoch;
-        if (frame.type === "sync:reset" && typeof frame.payload?.seq === "number") {
-          lastSeq = frame.payload.seq;
-          epoch = frame.payload.epoch as string;
-        }
-        if (frame.type === "monitor:registered" && typeof frame.payload?.seq === "number") {
-          lastSeq = Math.max(lastSeq ?? 0, frame.payload.seq);
-        }
-        // At-least-once delivery: an event already printed (live, then replayed) is dropped.
-        const fresh = eventsOf(frame).filter((inner) => {
-          const seq = inner.payload?.seq;
-          if (!EVENT_TYPES.has(inner.type) || typeof seq !== "number") return true;
-          if (lastSeq !== null && seq <= lastSeq) return false;
-          lastSeq = seq;
-          return true;
-        });
-        for (const inner of fresh) for (const line of formatFrame(inner)) console.log(line);
-      });
-
-      ws.on("error", (error: NodeJS.ErrnoException) => {
-        if (refused) return;
-        if (!waitingSaid) {
-          waitingSaid = true;
-          const reason = error.code === "ECONNREFUSED" ? "connection refused" : error.message;
-          console.error(
-            `cannot reach ${options.url} (${reason}); is \`npm start\` running? retrying every ${RECONNECT_MS / 1000} s…`,
-          );
-        }
-      });
-
-      ws.on("close", (code, reason) => {
-        clearInterval(heartbeat);
-        if (stopping || refused) return;
-        // A connect that never opened was already explained by the error handler.
-        if (opened)
-          console.error(
-            `socket closed (${code}${reason.length ? ` ${String(reason)}` : ""}); reconnecting in ${RECONNECT_MS / 1000} s…`,
-          );
-        setTimeout(() => void connect(), RECONNECT_MS);
-      });
-    };
-    void connect();
+      return fresh.flatMap((inner) => formatFrame(inner));
+    }
   });
 }
 

@@ -1,23 +1,13 @@
 /**
- * The real backend for Node tests: `wrangler`'s `unstable_startWorker` on a free port with a
- * fresh, temporary persist directory, plus helpers to make tokens and push snapshots.
+ * The real backend for Node tests, in this process (`startInProcess` of scripts/backend.ts), plus
+ * helpers to make tokens and push snapshots.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { unstable_startWorker } from "wrangler";
-import { DEV_AUTH_SECRET, signToken } from "../src/auth";
+import { mintToken, startInProcess } from "../scripts/backend";
+import type { TokenOptions as MintOptions } from "../scripts/backend";
 import type { Role } from "../src/auth";
-import { developmentEnvironment } from "./dev-environment";
 
-export type TokenOptions = {
-  tenant?: string;
-  sub?: string;
-  accounts?: string[];
-  /** Seconds until it expires; may be negative for an expired token. */
-  ttl?: number;
-};
+/** The tenant defaults to the backend's, the sub to `<role>-1`. */
+export type TokenOptions = Pick<MintOptions, "tenant" | "sub" | "accounts" | "ttl">;
 
 /** The §4 snapshot; every list is optional. */
 export type Snapshot = Partial<
@@ -39,9 +29,6 @@ export type Backend = {
   stop(): Promise<void>;
 };
 
-/** The checkout whose backend runs; `EDGE_BACKEND_ROOT` points elsewhere (e.g. an exported commit). */
-const ROOT = process.env.EDGE_BACKEND_ROOT ?? fileURLToPath(new URL("..", import.meta.url));
-
 /**
  * @example
  * const backend = await startBackend();
@@ -50,32 +37,12 @@ const ROOT = process.env.EDGE_BACKEND_ROOT ?? fileURLToPath(new URL("..", import
  * await backend.stop();
  */
 export async function startBackend(options: { tenant?: string } = {}): Promise<Backend> {
-  const persist = await mkdtemp(join(tmpdir(), "hiscrm-edge-"));
-  const worker = await unstable_startWorker({
-    config: join(ROOT, "wrangler.toml"),
-    // [env.development], as `npm start` runs it: the top level is production.
-    env: developmentEnvironment(ROOT),
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      inspector: false,
-      persist,
-      logLevel: "error",
-      watch: false,
-    },
-  });
-  await worker.ready;
-  const url = (await worker.url).origin;
+  const worker = await startInProcess();
+  const url = worker.url;
   const tenant = options.tenant ?? "test-tenant";
 
-  async function token(role: Role, opts: TokenOptions = {}): Promise<string> {
-    const claims = {
-      sub: opts.sub ?? `${role}-1`,
-      tid: opts.tenant ?? tenant,
-      role,
-      exp: Math.floor(Date.now() / 1000) + (opts.ttl ?? 3600),
-      ...(opts.accounts ? { accounts: opts.accounts } : {}),
-    };
-    return signToken(claims, DEV_AUTH_SECRET);
+  function token(role: Role, opts: TokenOptions = {}): Promise<string> {
+    return mintToken(role, { ...opts, sub: opts.sub ?? `${role}-1`, tenant: opts.tenant ?? tenant });
   }
 
   async function api(path: string, role: Role, init: RequestInit = {}): Promise<Response> {
@@ -108,10 +75,5 @@ export async function startBackend(options: { tenant?: string } = {}): Promise<B
     return (await response.json()) as PushAnswer;
   }
 
-  async function stop(): Promise<void> {
-    await worker.dispose();
-    await rm(persist, { recursive: true, force: true });
-  }
-
-  return { url, tenant, token, push, api, stop };
+  return { url, tenant, token, push, api, stop: worker.stop };
 }

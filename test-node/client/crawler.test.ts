@@ -11,11 +11,10 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCrawlerClient } from "../../client/crawler";
 import type { CrawlerClientOptions } from "../../client/crawler";
-import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
 import type { Command, Message } from "../../src/contract/schemas";
-import { startDev } from "../wrangler-dev";
-import type { DevServer } from "../wrangler-dev";
+import { freePort, mintToken, startDev } from "../../scripts/backend";
+import type { Wrangler } from "../../scripts/backend";
 
 const SECRET = `crawler-client-${process.pid}`;
 const TENANT = "crawler-client";
@@ -23,7 +22,7 @@ const PUSHES_PER_MINUTE = 6;
 const MAX_PUSH_BYTES = 32 * 1024;
 
 let dir: string;
-let dev: DevServer;
+let dev: Wrangler;
 let port: number;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -36,11 +35,9 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-function token(role: Role, sub = `${role}-1`): Promise<string> {
-  return signToken({ sub, tid: TENANT, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
-}
+const token = (role: Role, sub = `${role}-1`) => mintToken(role, { tenant: TENANT, sub, secret: SECRET });
 
-function start(): Promise<DevServer> {
+function start(): Promise<Wrangler> {
   return startDev({
     dir,
     port,
@@ -90,7 +87,6 @@ async function reply(account: string, content: string): Promise<Message> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "crawler-client-"));
-  const { freePort } = await import("../wrangler-dev");
   port = await freePort();
   dev = await start();
 }, 180_000);

@@ -4,7 +4,7 @@ import { toQueuedReply } from "../../client/replies";
 import { AdapterError, PendingRequests, RequestTimeoutError } from "../../client/requests";
 import { AccountStore, memoryStorage } from "../../client/storage";
 import { accountUrl, directoryUrl, readTokenClaims, toSocketBase } from "../../client/urls";
-import { signToken, DEV_AUTH_SECRET } from "../../src/auth";
+import { mintToken } from "../../scripts/backend";
 
 afterEach(() => void vi.useRealTimers());
 
@@ -207,10 +207,7 @@ describe("urls", () => {
   });
 
   it("reads tenant and accounts from a token, and nothing from garbage", async () => {
-    const token = await signToken(
-      { sub: "a", tid: "acme", role: "agent", exp: 2e9, accounts: ["x", "y"] },
-      DEV_AUTH_SECRET,
-    );
+    const token = await mintToken("agent", { tenant: "acme", accounts: ["x", "y"] });
     expect(readTokenClaims(token)).toEqual({ tid: "acme", accounts: ["x", "y"] });
     expect(readTokenClaims("nope")).toEqual({});
     expect(readTokenClaims("a.!!!.c")).toEqual({});

@@ -5,8 +5,8 @@
  */
 import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { DEV_AUTH_SECRET, signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
+import { mintToken } from "../../scripts/backend";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -46,15 +46,7 @@ export async function openPage(
 export type TokenOptions = { tenant: string; sub?: string; ttl?: number };
 
 export function token(role: Role, options: TokenOptions): Promise<string> {
-  return signToken(
-    {
-      sub: options.sub ?? `${role}-console`,
-      tid: options.tenant,
-      role,
-      exp: Math.floor(Date.now() / 1000) + (options.ttl ?? 3600),
-    },
-    DEV_AUTH_SECRET,
-  );
+  return mintToken(role, { ...options, sub: options.sub ?? `${role}-console` });
 }
 
 /** A crawler of the tenant `tenant()` names, over HTTP as a real one would be. */

@@ -14,8 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createClient } from "../../client/adapter";
 import type { WebSocketService } from "../../client/adapter";
 import type { Role } from "../../src/auth";
-import { startDev } from "../wrangler-dev";
-import type { DevServer } from "../wrangler-dev";
+import { startDev } from "../../scripts/backend";
+import type { Wrangler } from "../../scripts/backend";
 import { crawler, launchChromium, openPage, token as signedToken } from "./browser";
 
 /** Where the screenshot goes (gitignored): look at it after a run. */
@@ -24,7 +24,7 @@ const SLOW = 180_000;
 const UI_TIMEOUT = 30_000;
 
 let dir: string;
-let dev: DevServer;
+let dev: Wrangler;
 let browser: Browser;
 /**
  * Each test has a tenant of its own: every open console watches every account of its tenant,

@@ -13,11 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
 import type { Message, Topic } from "../../src/contract/schemas";
-import { livingInGroup, startDev } from "../wrangler-dev";
-import type { DevServer } from "../wrangler-dev";
+import { livingInGroup, mintToken, startDev } from "../../scripts/backend";
+import type { Wrangler } from "../../scripts/backend";
 
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
 const KILLS = 6;
@@ -63,9 +62,7 @@ async function until(condition: () => boolean, failure: string, timeoutMs = 30_0
   }
 }
 
-function token(role: Role, sub: string): Promise<string> {
-  return signToken({ sub, tid: TENANT, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
-}
+const token = (role: Role, sub: string) => mintToken(role, { tenant: TENANT, sub, secret: SECRET });
 
 type Outcome =
   /** 200: the backend says it is stored. */
@@ -171,7 +168,7 @@ function pushBody(push: Push): string {
 // ---------------------------------------------------------------------------
 // The backend's current life, and the pushers that follow it across restarts
 
-let dev: DevServer | null = null;
+let dev: Wrangler | null = null;
 /** Holds the persisted state (and wrangler's scratch); the same for every restart. */
 let dir = "";
 /** Where pushes go while the backend is up; null while it is down. */

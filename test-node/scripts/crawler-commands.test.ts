@@ -10,19 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signToken } from "../../src/auth";
 import type { Role } from "../../src/auth";
 import type { Channel, Message, Topic } from "../../src/contract/schemas";
 import { parseCrawlerArgs, runCrawler } from "../../scripts/crawler";
-import { startDev } from "../wrangler-dev";
-import type { DevServer } from "../wrangler-dev";
+import { mintToken, startDev } from "../../scripts/backend";
+import type { Wrangler } from "../../scripts/backend";
 
 const SECRET = `crawler-commands-${process.pid}`;
 const TENANT = "sim-commands";
 const ACCOUNT = "douyin-1001";
 
 let dir: string;
-let dev: DevServer;
+let dev: Wrangler;
 const controller = new AbortController();
 let crawling: Promise<boolean>;
 let pushes = 0;
@@ -40,8 +39,7 @@ async function until<T>(read: () => Promise<T | undefined | false>, what: string
   }
 }
 
-const token = (role: Role) =>
-  signToken({ sub: `${role}-1`, tid: TENANT, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
+const token = (role: Role) => mintToken(role, { tenant: TENANT, sub: `${role}-1`, secret: SECRET });
 
 async function get<T>(path: string, role: Role = "agent"): Promise<T> {
   const res = await fetch(`${dev.url}${path}`, { headers: { authorization: `Bearer ${await token(role)}` } });

@@ -10,10 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../scripts/token";
-import { DEV_AUTH_SECRET, signToken } from "../../src/auth";
-import { startDev } from "../wrangler-dev";
-import type { DevServer } from "../wrangler-dev";
+import { mintToken, REPO_ROOT, startDev } from "../../scripts/backend";
+import type { Wrangler } from "../../scripts/backend";
 
 const BIN = join(REPO_ROOT, "node_modules", ".bin");
 const SECRET = `local-run-test-${process.pid}`;
@@ -89,7 +87,7 @@ function runScript(script: string, args: string[]): Promise<{ code: number; stdo
 
 let base = "";
 let dir = "";
-let wrangler: DevServer | null = null;
+let wrangler: Wrangler | null = null;
 
 async function token(args: string[]): Promise<string> {
   const result = await runScript("token.ts", args);
@@ -152,13 +150,8 @@ describe("the local run", () => {
 
   it("the backend checks tokens with AUTH_SECRET from .dev.vars, not the development default", async () => {
     expect((await get("/api/v1/accounts", await token(["--role", "agent"]))).status).toBe(200);
-    const claims = {
-      sub: "agent-local",
-      tid: "demo",
-      role: "agent" as const,
-      exp: Math.floor(Date.now() / 1000) + 600,
-    };
-    const refused = await get("/api/v1/accounts", await signToken(claims, DEV_AUTH_SECRET));
+    // The same claims, signed with the built-in development secret.
+    const refused = await get("/api/v1/accounts", await mintToken("agent", { ttl: 600 }));
     expect(refused.status).toBe(401);
     expect(refused.json.error.message).toBe("token signature is invalid");
   });

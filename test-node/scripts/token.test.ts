@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEV_AUTH_SECRET, verifyToken } from "../../src/auth";
 import { parseFlags, UsageError } from "../../scripts/cli";
-import { devSecret, mintToken, parseDotenv, parseTokenArgs, REPO_ROOT } from "../../scripts/token";
+import { devSecret, mintToken, parseDotenv, REPO_ROOT } from "../../scripts/backend";
+import { parseTokenArgs } from "../../scripts/token";
 
 const run = promisify(execFile);
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
@@ -214,7 +215,7 @@ describe("npm run token", () => {
 
 describe("mintToken", () => {
   it("sets iat and exp from the given clock", async () => {
-    const token = await mintToken({ role: "crawler", tenant: "demo", sub: "c", ttl: 60 }, "s", 1_000);
+    const token = await mintToken("crawler", { tenant: "demo", sub: "c", ttl: 60, secret: "s", now: 1_000 });
     const check = await verifyToken(token, "s", 1_030);
     expect(check).toMatchObject({ ok: true, claims: { iat: 1_000, exp: 1_060 } });
     expect(await verifyToken(token, "s", 1_061)).toEqual({ ok: false, reason: "token has expired" });
