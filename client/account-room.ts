@@ -3,7 +3,9 @@
  * delivered `seq` on every (re)connect, hands each event to the app exactly once and in
  * order, answers requests, and keeps replies queued until the room has accepted them.
  */
-import { EVENT_TYPES } from "../src/contract/wire";
+import type { ClientPayload } from "../src/contract/schemas";
+import { ANSWERS, EVENT_TYPES } from "../src/contract/wire";
+import type { AnswerOf, RequestType } from "../src/contract/wire";
 import type { Registration } from "./directory";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";
@@ -57,8 +59,11 @@ function samePosition(a: Position, b: Position): boolean {
 /**
  * @example
  * const room = new AccountConnection(options, events);
- * const answer = await room.request("monitor:request_topics", {}, ["monitor:topics"]);
+ * const answer = await room.request("monitor:request_topics", {}); // answer.payload.topics
  */
+/** The requests an account's room answers (the Directory's are directory.ts'). */
+type RoomRequest = Exclude<RequestType, "client:register" | "monitor:request_channels" | "monitor:reply">;
+
 export class AccountConnection {
   readonly accountId: string;
   #options: AccountOptions;
@@ -67,7 +72,7 @@ export class AccountConnection {
   #sequencer: Sequencer;
   #saved: Position;
   #requests = new PendingRequests("q");
-  #replies = new Map<string, Promise<IncomingFrame>>();
+  #replies = new Map<string, Promise<AnswerOf<"monitor:reply">>>();
   #outbox: QueuedReply[] = [];
   /** mark_read frames waiting for a socket, the latest per topic. */
   #marks = new Map<string, string>();
@@ -120,17 +125,21 @@ export class AccountConnection {
   }
 
   /** Sends a request now or on the next socket; settles with its answer, an error frame or the timeout. */
-  request(type: string, payload: object, answers: string[]): Promise<IncomingFrame> {
-    const request = this.#requests.create(type, payload, { answers, timeoutMs: this.#options.requestTimeout });
+  request<T extends RoomRequest>(type: T, payload: ClientPayload<T>): Promise<AnswerOf<T>> {
+    const request = this.#requests.create(type, payload ?? {}, {
+      answers: [ANSWERS[type]],
+      timeoutMs: this.#options.requestTimeout,
+    });
     this.#socket.send(request.text);
-    return request.answer;
+    // The frame is the backend's answer of this type (the contract's `ServerFrame`).
+    return request.answer as Promise<AnswerOf<T>>;
   }
 
   /**
    * `monitor:reply`, resent on every new socket until `monitor:reply:accepted`. The same
    * `clientMsgId` is one reply: here (one queue entry) and on the server (one message).
    */
-  sendReply(reply: QueuedReply): Promise<IncomingFrame> {
+  sendReply(reply: QueuedReply): Promise<AnswerOf<"monitor:reply">> {
     const existing = this.#replies.get(reply.clientMsgId);
     if (existing) return existing;
     const payload: Record<string, string> = {
@@ -140,10 +149,11 @@ export class AccountConnection {
     };
     if (reply.replyToId) payload.replyToId = reply.replyToId;
     const request = this.#requests.create("monitor:reply", payload, {
-      answers: ["monitor:reply:accepted"],
+      answers: [ANSWERS["monitor:reply"]],
       timeoutMs: null,
     });
-    this.#replies.set(reply.clientMsgId, request.answer);
+    const answer = request.answer as Promise<AnswerOf<"monitor:reply">>;
+    this.#replies.set(reply.clientMsgId, answer);
     this.#outbox.push(reply);
     this.#options.store.saveOutbox(this.#outbox);
     const forget = (): void => {
@@ -157,14 +167,14 @@ export class AccountConnection {
       this.#outbox = this.#outbox.filter((queued) => queued.clientMsgId !== reply.clientMsgId);
       this.#options.store.saveOutbox(this.#outbox);
     };
-    request.answer.then(forget, forget);
+    answer.then(forget, forget);
     this.#socket.send(request.text);
     // An answer can be lost without the socket dropping (a frame refused by a rate limit):
     // the same clientMsgId sent again is harmless, so unanswered replies go out again.
     this.#replyTimer ??= setInterval(() => {
       for (const text of this.#requests.textsOf("monitor:reply")) this.#socket.send(text);
     }, this.#options.requestTimeout);
-    return request.answer;
+    return answer;
   }
 
   /**

@@ -6,8 +6,9 @@
  *
  * Runs in Electron's renderer, a browser and Node 20 (pass `WebSocket` from `ws`).
  */
-import { ACCOUNT_ID_RE, MAX_TOPICS_PAGE } from "../src/contract/wire";
-import type { Channel, Message as WireMessage, OnlineClient, StoredNotification, Topic } from "../src/contract/wire";
+import { ACCOUNT_ID_RE, DIRECTORY_FRAME_TYPES, MAX_TOPICS_PAGE, ROOM_FRAME_TYPES } from "../src/contract/wire";
+import type { ClientPayload } from "../src/contract/schemas";
+import type { AnswerOf, Channel, Topic } from "../src/contract/wire";
 import { AccountConnection } from "./account-room";
 import { generateClientId, isWireMessage, toConversation, toCrmMessage, toMessageContext } from "./convert";
 import { DirectoryConnection } from "./directory";
@@ -51,11 +52,9 @@ import type { TokenClaims } from "./urls";
 
 const DEFAULT_HEARTBEAT_MS = 25_000;
 /** Frames only the Directory answers (PROTOCOL §6.1), for `emit` without an `accountId`. */
-const DIRECTORY_FRAMES: ReadonlySet<string> = new Set([
-  "client:register",
-  "monitor:request_channels",
-  "channel:update",
-]);
+const DIRECTORY_FRAMES: ReadonlySet<string> = new Set(
+  DIRECTORY_FRAME_TYPES.filter((type) => !(ROOM_FRAME_TYPES as readonly string[]).includes(type)),
+);
 /** Two heartbeats without any answer: the socket is half-open, drop it. */
 const SILENCE_FACTOR = 2.5;
 
@@ -462,12 +461,11 @@ export class WebSocketService {
   async requestTopics(accountId: string): Promise<Topic[]> {
     const room = this.#room(accountId);
     const topics: Topic[] = [];
-    let page: { limit: number; cursor: string } | Record<string, never> = {};
+    let page: ClientPayload<"monitor:request_topics"> = {};
     for (;;) {
-      const answer = await room.request("monitor:request_topics", page, ["monitor:topics"]);
-      const payload = (answer.payload ?? {}) as { topics?: Topic[]; nextCursor?: unknown };
-      topics.push(...(payload.topics ?? []));
-      if (typeof payload.nextCursor !== "string") break;
+      const { payload }: AnswerOf<"monitor:request_topics"> = await room.request("monitor:request_topics", page);
+      topics.push(...payload.topics);
+      if (payload.nextCursor === undefined) break;
       page = { limit: MAX_TOPICS_PAGE, cursor: payload.nextCursor };
     }
     // Each answer's topics were recorded for replies as it arrived (ClientEvents.roomIncoming).
@@ -486,11 +484,8 @@ export class WebSocketService {
     options: { before?: number; limit?: number } = {},
   ): Promise<MessagePage> {
     this.#on.topicAccounts.set(topicId, accountId);
-    const answer = await this.#room(accountId).request("monitor:request_messages", { topicId, ...options }, [
-      "monitor:messages",
-    ]);
-    const payload = (answer.payload ?? {}) as { messages?: WireMessage[]; hasMore?: boolean };
-    const wire = (payload.messages ?? []).filter(isWireMessage);
+    const { payload } = await this.#room(accountId).request("monitor:request_messages", { topicId, ...options });
+    const wire = payload.messages.filter(isWireMessage);
     const page: MessagePage = {
       messages: wire.map(toCrmMessage),
       contexts: wire.map((message) => toMessageContext(message)),
@@ -505,10 +500,8 @@ export class WebSocketService {
    * its room, this one included, at most 1,000 listed and `onlineTotal` counting all.
    */
   async getPresence(accountId: string): Promise<PresenceListEvent> {
-    const answer = await this.#room(accountId).request("monitor:request_presence", {}, ["monitor:presence"]);
-    const payload = (answer.payload ?? {}) as { online?: OnlineClient[]; onlineTotal?: number };
-    const online = payload.online ?? [];
-    return { accountId, online, onlineTotal: payload.onlineTotal ?? online.length };
+    const { payload } = await this.#room(accountId).request("monitor:request_presence", {});
+    return { accountId, online: payload.online, onlineTotal: payload.onlineTotal };
   }
 
   /**
@@ -519,11 +512,8 @@ export class WebSocketService {
     accountId: string,
     options: { before?: number; limit?: number } = {},
   ): Promise<NotificationPage> {
-    const answer = await this.#room(accountId).request("monitor:request_notifications", options, [
-      "monitor:notifications",
-    ]);
-    const payload = (answer.payload ?? {}) as { notifications?: StoredNotification[]; hasMore?: boolean };
-    const notifications = payload.notifications ?? [];
+    const { payload } = await this.#room(accountId).request("monitor:request_notifications", options);
+    const notifications = payload.notifications;
     // An ack of one of these finds its account without the app naming it.
     for (const notification of notifications) this.#on.notificationAccounts.set(notification.id, accountId);
     const page: NotificationPage = { notifications, hasMore: payload.hasMore === true };
@@ -598,10 +588,8 @@ export class WebSocketService {
   async #sendReply(message: Message | ReplyInput, options: SendOptions): Promise<SentReply> {
     const reply = toQueuedReply(message, options);
     const accountId = this.#accountFor(reply.topicId, options.accountId, "sendMessage");
-    const answer = await this.#room(accountId).sendReply(reply);
-    const wire = (answer.payload as { message?: unknown } | undefined)?.message;
-    if (!isWireMessage(wire)) throw new AdapterError("internal", "monitor:reply:accepted carried no message");
-    return { message: toCrmMessage(wire), context: toMessageContext(wire) };
+    const { payload } = await this.#room(accountId).sendReply(reply);
+    return { message: toCrmMessage(payload.message), context: toMessageContext(payload.message) };
   }
 
   #emitTarget(event: string, data: object): { socket: FrameSocket; accountId?: string } | AdapterError {

@@ -2,7 +2,9 @@
  * The tenant's Directory socket (`/api/v1/ws`, PROTOCOL §6.1): the channel list, its live
  * updates and the crm-pc-im `client:register` handshake.
  */
-import type { Channel } from "../src/contract/wire";
+import type { ClientPayload } from "../src/contract/schemas";
+import { ANSWERS } from "../src/contract/wire";
+import type { AnswerOf, Channel } from "../src/contract/wire";
 import { AdapterError, PendingRequests } from "./requests";
 import type { IncomingFrame } from "./requests";
 import { FrameSocket } from "./socket";
@@ -116,16 +118,19 @@ export class DirectoryConnection {
 
   /** The crm-pc-im handshake: `client:register` → `client:register:success`. */
   async register(registration: Registration): Promise<void> {
-    const payload: Record<string, string> = { client_id: registration.clientId, device_id: registration.clientId };
+    const payload: ClientPayload<"client:register"> = {
+      client_id: registration.clientId,
+      device_id: registration.clientId,
+    };
     if (registration.deviceType) payload.device_type = registration.deviceType;
     if (registration.appVersion) payload.app_version = registration.appVersion;
-    const answer = await this.#request("client:register", payload, ["client:register:success"]);
-    const interval = (answer.payload as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval;
+    const answer = await this.#request("client:register", payload);
+    const interval = answer.payload.heartbeat_interval;
     if (typeof interval === "number" && interval > 0) this.#heartbeatInterval = interval;
   }
 
   async requestChannels(): Promise<Channel[]> {
-    const answer = await this.#request("monitor:request_channels", {}, ["monitor:channels"]);
+    const answer = await this.#request("monitor:request_channels", {});
     this.#replaceChannels(answer.payload);
     return this.channels;
   }
@@ -155,14 +160,18 @@ export class DirectoryConnection {
     this.#requests.rejectAll(reason);
   }
 
-  #request(type: string, payload: object, answers: string[]): Promise<IncomingFrame> {
-    const request = this.#requests.create(type, payload, {
-      answers,
+  #request<T extends "client:register" | "monitor:request_channels">(
+    type: T,
+    payload: ClientPayload<T>,
+  ): Promise<AnswerOf<T>> {
+    const request = this.#requests.create(type, payload ?? {}, {
+      answers: [ANSWERS[type]],
       timeoutMs: this.#options.requestTimeout,
       acceptBroadcast: true,
     });
     this.#socket.send(request.text);
-    return request.answer;
+    // The frame is the backend's answer of this type (the contract's `ServerFrame`).
+    return request.answer as Promise<AnswerOf<T>>;
   }
 
   #onOpen(): void {

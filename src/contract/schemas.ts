@@ -14,7 +14,7 @@ import {
   MAX_TOPIC_ID_CHARS,
   MAX_TOPICS_PAGE,
 } from "./wire";
-import type { Issue } from "./wire";
+import type { Issue, DIRECTORY_FRAME_TYPES, ROOM_FRAME_TYPES } from "./wire";
 
 export * from "./wire";
 
@@ -82,6 +82,11 @@ export const directoryClientFrame = z.discriminatedUnion("type", [
 ]);
 export type DirectoryClientFrame = z.infer<typeof directoryClientFrame>;
 
+/** The literal `type` values of a discriminated union of frames. */
+export function frameTypes(schema: z.ZodDiscriminatedUnion): ReadonlySet<string> {
+  return new Set(schema.options.map((option) => (option as z.ZodObject).shape.type.value as string));
+}
+
 /**
  * A lone surrogate can only arrive as a `\uD800` escape; stored, it would come back as U+FFFD,
  * and the same reply sent again would no longer match itself (409).
@@ -116,6 +121,18 @@ export const roomClientFrame = z.discriminatedUnion("type", [
   frame("monitor:request_notifications", z.object(pageFields).default({ limit: 50 })),
 ]);
 export type RoomClientFrame = z.infer<typeof roomClientFrame>;
+
+/** What a client sends as the payload of a frame of type T (before defaults are applied). */
+export type ClientPayload<T extends RoomClientFrame["type"] | DirectoryClientFrame["type"]> = Extract<
+  z.input<typeof roomClientFrame> | z.input<typeof directoryClientFrame>,
+  { type: T }
+>["payload"];
+
+/** True when A and B are the same union. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// The frame types each schema takes are the wire module's lists, which the client reads.
+const _roomTypes: Same<RoomClientFrame["type"], (typeof ROOM_FRAME_TYPES)[number]> = true;
+const _directoryTypes: Same<DirectoryClientFrame["type"], (typeof DIRECTORY_FRAME_TYPES)[number]> = true;
 
 // ---------------------------------------------------------------------------
 // Server → client frames

@@ -21,6 +21,28 @@ export const CLOSE_CODES = {
   tokenExpired: 4001,
 } as const;
 
+/** The frame types a client may send to its tenant's Directory (`/api/v1/ws`); schemas.ts validates each. */
+export const DIRECTORY_FRAME_TYPES = [
+  "monitor:register",
+  "client:register",
+  "monitor:request_channels",
+  "channel:update",
+] as const;
+/** The frame types a client may send to an AccountRoom (`/api/v1/accounts/:id/ws`). */
+export const ROOM_FRAME_TYPES = [
+  "monitor:register",
+  "monitor:request_topics",
+  "monitor:request_messages",
+  "monitor:mark_read",
+  "sync:start",
+  "ack",
+  "client:notification:ack",
+  "monitor:reply",
+  "account:login:start",
+  "monitor:request_presence",
+  "monitor:request_notifications",
+] as const;
+
 /** The heartbeat, answered by the runtime without waking the object. */
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
@@ -251,6 +273,23 @@ export type ServerFrame =
   | { type: "command:new"; payload: { command: Command } }
   | { type: "status_change"; payload: { clientId: string; userId: string; status: "online" | "offline" } }
   | { type: "pong" };
+
+/**
+ * The requests a client makes and the frame that answers each (with the request's `id`); any
+ * of them may instead be answered by an `error` frame with that `id` (PROTOCOL §6).
+ */
+export const ANSWERS = {
+  "monitor:request_topics": "monitor:topics",
+  "monitor:request_messages": "monitor:messages",
+  "monitor:request_presence": "monitor:presence",
+  "monitor:request_notifications": "monitor:notifications",
+  "monitor:reply": "monitor:reply:accepted",
+  "client:register": "client:register:success",
+  "monitor:request_channels": "monitor:channels",
+} as const;
+export type RequestType = keyof typeof ANSWERS;
+/** The frame that answers a request of type T. */
+export type AnswerOf<T extends RequestType> = Extract<ServerFrame, { type: (typeof ANSWERS)[T] }>;
 
 /** "comments[3].work_id: Required; …" — the human message that names the fields. */
 export function describeIssues(issues: Issue[]): string {

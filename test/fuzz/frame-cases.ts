@@ -4,24 +4,15 @@
  * requests whose answers the room's baseline determines.
  */
 import fc from "fast-check";
+import { ROOM_FRAME_TYPES } from "../../src/contract/wire";
 import { BASE_TOPICS } from "./baseline";
 import type { Obj } from "./expect";
 import { anyText, clip, Nested, notJson, resolve, Sized } from "./text";
 import { extraValue } from "./values";
 
-const ROOM_TYPES = [
-  "monitor:register",
-  "monitor:request_topics",
-  "monitor:request_messages",
-  "monitor:mark_read",
-  "sync:start",
-  "ack",
-  "client:notification:ack",
-  "monitor:reply",
-  "account:login:start",
-];
-/** The frame types an account room accepts. */
-export const KNOWN_TYPES = new Set(ROOM_TYPES);
+/** The frame types an account room accepts, from the contract the room validates with. */
+const ROOM_TYPES: string[] = [...ROOM_FRAME_TYPES];
+export const KNOWN_TYPES: ReadonlySet<string> = new Set(ROOM_TYPES);
 /** A field left out of the frame. */
 export const ABSENT = Symbol("absent");
 /** Stands for the room's epoch, known only at run time. */

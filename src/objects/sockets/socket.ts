@@ -144,11 +144,6 @@ export function readFrame<S extends z.ZodType>(
   return { ok: true, frame: parsed.data };
 }
 
-/** The literal `type` values of a discriminated union of frames. */
-export function frameTypes(schema: z.ZodDiscriminatedUnion): ReadonlySet<string> {
-  return new Set(schema.options.map((option) => (option as z.ZodObject).shape.type.value as string));
-}
-
 /**
  * The limits one object puts on its sockets (docs/OPERATIONS.md): connection attempts per
  * token, open sockets per object and per token, frames per second per socket.
