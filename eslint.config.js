@@ -24,6 +24,24 @@ export default tseslint.config(
     },
   },
   {
+    // One commit path (src/objects/commit.ts): events go out only after their change committed.
+    files: ["src/**/*.ts"],
+    ignores: ["src/objects/commit.ts", "src/**/*.test.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='broadcast']",
+          message: "Events are sent by CommitPath (src/objects/commit.ts) once their change has committed.",
+        },
+        {
+          selector: "CallExpression[callee.property.name='transactionSync']",
+          message: "Run a change through CommitPath (src/objects/commit.ts), which sends its events after the commit.",
+        },
+      ],
+    },
+  },
+  {
     // dependency-cruiser reads a CommonJS config.
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },

@@ -16,7 +16,8 @@ export default defineConfig({
         test: {
           name: "workers",
           testTimeout,
-          include: ["test/**/*.test.ts"],
+          // Tests of one module sit beside it in src/; the rest are in test/.
+          include: ["test/**/*.test.ts", "src/**/*.test.ts"],
           exclude: ["test/limits/**", "test/shedding/**"],
         },
       },

@@ -6,13 +6,12 @@
  * (replies and logins for the crawler), history/ (messages moved to R2), housekeeping.ts (the
  * alarm and the Directory summary); the socket runtime both objects share is sockets/.
  */
-import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
-import type { Config } from "../config";
 import { ApiError, attempt, failed } from "../contract/errors";
 import type { Result } from "../contract/errors";
-import { healthOf, refuseWhenFull } from "../health";
-import { MAX_TOPICS_LISTED, roomClientFrame } from "../contract/schemas";
+import { readIdentity } from "../contract/identity";
+import { unpackPush } from "../contract/push-pack";
+import type { PackedPush } from "../contract/push-pack";
+import { roomClientFrame } from "../contract/schemas";
 import type {
   Command,
   EventFrame,
@@ -23,56 +22,51 @@ import type {
   StoredNotification,
   TopicPage,
 } from "../contract/schemas";
-import type { PageKey } from "../contract/page-cursor";
-import { unpackPush } from "../contract/push-pack";
-import type { PackedPush } from "../contract/push-pack";
 import type { CrawlerReport, ItemKind, Rejected } from "../contract/snapshot";
+import { healthOf, refuseWhenFull } from "../health";
+import { RateLimiter } from "../lib/rate-limiter";
 import { directoryStub } from "../stubs";
-import { ColdHistory } from "./room/history/cold-history";
+import { CommitPath } from "./commit";
 import { CommandDelivery } from "./room/commands/command-delivery";
 import type { ReplyAnswer } from "./room/commands/command-delivery";
 import { CommandStore } from "./room/commands/command-store";
 import type { ReplyInput, ResultInput } from "./room/commands/command-store";
 import { CRAWLER, Fanout, READER } from "./room/delivery/fanout";
-import { RateLimiter } from "../lib/rate-limiter";
-import type { AccountRow, KindCounts } from "./room/store/rows";
+import { roomFrames, topicPage } from "./room/frames";
+import type { TopicPageQuery } from "./room/frames";
+import { ColdHistory } from "./room/history/cold-history";
+import { Housekeeping } from "./room/housekeeping";
 import { applyPush } from "./room/push/push-run";
 import { RoomStore } from "./room/store/room-store";
 import type { CompatQuery } from "./room/store/room-store";
-import { Housekeeping } from "./room/housekeeping";
-import { SocketRuntime } from "./sockets/runtime";
-import { readIdentity } from "../contract/identity";
-import { requireClientId, saveAttachment, send } from "./sockets/socket";
+import type { AccountRow, KindCounts } from "./room/store/rows";
+import { send } from "./sockets/socket";
 import type { Attachment } from "./sockets/socket";
+import { SocketObject } from "./sockets/socket-object";
+import type { FrameHandlers } from "./sockets/socket-object";
 
 export type PushAnswer = { seq: number; counts: Record<ItemKind, KindCounts>; rejected: Rejected[] };
 export type MessagePage = { messages: Message[]; hasMore: boolean };
-export type TopicPageQuery = { limit?: number; cursor?: PageKey };
 export type NotificationPage = { notifications: StoredNotification[]; hasMore: boolean };
 
-export class AccountRoom extends DurableObject<Env> {
+export class AccountRoom extends SocketObject<RoomClientFrame> {
+  protected readonly frames: FrameHandlers<RoomClientFrame>;
   private readonly store: RoomStore;
   private readonly commands: CommandStore;
-  private readonly config: Config;
-  private readonly sockets: SocketRuntime<RoomClientFrame>;
   private readonly fanout: Fanout;
   private readonly pushes: RateLimiter;
   private readonly housekeeping: Housekeeping;
   private readonly commandDelivery: CommandDelivery;
   private readonly cold: ColdHistory;
+  private readonly commit: CommitPath<EventFrame>;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, env, roomClientFrame);
     this.store = new RoomStore(ctx.storage.sql);
-    this.config = readConfig(env);
     this.pushes = new RateLimiter(this.config.pushesPerMinute, 60_000);
     this.commands = new CommandStore(ctx.storage.sql, this.store, {
       maxAttempts: this.config.commandMaxAttempts,
       staleAfterMs: this.config.commandStaleMs,
-    });
-    this.sockets = new SocketRuntime<RoomClientFrame>(ctx, this.config, roomClientFrame, {
-      onFrame: (ws, attachment, frame) => this.onFrame(ws, attachment, frame),
-      onClose: (ws, attachment) => this.onClose(ws, attachment),
     });
     this.fanout = new Fanout(
       ctx,
@@ -80,7 +74,8 @@ export class AccountRoom extends DurableObject<Env> {
       (tag) => this.sockets.sockets(tag),
       () => void this.housekeeping.summarySoon(Date.now()),
     );
-    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store);
+    this.commit = new CommitPath<EventFrame>(ctx.storage, this.fanout);
+    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store, this.commit);
     this.housekeeping = new Housekeeping(
       ctx,
       env,
@@ -88,10 +83,19 @@ export class AccountRoom extends DurableObject<Env> {
       this.store,
       this.commands,
       this.fanout,
+      this.commit,
       this.cold,
       this.sockets.expiry,
     );
-    this.commandDelivery = new CommandDelivery(ctx, this.commands, this.fanout, this.housekeeping, this.cold);
+    this.commandDelivery = new CommandDelivery(this.commit, this.commands, this.fanout, this.housekeeping, this.cold);
+    this.frames = roomFrames({
+      store: this.store,
+      commit: this.commit,
+      fanout: this.fanout,
+      cold: this.cold,
+      commandDelivery: this.commandDelivery,
+      housekeeping: this.housekeeping,
+    });
     ctx.blockConcurrencyWhile(async () => this.store.migrate());
   }
 
@@ -106,11 +110,10 @@ export class AccountRoom extends DurableObject<Env> {
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
-      refuseWhenFull(() => this.ctx.storage.transactionSync(() => applyPush(this.store, tenant, push, now, account))),
+      refuseWhenFull(() => this.commit.apply(() => applyPush(this.store, tenant, push, now, account))),
     );
     if (!applied.ok) return applied;
-    const { seq, counts, rejected, events, eventTexts } = applied.value;
-    this.fanout.broadcast(events, eventTexts);
+    const { seq, counts, rejected } = applied.value;
     await this.housekeeping.sendSummary();
     await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
@@ -125,9 +128,10 @@ export class AccountRoom extends DurableObject<Env> {
     if (!admitted.ok) return admitted;
     const account = admitted.value;
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
+    this.commit.apply(() => {
       this.store.ensureAccount(tenant, accountId, now, account);
       this.store.recordSignOfLife(report, now);
+      return { events: [] };
     });
     await this.housekeeping.sendSummary();
     await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
@@ -179,8 +183,7 @@ export class AccountRoom extends DurableObject<Env> {
 
   async commandResult(tenant: string, accountId: string, id: string, input: ResultInput): Promise<Result<Command>> {
     return this.inAccount(tenant, accountId, async () => {
-      const outcome = this.ctx.storage.transactionSync(() => this.commands.result(id, input, Date.now()));
-      this.fanout.broadcast(outcome.events);
+      const outcome = this.commit.apply(() => this.commands.result(id, input, Date.now()));
       if (outcome.retry) this.commandDelivery.offer(outcome.command);
       await this.housekeeping.scheduleAlarm(Date.now());
       return outcome.command;
@@ -205,12 +208,7 @@ export class AccountRoom extends DurableObject<Env> {
 
   /** A page of the topic list (the HTTP twin of `monitor:request_topics`). */
   async topics(tenant: string, accountId: string, page: TopicPageQuery): Promise<Result<TopicPage>> {
-    return this.inAccount(tenant, accountId, () => this.topicPage(page));
-  }
-
-  /** Without a `limit`, today's whole list, but never more than MAX_TOPICS_LISTED. */
-  private topicPage({ limit, cursor }: TopicPageQuery): TopicPage {
-    return this.store.topics(limit ?? MAX_TOPICS_LISTED, cursor);
+    return this.inAccount(tenant, accountId, () => topicPage(this.store, page));
   }
 
   async messages(
@@ -258,7 +256,7 @@ export class AccountRoom extends DurableObject<Env> {
 
   private async loginStep(tenant: string, accountId: string, step: () => EventFrame[]): Promise<Result<number>> {
     return this.inAccount(tenant, accountId, async () => {
-      this.fanout.broadcast(this.ctx.storage.transactionSync(step));
+      this.commit.apply(() => ({ events: step() }));
       await this.housekeeping.scheduleAlarm(Date.now());
       return this.store.seq();
     });
@@ -296,107 +294,13 @@ export class AccountRoom extends DurableObject<Env> {
     return accepted.response;
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.sockets.message(ws, message);
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    await this.sockets.close(ws, code, reason);
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.sockets.error(ws);
-  }
-
-  private async onFrame(ws: WebSocket, attachment: Attachment, frame: RoomClientFrame): Promise<void> {
+  /** A crawler's socket only listens: every frame from it is refused. */
+  protected override admitFrame(attachment: Attachment, frame: RoomClientFrame): void {
     if (attachment.role === "crawler") throw new ApiError("forbidden", `a crawler socket cannot send ${frame.type}`);
-    const account = this.store.account()!;
-    switch (frame.type) {
-      case "monitor:register": {
-        const previous = attachment.registered ? attachment.clientId : undefined;
-        attachment.clientId = frame.payload.clientId;
-        attachment.registered = true;
-        saveAttachment(ws, attachment);
-        const arrived = this.fanout.register(ws, attachment, previous);
-        const { seq, epoch } = account;
-        const payload = {
-          clientId: frame.payload.clientId,
-          serverTime: Date.now(),
-          seq,
-          epoch,
-          ...this.fanout.online(),
-        };
-        send(ws, { type: "monitor:registered", id: frame.id, payload });
-        // A client back after a restart changes nobody's list: no summary for it.
-        if (arrived && this.fanout.presence(ws, attachment, "online")) await this.housekeeping.summarySoon(Date.now());
-        return;
-      }
-      case "monitor:request_topics":
-        send(ws, {
-          type: "monitor:topics",
-          id: frame.id,
-          payload: { channelId: account.account_id, ...this.topicPage(frame.payload) },
-        });
-        return;
-      case "monitor:request_messages": {
-        const { topicId, before, limit } = frame.payload;
-        const page = await this.cold.messages(topicId, before, limit);
-        send(ws, {
-          type: "monitor:messages",
-          id: frame.id,
-          payload: { channelId: account.account_id, topicId, ...page },
-        });
-        return;
-      }
-      case "monitor:reply": {
-        const { message } = await this.commandDelivery.reply(frame.payload, attachment.sub);
-        send(ws, { type: "monitor:reply:accepted", id: frame.id, payload: { message } });
-        return;
-      }
-      case "monitor:mark_read": {
-        const { topicId, seq } = frame.payload;
-        const event = this.ctx.storage.transactionSync(() => this.store.markRead(topicId, seq));
-        if (event) {
-          this.fanout.broadcast([event]);
-          await this.housekeeping.sendSummary();
-        }
-        return;
-      }
-      case "sync:start":
-        this.fanout.replay(ws, frame.payload.since, frame.payload.epoch, attachment.role === "admin", frame.id);
-        return;
-      case "ack": {
-        const seq = this.store.saveCursor(attachment.sub, requireClientId(attachment), frame.payload.seq);
-        if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
-        return;
-      }
-      case "client:notification:ack": {
-        const clientId = requireClientId(attachment);
-        const notificationSeq = this.store.markNotificationSent(frame.payload.notification_id, Date.now());
-        if (notificationSeq === null) {
-          throw new ApiError("not_found", `notification ${frame.payload.notification_id} does not exist`);
-        }
-        const seq = this.store.saveCursor(attachment.sub, clientId, notificationSeq);
-        if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
-        return;
-      }
-      case "monitor:request_presence":
-        send(ws, { type: "monitor:presence", id: frame.id, payload: this.fanout.online() });
-        return;
-      case "monitor:request_notifications": {
-        const page = this.store.notifications(frame.payload.before, frame.payload.limit);
-        send(ws, { type: "monitor:notifications", id: frame.id, payload: page });
-        return;
-      }
-      case "account:login:start":
-        if (attachment.role !== "admin") throw new ApiError("forbidden", "account:login:start needs the admin role");
-        await this.commandDelivery.login();
-        return;
-    }
   }
 
   /** A registered client's last socket went away: the others see it go offline. */
-  private async onClose(ws: WebSocket, attachment: Attachment): Promise<void> {
+  protected override async onSocketClosed(ws: WebSocket, attachment: Attachment): Promise<void> {
     if (this.fanout.unregister(attachment)) {
       this.fanout.presence(ws, attachment, "offline");
       await this.housekeeping.summarySoon(Date.now());

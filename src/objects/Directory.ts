@@ -2,9 +2,6 @@
  * One per tenant: the channel list (one row per account, from the summaries AccountRooms
  * send, plus the admin's settings) and the sockets that watch it.
  */
-import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
-import type { Config } from "../config";
 import { ApiError, attempt } from "../contract/errors";
 import type { Result } from "../contract/errors";
 import { directoryClientFrame } from "../contract/schemas";
@@ -15,7 +12,9 @@ import type { AccountSummary } from "./account-summary";
 import { DIRECTORY_MIGRATIONS } from "./directory/schema";
 import { statsOf, statsRows } from "./directory/stats";
 import { migrate } from "../lib/migrate";
-import { SocketRuntime } from "./sockets/runtime";
+import { CommitPath } from "./commit";
+import { SocketObject } from "./sockets/socket-object";
+import type { FrameHandlers } from "./sockets/socket-object";
 import { readIdentity } from "../contract/identity";
 import { attachmentOf, saveAttachment, send } from "./sockets/socket";
 import type { Attachment } from "./sockets/socket";
@@ -82,20 +81,17 @@ const SWEEP_SLACK = 16;
 /** Accepts between two looks at whether to sweep: a look reads every restricted socket. */
 const SWEEP_LOOK_EVERY = 64;
 
-export class Directory extends DurableObject<Env> {
+export class Directory extends SocketObject<DirectoryClientFrame> {
   private readonly sql: SqlStorage;
-  private readonly config: Config;
-  private readonly sockets: SocketRuntime<DirectoryClientFrame>;
+  private readonly commit: CommitPath<Channel>;
   /** Accepts of restricted sockets since the last look at the sweep; the first accept after a wake looks. */
   #acceptsSinceLook = SWEEP_LOOK_EVERY;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, env, directoryClientFrame);
     this.sql = ctx.storage.sql;
-    this.config = readConfig(env);
-    this.sockets = new SocketRuntime<DirectoryClientFrame>(ctx, this.config, directoryClientFrame, {
-      onFrame: (ws, attachment, frame) => this.handle(ws, attachment, frame),
-      onClose: (_ws, attachment) => this.forgetScope(attachment),
+    this.commit = new CommitPath<Channel>(ctx.storage, {
+      broadcast: (channels) => channels.forEach((channel) => this.announce(channel)),
     });
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, DIRECTORY_MIGRATIONS);
@@ -109,6 +105,11 @@ export class Directory extends DurableObject<Env> {
 
   /** An AccountRoom's summary after a push or a read mark; stored, then sent to watchers. */
   async updateSummary(summary: AccountSummary): Promise<void> {
+    this.commit.apply(() => this.storeSummary(summary));
+  }
+
+  /** The summary's row (unless the room's seq went back: an older summary sent again) and push counts. */
+  private storeSummary(summary: AccountSummary): { events: Channel[] } {
     const { health, figures } = summary;
     this.sql.exec(
       `INSERT INTO channels (id, name, avatar, platform, last_message, last_message_time, unread_count, message_count,
@@ -144,7 +145,8 @@ export class Directory extends DurableObject<Env> {
       health.storageBytes ?? null,
     );
     if (figures?.pushMinutes.length) this.countPushes(summary.id, figures.pushMinutes);
-    this.announce(summary.id);
+    const channel = this.channel(summary.id);
+    return { events: channel ? [channel] : [] };
   }
 
   /**
@@ -240,56 +242,39 @@ export class Directory extends DurableObject<Env> {
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.sockets.message(ws, message);
-  }
+  protected readonly frames: FrameHandlers<DirectoryClientFrame> = {
+    "monitor:register": (ws, attachment, frame) => {
+      attachment.clientId = frame.payload.clientId;
+      saveAttachment(ws, attachment);
+      const payload = { clientId: frame.payload.clientId, serverTime: Date.now() };
+      send(ws, { type: "monitor:registered", id: frame.id, payload });
+      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
+    },
+    "client:register": (ws, attachment, frame) => {
+      attachment.clientId = frame.payload.client_id;
+      saveAttachment(ws, attachment);
+      const payload = {
+        client_id: frame.payload.client_id,
+        server_time: Date.now(),
+        heartbeat_interval: this.config.heartbeatIntervalMs,
+      };
+      send(ws, { type: "client:register:success", id: frame.id, payload });
+    },
+    "monitor:request_channels": (ws, _attachment, frame) => {
+      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
+    },
+    "channel:update": (ws, attachment, frame) => {
+      if (attachment.role !== "admin") throw new ApiError("forbidden", "channel:update needs the admin role");
+      const { channelId, ...patch } = frame.payload;
+      const scope = this.scopeOf(ws);
+      if (scope && !scope.has(channelId))
+        throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
+      this.patch(channelId, patch);
+    },
+  };
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    await this.sockets.close(ws, code, reason);
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.sockets.error(ws);
-  }
-
-  private handle(ws: WebSocket, attachment: Attachment, frame: DirectoryClientFrame): void {
-    switch (frame.type) {
-      case "monitor:register":
-        attachment.clientId = frame.payload.clientId;
-        saveAttachment(ws, attachment);
-        send(ws, {
-          type: "monitor:registered",
-          id: frame.id,
-          payload: { clientId: frame.payload.clientId, serverTime: Date.now() },
-        });
-        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
-        return;
-      case "client:register":
-        attachment.clientId = frame.payload.client_id;
-        saveAttachment(ws, attachment);
-        send(ws, {
-          type: "client:register:success",
-          id: frame.id,
-          payload: {
-            client_id: frame.payload.client_id,
-            server_time: Date.now(),
-            heartbeat_interval: this.config.heartbeatIntervalMs,
-          },
-        });
-        return;
-      case "monitor:request_channels":
-        send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
-        return;
-      case "channel:update": {
-        if (attachment.role !== "admin") throw new ApiError("forbidden", "channel:update needs the admin role");
-        const { channelId, ...patch } = frame.payload;
-        const scope = this.scopeOf(ws);
-        if (scope && !scope.has(channelId))
-          throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
-        this.patch(channelId, patch);
-        return;
-      }
-    }
+  protected override onSocketClosed(_ws: WebSocket, attachment: Attachment): void {
+    this.forgetScope(attachment);
   }
 
   /** The channels, pinned first then newest; only those in `scope` when the token is restricted. */
@@ -344,6 +329,10 @@ export class Directory extends DurableObject<Env> {
   }
 
   private patch(channelId: string, patch: ChannelPatch): Channel {
+    return this.commit.apply(() => this.storePatch(channelId, patch)).events[0]!;
+  }
+
+  private storePatch(channelId: string, patch: ChannelPatch): { events: Channel[] } {
     const row = this.sql.exec<ChannelRow>("SELECT * FROM channels WHERE id = ?", channelId).toArray()[0];
     if (!row) throw new ApiError("forbidden", `account ${channelId} is not an account of this tenant`);
     this.sql.exec(
@@ -354,14 +343,18 @@ export class Directory extends DurableObject<Env> {
       patch.name ?? null,
       channelId,
     );
-    return this.announce(channelId)!;
+    return { events: [this.channel(channelId)!] };
   }
 
-  /** Sends a channel's current row as `channel:updated` to every socket allowed to see it. */
-  private announce(channelId: string): Channel | null {
+  /** A channel as its row says now. */
+  private channel(channelId: string): Channel | null {
     const row = this.sql.exec<ChannelRow>("SELECT * FROM channels WHERE id = ?", channelId).toArray()[0];
-    if (!row) return null;
-    const channel = toChannel(row, Date.now(), this.config.storageHighPercent);
+    return row ? toChannel(row, Date.now(), this.config.storageHighPercent) : null;
+  }
+
+  /** Sends a committed channel as `channel:updated` to every socket allowed to see it. */
+  private announce(channel: Channel): void {
+    const channelId = channel.id;
     const frame = JSON.stringify({ type: "channel:updated", payload: { channel } });
     for (const ws of this.sockets.sockets(UNRESTRICTED)) send(ws, frame);
     const restricted = this.sockets.sockets(RESTRICTED);
@@ -374,6 +367,5 @@ export class Directory extends DurableObject<Env> {
       );
       for (const ws of restricted) if (allowed.has(attachmentOf(ws).id)) send(ws, frame);
     }
-    return channel;
   }
 }

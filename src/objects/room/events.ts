@@ -17,7 +17,7 @@ export function audienceOf(frame: EventFrame): Audience {
 }
 
 /** The texts of the events an agent may see, in order: `texts` itself when that is all of them. */
-export function forAgents(events: EventFrame[], texts: string[]): string[] {
+export function forAgents(events: readonly EventFrame[], texts: readonly string[]): readonly string[] {
   if (events.every((event) => audienceOf(event) === "all")) return texts;
   return texts.filter((_, i) => audienceOf(events[i]!) === "all");
 }

@@ -4,6 +4,8 @@
  * announces the crawler's health transitions (online → late → offline).
  */
 import type { Config } from "../../config";
+import type { EventFrame } from "../../contract/schemas";
+import type { CommitPath } from "../commit";
 import { OBJECT_STORAGE_BYTES, crawlerState, nextTransition } from "../../health";
 import type { ColdHistory } from "./history/cold-history";
 import type { CommandStore } from "./commands/command-store";
@@ -24,6 +26,7 @@ export class Housekeeping {
     private readonly store: RoomStore,
     private readonly commands: CommandStore,
     private readonly fanout: Fanout,
+    private readonly commit: CommitPath<EventFrame>,
     private readonly cold: ColdHistory,
     private readonly expiry: SocketExpiry,
   ) {}
@@ -129,8 +132,7 @@ export class Housekeeping {
       console.error("moving cold history to R2 failed; retrying from the alarm", error);
       return 0;
     });
-    const expired = this.ctx.storage.transactionSync(() => this.commands.expire(now));
-    this.fanout.broadcast(expired);
+    const { events: expired } = this.commit.apply(() => ({ events: this.commands.expire(now) }));
     // A summary waiting (to be sent again, or who is online) goes now. An online crawler has had
     // no transition since the push or report that last sent it.
     const waiting = account.summary_retry_at !== null;

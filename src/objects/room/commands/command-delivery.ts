@@ -3,7 +3,8 @@
  * stored as commands in one transaction, announced to readers, offered on the crawler's
  * socket, and marked taken once delivered.
  */
-import type { Command, Message } from "../../../contract/schemas";
+import type { Command, EventFrame, Message } from "../../../contract/schemas";
+import type { CommitPath } from "../../commit";
 import type { ColdHistory } from "../history/cold-history";
 import type { CommandStore, ReplyInput } from "./command-store";
 import type { Fanout } from "../delivery/fanout";
@@ -13,7 +14,7 @@ export type ReplyAnswer = { message: Message; created: boolean };
 
 export class CommandDelivery {
   constructor(
-    private readonly ctx: DurableObjectState,
+    private readonly commit: CommitPath<EventFrame>,
     private readonly commands: CommandStore,
     private readonly fanout: Fanout,
     private readonly housekeeping: Housekeeping,
@@ -27,9 +28,8 @@ export class CommandDelivery {
   async reply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
     const archived =
       input.replyToId === undefined ? null : await this.cold.archivedMessage(input.replyToId, input.topicId);
-    const outcome = this.ctx.storage.transactionSync(() => this.commands.reply(input, agent, Date.now(), archived));
+    const outcome = this.commit.apply(() => this.commands.reply(input, agent, Date.now(), archived));
     if (outcome.created) {
-      this.fanout.broadcast(outcome.events);
       this.offer(outcome.command);
       await this.housekeeping.sendSummary();
       await this.housekeeping.scheduleAlarm(Date.now());
@@ -39,9 +39,8 @@ export class CommandDelivery {
 
   /** Starts a QR login, or gives back the one under way. */
   async login(): Promise<Command> {
-    const outcome = this.ctx.storage.transactionSync(() => this.commands.login(Date.now()));
+    const outcome = this.commit.apply(() => this.commands.login(Date.now()));
     if (outcome.created) {
-      this.fanout.broadcast(outcome.events);
       this.offer(outcome.command);
       await this.housekeeping.scheduleAlarm(Date.now());
     }
@@ -57,6 +56,6 @@ export class CommandDelivery {
   take(commands: Command[]): void {
     if (!commands.length) return;
     const ids = commands.map((c) => c.id);
-    this.fanout.broadcast(this.ctx.storage.transactionSync(() => this.commands.take(ids, Date.now())));
+    this.commit.apply(() => ({ events: this.commands.take(ids, Date.now()) }));
   }
 }

@@ -90,7 +90,7 @@ export class Fanout {
    * the JSON the log holds for them, when the caller has it: the frame sent live is then the
    * very text a replay sends.
    */
-  broadcast(events: EventFrame[], stored?: string[]): void {
+  broadcast(events: readonly EventFrame[], stored?: readonly string[]): void {
     const admins = this.live("admin");
     const agents = this.live("agent");
     if (!events.length || (!admins.length && !agents.length)) return;
@@ -325,7 +325,7 @@ function spent(bytes: number): number {
 }
 
 /** Event texts as frames of at most LIVE_BATCH events each. */
-function batches(texts: string[]): string[] {
+function batches(texts: readonly string[]): string[] {
   const frames: string[] = [];
   for (let i = 0; i < texts.length; i += LIVE_BATCH) frames.push(batchOf(texts.slice(i, i + LIVE_BATCH)));
   return frames;

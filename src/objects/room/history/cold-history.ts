@@ -6,7 +6,8 @@
  * and unread counts still count it.
  */
 import { ApiError } from "../../../contract/errors";
-import type { Message } from "../../../contract/schemas";
+import type { EventFrame, Message } from "../../../contract/schemas";
+import type { CommitPath } from "../../commit";
 import { bodyOf } from "../store/message-body";
 import type { BodyRow } from "../store/message-body";
 import { unpackRaw } from "../store/message-raw";
@@ -66,6 +67,7 @@ export class ColdHistory {
     private readonly storage: DurableObjectStorage,
     private readonly bucket: R2Bucket,
     private readonly store: RoomStore,
+    private readonly commitPath: CommitPath<EventFrame>,
   ) {}
 
   /** Whether the account is past `atBytes` with a whole batch to move. */
@@ -123,7 +125,7 @@ export class ColdHistory {
     await this.bucket.put(this.objectKey(first.seq, last.seq), this.batchText(rows), {
       httpMetadata: { contentType: "application/x-ndjson" },
     });
-    return this.storage.transactionSync(() => this.commit(rows, below));
+    return this.commitPath.apply(() => ({ events: [], moved: this.commit(rows, below) })).moved;
   }
 
   /**
