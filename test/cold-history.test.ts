@@ -10,8 +10,11 @@ import { api, comment, dm, push, roomSocket, token, uid } from "./helpers";
 const roomOf = (account: string) => env.ACCOUNT_ROOM.get(env.ACCOUNT_ROOM.idFromName(`t1/${account}`));
 
 /** What a test reaches inside a room: its settings (as a deploy would set them) and its cold history. */
-type Inside = { config: Config; cold: ColdHistory };
-const inside = (room: AccountRoom) => room as unknown as Inside;
+type Inside = { config: Config; room: { cold: ColdHistory } };
+const inside = (room: AccountRoom) => {
+  const { config, room: parts } = room as unknown as Inside;
+  return { config, cold: parts.cold };
+};
 
 /** `n` comments on `work`, pushed in pushes of at most 1,000. */
 async function pushComments(account: string, work: string, prefix: string, n: number): Promise<void> {

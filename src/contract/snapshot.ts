@@ -1,6 +1,10 @@
 /**
  * The crawler's snapshot push (PROTOCOL §4). The envelope is validated as a whole (a bad
  * envelope stores nothing); items one by one (a bad item is skipped and reported).
+ *
+ * Over 300 lines because it is the whole push contract in one place: each item kind's fields,
+ * their fast path (`fastItems`, which must accept exactly what the schemas accept) beside the
+ * schemas, the envelope, and the limits.
  */
 import { z } from "zod";
 import { ApiError } from "./errors";

@@ -24,21 +24,15 @@ import type {
 } from "../contract/schemas";
 import type { CrawlerReport, ItemKind, Rejected } from "../contract/snapshot";
 import { healthOf, refuseWhenFull } from "../health";
-import { RateLimiter } from "../lib/rate-limiter";
-import { directoryStub } from "../stubs";
-import { CommitPath } from "./commit";
-import { CommandDelivery } from "./room/commands/command-delivery";
 import type { ReplyAnswer } from "./room/commands/command-delivery";
-import { CommandStore } from "./room/commands/command-store";
 import type { ReplyInput, ResultInput } from "./room/commands/command-store";
-import { CRAWLER, Fanout, READER } from "./room/delivery/fanout";
+import { CRAWLER, READER } from "./room/delivery/fanout";
 import { roomFrames, topicPage } from "./room/frames";
 import type { TopicPageQuery } from "./room/frames";
-import { ColdHistory } from "./room/history/cold-history";
-import { Housekeeping } from "./room/housekeeping";
+import { roomParts } from "./room/parts";
+import type { RoomParts } from "./room/parts";
 import { applyPush } from "./room/push/push-run";
-import { RoomStore } from "./room/store/room-store";
-import type { CompatQuery } from "./room/store/room-store";
+import type { CompatQuery } from "./room/store/compat-lists";
 import type { AccountRow, KindCounts } from "./room/store/rows";
 import { send } from "./sockets/socket";
 import type { Attachment } from "./sockets/socket";
@@ -51,52 +45,13 @@ export type NotificationPage = { notifications: StoredNotification[]; hasMore: b
 
 export class AccountRoom extends SocketObject<RoomClientFrame> {
   protected readonly frames: FrameHandlers<RoomClientFrame>;
-  private readonly store: RoomStore;
-  private readonly commands: CommandStore;
-  private readonly fanout: Fanout;
-  private readonly pushes: RateLimiter;
-  private readonly housekeeping: Housekeeping;
-  private readonly commandDelivery: CommandDelivery;
-  private readonly cold: ColdHistory;
-  private readonly commit: CommitPath<EventFrame>;
+  private readonly room: RoomParts;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, roomClientFrame);
-    this.store = new RoomStore(ctx.storage.sql);
-    this.pushes = new RateLimiter(this.config.pushesPerMinute, 60_000);
-    this.commands = new CommandStore(ctx.storage.sql, this.store, {
-      maxAttempts: this.config.commandMaxAttempts,
-      staleAfterMs: this.config.commandStaleMs,
-    });
-    this.fanout = new Fanout(
-      ctx,
-      this.store,
-      (tag) => this.sockets.sockets(tag),
-      () => void this.housekeeping.summarySoon(Date.now()),
-    );
-    this.commit = new CommitPath<EventFrame>(ctx.storage, this.fanout);
-    this.cold = new ColdHistory(ctx.storage, env.ARCHIVE, this.store, this.commit);
-    this.housekeeping = new Housekeeping(
-      ctx,
-      env,
-      this.config,
-      this.store,
-      this.commands,
-      this.fanout,
-      this.commit,
-      this.cold,
-      this.sockets.expiry,
-    );
-    this.commandDelivery = new CommandDelivery(this.commit, this.commands, this.fanout, this.housekeeping, this.cold);
-    this.frames = roomFrames({
-      store: this.store,
-      commit: this.commit,
-      fanout: this.fanout,
-      cold: this.cold,
-      commandDelivery: this.commandDelivery,
-      housekeeping: this.housekeeping,
-    });
-    ctx.blockConcurrencyWhile(async () => this.store.migrate());
+    this.room = roomParts(ctx, env, this.config, this.sockets);
+    this.frames = roomFrames(this.room);
+    ctx.blockConcurrencyWhile(async () => this.room.store.migrate());
   }
 
   // -------------------------------------------------------------------------
@@ -104,18 +59,18 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   /** Applies a crawler's snapshot in one transaction, then fans the new events out. */
   async push(tenant: string, crawler: string, packed: PackedPush): Promise<Result<PushAnswer>> {
-    const admitted = await this.admitCrawler(tenant, crawler, packed.accountId);
+    const admitted = await this.room.crawlers.admit(tenant, crawler, packed.accountId);
     if (!admitted.ok) return admitted;
     const account = admitted.value;
     const push = unpackPush(packed);
     const now = Date.now();
     const applied = attempt(() =>
-      refuseWhenFull(() => this.commit.apply(() => applyPush(this.store, tenant, push, now, account))),
+      refuseWhenFull(() => this.room.commit.apply(() => applyPush(this.room.store, tenant, push, now, account))),
     );
     if (!applied.ok) return applied;
     const { seq, counts, rejected } = applied.value;
-    await this.housekeeping.sendSummary();
-    await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
+    await this.room.housekeeping.sendSummary();
+    await this.room.housekeeping.scheduleAlarmAfterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
   }
 
@@ -124,43 +79,18 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
    * against the same per-token limit as pushes. Creates the account, as a first push would.
    */
   async health(tenant: string, crawler: string, accountId: string, report: CrawlerReport): Promise<Result<Health>> {
-    const admitted = await this.admitCrawler(tenant, crawler, accountId);
+    const admitted = await this.room.crawlers.admit(tenant, crawler, accountId);
     if (!admitted.ok) return admitted;
     const account = admitted.value;
     const now = Date.now();
-    this.commit.apply(() => {
-      this.store.ensureAccount(tenant, accountId, now, account);
-      this.store.recordSignOfLife(report, now);
+    this.room.commit.apply(() => {
+      this.room.store.ensureAccount(tenant, accountId, now, account);
+      this.room.store.recordSignOfLife(report, now);
       return { events: [] };
     });
-    await this.housekeeping.sendSummary();
-    await this.housekeeping.scheduleAlarmAfterSignOfLife(now);
-    return { ok: true, value: healthOf(this.store.summary()!.health, now, this.config.storageHighPercent) };
-  }
-
-  /**
-   * What a push and a health report both pass: the per-token limit (one bucket for both), the
-   * tenant when the account exists, and the tenant's Directory when it does not yet
-   * (MAX_ACCOUNTS_PER_TENANT). When admitted, the account's row as it is now (null: none yet).
-   */
-  private async admitCrawler(tenant: string, crawler: string, accountId: string): Promise<Result<AccountRow | null>> {
-    const allowed = this.pushes.take(crawler);
-    if (!allowed.ok) {
-      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      const message = `more than ${this.config.pushesPerMinute} pushes a minute for this token; retry in ${seconds} s`;
-      return { ok: false, error: { code: "rate_limited", message }, retryAfterMs: allowed.retryAfterMs };
-    }
-    const account = this.store.account();
-    if (account && account.tenant !== tenant) {
-      return {
-        ok: false,
-        error: { code: "forbidden", message: `account ${accountId} is not an account of tenant ${tenant}` },
-      };
-    }
-    if (account) return { ok: true, value: account };
-    const admitted = await directoryStub(this.env, tenant).admitAccount(accountId);
-    // Read again: another push may have created the account while the Directory answered.
-    return admitted.ok ? { ok: true, value: this.store.account() } : admitted;
+    await this.room.housekeeping.sendSummary();
+    await this.room.housekeeping.scheduleAlarmAfterSignOfLife(now);
+    return { ok: true, value: healthOf(this.room.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 
   // -------------------------------------------------------------------------
@@ -168,47 +98,47 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   /** An agent's reply (the HTTP twin of `monitor:reply`). */
   async reply(tenant: string, accountId: string, input: ReplyInput, agent: string): Promise<Result<ReplyAnswer>> {
-    return this.inAccount(tenant, accountId, () => this.commandDelivery.reply(input, agent));
+    return this.inAccount(tenant, accountId, () => this.room.commandDelivery.reply(input, agent));
   }
 
   /** Commands in one status, for the crawler; listing pending ones counts as taking them. */
   async listCommands(tenant: string, accountId: string, status: Command["status"]): Promise<Result<Command[]>> {
     return this.inAccount(tenant, accountId, async () => {
-      const commands = this.commands.list(status, 100);
-      if (status === "pending") this.commandDelivery.take(commands);
-      await this.housekeeping.scheduleAlarm(Date.now());
+      const commands = this.room.commands.list(status, 100);
+      if (status === "pending") this.room.commandDelivery.take(commands);
+      await this.room.housekeeping.scheduleAlarm(Date.now());
       return commands;
     });
   }
 
   async commandResult(tenant: string, accountId: string, id: string, input: ResultInput): Promise<Result<Command>> {
     return this.inAccount(tenant, accountId, async () => {
-      const outcome = this.commit.apply(() => this.commands.result(id, input, Date.now()));
-      if (outcome.retry) this.commandDelivery.offer(outcome.command);
-      await this.housekeeping.scheduleAlarm(Date.now());
+      const outcome = this.room.commit.apply(() => this.room.commands.result(id, input, Date.now()));
+      if (outcome.retry) this.room.commandDelivery.offer(outcome.command);
+      await this.room.housekeeping.scheduleAlarm(Date.now());
       return outcome.command;
     });
   }
 
   /** Starts a QR login (the HTTP twin of `account:login:start`). */
   async startLogin(tenant: string, accountId: string): Promise<Result<Command>> {
-    return this.inAccount(tenant, accountId, () => this.commandDelivery.login());
+    return this.inAccount(tenant, accountId, () => this.room.commandDelivery.login());
   }
 
   async qrcode(tenant: string, accountId: string, image: string, expiresAt: number): Promise<Result<number>> {
-    return this.loginStep(tenant, accountId, () => this.commands.qrcode(image, expiresAt, Date.now()));
+    return this.loginStep(tenant, accountId, () => this.room.commands.qrcode(image, expiresAt, Date.now()));
   }
 
   async loginStatus(tenant: string, accountId: string, status: LoginStatus, error?: string): Promise<Result<number>> {
-    const result = await this.loginStep(tenant, accountId, () => this.commands.loginStatus(status, error));
+    const result = await this.loginStep(tenant, accountId, () => this.room.commands.loginStatus(status, error));
     // A QR login that succeeded turns the channel's health to logged_in.
-    if (result.ok && status === "success") await this.housekeeping.sendSummary();
+    if (result.ok && status === "success") await this.room.housekeeping.sendSummary();
     return result;
   }
 
   /** A page of the topic list (the HTTP twin of `monitor:request_topics`). */
   async topics(tenant: string, accountId: string, page: TopicPageQuery): Promise<Result<TopicPage>> {
-    return this.inAccount(tenant, accountId, () => topicPage(this.store, page));
+    return this.inAccount(tenant, accountId, () => topicPage(this.room.store, page));
   }
 
   async messages(
@@ -218,7 +148,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     before: number | undefined,
     limit: number,
   ): Promise<Result<MessagePage>> {
-    return this.inAccount(tenant, accountId, () => this.cold.messages(topicId, before, limit));
+    return this.inAccount(tenant, accountId, () => this.room.cold.messages(topicId, before, limit));
   }
 
   /** The account's notifications, newest first (the HTTP twin of `monitor:request_notifications`). */
@@ -228,7 +158,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     before: number | undefined,
     limit: number,
   ): Promise<Result<NotificationPage>> {
-    return this.inAccount(tenant, accountId, () => this.store.notifications(before, limit));
+    return this.inAccount(tenant, accountId, () => this.room.store.notifications.page(before, limit));
   }
 
   /** The Douyin-style lists of the compatibility API (PROTOCOL §8), newest first by offset. */
@@ -237,7 +167,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     accountId: string,
     query: CompatQuery,
   ): Promise<Result<{ items: unknown[]; hasMore: boolean }>> {
-    return this.inAccount(tenant, accountId, () => this.cold.compatPage(query));
+    return this.inAccount(tenant, accountId, () => this.room.cold.compatPage(query));
   }
 
   /** Runs `call` if this room is the tenant's account; an ApiError it throws becomes a failed Result. */
@@ -247,7 +177,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     call: (account: AccountRow) => T | Promise<T>,
   ): Promise<Result<T>> {
     try {
-      return { ok: true, value: await call(this.store.requireAccount(tenant, accountId)) };
+      return { ok: true, value: await call(this.room.store.requireAccount(tenant, accountId)) };
     } catch (error) {
       if (error instanceof ApiError) return failed(error);
       throw error;
@@ -256,9 +186,9 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   private async loginStep(tenant: string, accountId: string, step: () => EventFrame[]): Promise<Result<number>> {
     return this.inAccount(tenant, accountId, async () => {
-      this.commit.apply(() => ({ events: step() }));
-      await this.housekeeping.scheduleAlarm(Date.now());
-      return this.store.seq();
+      this.room.commit.apply(() => ({ events: step() }));
+      await this.room.housekeeping.scheduleAlarm(Date.now());
+      return this.room.store.seq();
     });
   }
 
@@ -270,7 +200,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     const identity = readIdentity(request);
     const url = new URL(request.url);
     const accountId = url.searchParams.get("accountId") ?? "";
-    const account = this.store.account();
+    const account = this.room.store.account();
     if (!account || account.tenant !== identity.tid || account.account_id !== accountId) {
       const error = new ApiError("forbidden", `account ${accountId} is not an account of tenant ${identity.tid}`);
       return Response.json({ error: error.payload }, { status: 403 });
@@ -279,17 +209,18 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     const tags = identity.role === "crawler" ? [CRAWLER] : [READER, identity.role];
     const accepted = this.sockets.accept(identity, tags, { clientId });
     if (!accepted.ok) return accepted.response;
-    if (accepted.alarmAt !== undefined) await this.housekeeping.alarmAtMost(accepted.alarmAt);
+    if (accepted.alarmAt !== undefined) await this.room.housekeeping.alarmAtMost(accepted.alarmAt);
     if (identity.role === "crawler") {
       // A (re)connecting crawler gets every command still waiting for it.
-      const pending = this.commands.list("pending", 100);
+      const pending = this.room.commands.list("pending", 100);
       for (const command of pending) send(accepted.ws, { type: "command:new", payload: { command } });
-      this.commandDelivery.take(pending);
+      this.room.commandDelivery.take(pending);
     } else {
       const since = url.searchParams.get("since");
-      const resumeFrom = since !== null ? Number(since) : clientId ? this.store.cursor(identity.sub, clientId) : null;
+      const resumeFrom =
+        since !== null ? Number(since) : clientId ? this.room.store.log.cursor(identity.sub, clientId) : null;
       const epoch = url.searchParams.get("epoch") ?? undefined;
-      if (resumeFrom !== null) this.fanout.replay(accepted.ws, resumeFrom, epoch, identity.role === "admin");
+      if (resumeFrom !== null) this.room.fanout.replay(accepted.ws, resumeFrom, epoch, identity.role === "admin");
     }
     return accepted.response;
   }
@@ -301,14 +232,14 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   /** A registered client's last socket went away: the others see it go offline. */
   protected override async onSocketClosed(ws: WebSocket, attachment: Attachment): Promise<void> {
-    if (this.fanout.unregister(attachment)) {
-      this.fanout.presence(ws, attachment, "offline");
-      await this.housekeeping.summarySoon(Date.now());
+    if (this.room.fanout.unregister(attachment)) {
+      this.room.fanout.presence(ws, attachment, "offline");
+      await this.room.housekeeping.summarySoon(Date.now());
     }
   }
 
   /** The alarm: room/housekeeping.ts. */
   override async alarm(): Promise<void> {
-    await this.housekeeping.alarm(Date.now());
+    await this.room.housekeeping.alarm(Date.now());
   }
 }

@@ -5,11 +5,13 @@
 import { ApiError, attempt } from "../contract/errors";
 import type { Result } from "../contract/errors";
 import { directoryClientFrame } from "../contract/schemas";
-import { healthOf } from "../health";
-import type { Channel, CrawlerLogin, DirectoryClientFrame, Stats } from "../contract/schemas";
+import type { Channel, DirectoryClientFrame, Stats } from "../contract/schemas";
 import { DAY_MINUTES, MINUTE_MS } from "./account-summary";
 import type { AccountSummary } from "./account-summary";
 import { DIRECTORY_MIGRATIONS } from "./directory/schema";
+import { toChannel } from "./directory/channels";
+import type { ChannelRow } from "./directory/channels";
+import { RESTRICTED, SocketScopes, UNRESTRICTED } from "./directory/scopes";
 import { statsOf, statsRows } from "./directory/stats";
 import { migrate } from "../lib/migrate";
 import { CommitPath } from "./commit";
@@ -19,77 +21,17 @@ import { readIdentity } from "../contract/identity";
 import { attachmentOf, saveAttachment, send } from "./sockets/socket";
 import type { Attachment } from "./sockets/socket";
 
-/** Socket tags: tokens without an `accounts` claim see every channel; the others are filtered. */
-const UNRESTRICTED = "all-accounts";
-const RESTRICTED = "some-accounts";
-
-type ChannelRow = {
-  id: string;
-  name: string;
-  custom_name: string | null;
-  avatar: string;
-  platform: string;
-  last_message: string;
-  last_message_time: number;
-  unread_count: number;
-  message_count: number;
-  is_pinned: number;
-  enabled: number;
-  last_sync_at: number | null;
-  seq: number;
-  last_seen_at: number | null;
-  interval_ms: number | null;
-  login: CrawlerLogin | null;
-  crawler_error: string | null;
-  storage_bytes: number | null;
-};
-
 export type ChannelPatch = { enabled?: boolean; isPinned?: boolean; name?: string };
-
-/** A stored row as a Channel; its health is derived at `now` (storage against `storageHighPercent`), never stored. */
-function toChannel(row: ChannelRow, now: number, storageHighPercent: number): Channel {
-  return {
-    id: row.id,
-    name: row.custom_name ?? row.name,
-    avatar: row.avatar,
-    platform: row.platform,
-    description: row.platform,
-    lastMessage: row.last_message,
-    lastMessageTime: row.last_message_time,
-    unreadCount: row.unread_count,
-    messageCount: row.message_count,
-    isPinned: row.is_pinned === 1,
-    enabled: row.enabled === 1,
-    lastSyncAt: row.last_sync_at,
-    seq: row.seq,
-    health: healthOf(
-      {
-        lastSeenAt: row.last_seen_at,
-        intervalMs: row.interval_ms,
-        login: row.login,
-        error: row.crawler_error,
-        storageBytes: row.storage_bytes,
-      },
-      now,
-      storageHighPercent,
-    ),
-  };
-}
-
-/** Sweep the rows of vanished sockets once they outnumber the live restricted sockets by this much. */
-const SWEEP_SLACK = 16;
-/** Accepts between two looks at whether to sweep: a look reads every restricted socket. */
-const SWEEP_LOOK_EVERY = 64;
 
 export class Directory extends SocketObject<DirectoryClientFrame> {
   private readonly sql: SqlStorage;
   private readonly commit: CommitPath<Channel>;
-  /** Accepts of restricted sockets since the last look at the sweep; the first accept after a wake looks. */
-  #acceptsSinceLook = SWEEP_LOOK_EVERY;
+  private readonly scopes: SocketScopes;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, directoryClientFrame);
     this.sql = ctx.storage.sql;
+    this.scopes = new SocketScopes(ctx, this.sql);
     this.commit = new CommitPath<Channel>(ctx.storage, {
       broadcast: (channels) => channels.forEach((channel) => this.announce(channel)),
     });
@@ -223,10 +165,9 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
   override async fetch(request: Request): Promise<Response> {
     const identity = readIdentity(request);
     // Sockets that may see every account are found by tag, without any lookup.
-    const scope = identity.accounts ? RESTRICTED : UNRESTRICTED;
-    const accepted = this.sockets.accept(identity, [identity.role, scope]);
+    const accepted = this.sockets.accept(identity, [identity.role, SocketScopes.tag(identity.accounts)]);
     if (!accepted.ok) return accepted.response;
-    if (identity.accounts) this.saveScope(accepted.attachment.id, identity.accounts);
+    if (identity.accounts) this.scopes.save(accepted.attachment.id, identity.accounts);
     if (accepted.alarmAt !== undefined) {
       const current = await this.ctx.storage.getAlarm();
       if (current === null || current > accepted.alarmAt) await this.ctx.storage.setAlarm(accepted.alarmAt);
@@ -248,7 +189,7 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
       saveAttachment(ws, attachment);
       const payload = { clientId: frame.payload.clientId, serverTime: Date.now() };
       send(ws, { type: "monitor:registered", id: frame.id, payload });
-      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
+      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopes.of(ws)) } });
     },
     "client:register": (ws, attachment, frame) => {
       attachment.clientId = frame.payload.client_id;
@@ -261,12 +202,12 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
       send(ws, { type: "client:register:success", id: frame.id, payload });
     },
     "monitor:request_channels": (ws, _attachment, frame) => {
-      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopeOf(ws)) } });
+      send(ws, { type: "monitor:channels", id: frame.id, payload: { channels: this.list(this.scopes.of(ws)) } });
     },
     "channel:update": (ws, attachment, frame) => {
       if (attachment.role !== "admin") throw new ApiError("forbidden", "channel:update needs the admin role");
       const { channelId, ...patch } = frame.payload;
-      const scope = this.scopeOf(ws);
+      const scope = this.scopes.of(ws);
       if (scope && !scope.has(channelId))
         throw new ApiError("forbidden", `account ${channelId} is outside this token's accounts`);
       this.patch(channelId, patch);
@@ -274,7 +215,7 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
   };
 
   protected override onSocketClosed(_ws: WebSocket, attachment: Attachment): void {
-    this.forgetScope(attachment);
+    this.scopes.forget(attachment);
   }
 
   /** The channels, pinned first then newest; only those in `scope` when the token is restricted. */
@@ -285,47 +226,6 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
       .toArray()
       .filter((row) => !scope || scope.has(row.id))
       .map((row) => toChannel(row, now, this.config.storageHighPercent));
-  }
-
-  // -------------------------------------------------------------------------
-  // The accounts a restricted socket may see
-
-  private saveScope(socketId: string, accounts: string[]): void {
-    for (const account of new Set(accounts)) {
-      this.sql.exec("INSERT INTO socket_accounts (account, socket) VALUES (?, ?)", account, socketId);
-    }
-    this.sweepScopes();
-  }
-
-  /** The accounts a socket may see, or undefined when its token may see every account. */
-  private scopeOf(ws: WebSocket): ReadonlySet<string> | undefined {
-    if (!this.ctx.getTags(ws).includes(RESTRICTED)) return undefined;
-    const rows = this.sql
-      .exec<{ account: string }>("SELECT account FROM socket_accounts WHERE socket = ?", attachmentOf(ws).id)
-      .toArray();
-    return new Set(rows.map((row) => row.account));
-  }
-
-  private forgetScope(attachment: Attachment): void {
-    this.sql.exec("DELETE FROM socket_accounts WHERE socket = ?", attachment.id);
-  }
-
-  /**
-   * Removes the rows of sockets that went away without a close, once there are clearly more
-   * of them than live restricted sockets. Looking reads every restricted socket, so it is done
-   * once every SWEEP_LOOK_EVERY accepts, not on each: a herd of N restricted sockets would
-   * otherwise cost N².
-   */
-  private sweepScopes(): void {
-    if (++this.#acceptsSinceLook < SWEEP_LOOK_EVERY) return;
-    this.#acceptsSinceLook = 0;
-    const live = this.ctx.getWebSockets(RESTRICTED).map((ws) => attachmentOf(ws).id);
-    const stored = this.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT socket) AS n FROM socket_accounts").one().n;
-    if (stored <= 2 * live.length + SWEEP_SLACK) return;
-    this.sql.exec(
-      "DELETE FROM socket_accounts WHERE socket NOT IN (SELECT value FROM json_each(?))",
-      JSON.stringify(live),
-    );
   }
 
   private patch(channelId: string, patch: ChannelPatch): Channel {
@@ -359,12 +259,7 @@ export class Directory extends SocketObject<DirectoryClientFrame> {
     for (const ws of this.sockets.sockets(UNRESTRICTED)) send(ws, frame);
     const restricted = this.sockets.sockets(RESTRICTED);
     if (restricted.length) {
-      const allowed = new Set(
-        this.sql
-          .exec<{ socket: string }>("SELECT socket FROM socket_accounts WHERE account = ?", channelId)
-          .toArray()
-          .map((row) => row.socket),
-      );
+      const allowed = this.scopes.allowed(channelId);
       for (const ws of restricted) if (allowed.has(attachmentOf(ws).id)) send(ws, frame);
     }
   }

@@ -4,28 +4,14 @@
  */
 import { ApiError } from "../../contract/errors";
 import { MAX_TOPICS_LISTED } from "../../contract/schemas";
-import type { EventFrame, RoomClientFrame, TopicPage } from "../../contract/schemas";
+import type { RoomClientFrame, TopicPage } from "../../contract/schemas";
 import type { PageKey } from "../../contract/page-cursor";
-import type { CommitPath } from "../commit";
 import type { FrameHandlers } from "../sockets/socket-object";
 import { requireClientId, saveAttachment, send } from "../sockets/socket";
-import type { CommandDelivery } from "./commands/command-delivery";
-import type { Fanout } from "./delivery/fanout";
-import type { ColdHistory } from "./history/cold-history";
-import type { Housekeeping } from "./housekeeping";
+import type { RoomParts } from "./parts";
 import type { RoomStore } from "./store/room-store";
 
 export type TopicPageQuery = { limit?: number; cursor?: PageKey };
-
-/** The room's parts the frames use. */
-export type RoomParts = {
-  store: RoomStore;
-  commit: CommitPath<EventFrame>;
-  fanout: Fanout;
-  cold: ColdHistory;
-  commandDelivery: CommandDelivery;
-  housekeeping: Housekeeping;
-};
 
 /** A page of the topic list; without a `limit`, today's whole list, but never more than MAX_TOPICS_LISTED. */
 export function topicPage(store: RoomStore, { limit, cursor }: TopicPageQuery): TopicPage {
@@ -72,23 +58,23 @@ export function roomFrames(room: RoomParts): FrameHandlers<RoomClientFrame> {
       fanout.replay(ws, frame.payload.since, frame.payload.epoch, attachment.role === "admin", frame.id);
     },
     ack: (ws, attachment, frame) => {
-      const seq = store.saveCursor(attachment.sub, requireClientId(attachment), frame.payload.seq);
+      const seq = store.log.saveCursor(attachment.sub, requireClientId(attachment), frame.payload.seq);
       if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
     },
     "client:notification:ack": (ws, attachment, frame) => {
       const clientId = requireClientId(attachment);
-      const notificationSeq = store.markNotificationSent(frame.payload.notification_id, Date.now());
+      const notificationSeq = store.notifications.markSent(frame.payload.notification_id, Date.now());
       if (notificationSeq === null) {
         throw new ApiError("not_found", `notification ${frame.payload.notification_id} does not exist`);
       }
-      const seq = store.saveCursor(attachment.sub, clientId, notificationSeq);
+      const seq = store.log.saveCursor(attachment.sub, clientId, notificationSeq);
       if (frame.id) send(ws, { type: "ack", id: frame.id, payload: { seq } });
     },
     "monitor:request_presence": (ws, _attachment, frame) => {
       send(ws, { type: "monitor:presence", id: frame.id, payload: fanout.online() });
     },
     "monitor:request_notifications": (ws, _attachment, frame) => {
-      const page = store.notifications(frame.payload.before, frame.payload.limit);
+      const page = store.notifications.page(frame.payload.before, frame.payload.limit);
       send(ws, { type: "monitor:notifications", id: frame.id, payload: page });
     },
     "account:login:start": async (_ws, attachment) => {

@@ -101,7 +101,7 @@ export class Housekeeping {
   /** Runs after every push: the account row and the log's first event are each read once. */
   private nextDeadline(now: number): number | null {
     const account = this.store.account();
-    const oldest = this.store.oldestEvent();
+    const oldest = this.store.log.oldestEvent();
     const tooMany = oldest !== null && (account?.seq ?? 0) - oldest.seq + 1 > this.config.eventRetentionCount * 1.1;
     const tooOld = oldest !== null && oldest.at < now - this.config.eventRetentionMs;
     const deadlines = [
@@ -126,7 +126,7 @@ export class Housekeeping {
     this.expiry.sweep(now);
     const account = this.store.account();
     if (!account) return;
-    this.store.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
+    this.store.log.pruneEvents(now - this.config.eventRetentionMs, this.config.eventRetentionCount);
     // R2 failing must not stop the rest of the housekeeping; a later alarm tries again, backing off.
     const moved = await this.cold.archive(this.archiveAtBytes()).catch((error: unknown) => {
       console.error("moving cold history to R2 failed; retrying from the alarm", error);

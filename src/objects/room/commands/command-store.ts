@@ -1,7 +1,11 @@
 /**
  * Replies and logins the crawler carries out on the platform (PROTOCOL §7), in the
  * AccountRoom's SQLite. Every method that changes something must run inside
- * `transactionSync` and returns the events it appended.
+ * `transactionSync` (the commit path does it) and returns the events it appended.
+ *
+ * Over 300 lines because a command's whole life is one state machine over one table (created,
+ * taken, stale and taken again, sent or failed, retried, expired): its transitions read best
+ * side by side.
  */
 import { ApiError } from "../../../contract/errors";
 import { compact } from "../../../mapping";

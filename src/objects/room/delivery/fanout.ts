@@ -2,6 +2,9 @@
  * How an AccountRoom's events reach its readers' sockets: live, in batches, admin-only
  * events to admins alone; replayed after a reconnect from the stored log, byte for byte the
  * frames that went out live (ARCHITECTURE principle 4); and who is online.
+ *
+ * Over 300 lines because live sends and paced replays share one piece of state (the sockets
+ * with a replay under way, which live events skip): split, each half would reach into the other.
  */
 import { ApiError } from "../../../contract/errors";
 import type { EventFrame, OnlineClient, ServerFrame } from "../../../contract/schemas";
@@ -132,7 +135,7 @@ export class Fanout {
       }
     }
     const account = this.store.account()!;
-    const first = this.store.firstEventSeq();
+    const first = this.store.log.firstEventSeq();
     const gone = since < account.seq && (first === null || since < first - 1);
     if (
       (epoch !== undefined && epoch !== account.epoch) ||
@@ -147,7 +150,7 @@ export class Fanout {
     const now = Date.now();
     const wait = this.waitFor(ws, now);
     // A socket whose last replay has not had its time waits for it, and is counted only then.
-    const total = wait > 0 ? 0 : this.store.countEventsAfter(since, admin);
+    const total = wait > 0 ? 0 : this.store.log.countEventsAfter(since, admin);
     if (wait > 0 || total > REPLAY_PAGE) {
       const countedAt = wait > 0 ? -1 : account.seq;
       const pacing: Pacing = { since, sent: 0, total, countedAt, epoch: account.epoch, admin, id };
@@ -192,7 +195,7 @@ export class Fanout {
       return;
     }
     const account = this.store.account()!;
-    const first = this.store.firstEventSeq();
+    const first = this.store.log.firstEventSeq();
     if (
       account.epoch !== pacing.epoch ||
       (pacing.since < account.seq && (first === null || pacing.since < first - 1))
@@ -202,10 +205,10 @@ export class Fanout {
       return;
     }
     if (account.seq !== pacing.countedAt) {
-      pacing.total = pacing.sent + this.store.countEventsAfter(pacing.since, pacing.admin);
+      pacing.total = pacing.sent + this.store.log.countEventsAfter(pacing.since, pacing.admin);
       pacing.countedAt = account.seq;
     }
-    const page = this.store.eventPage(pacing.since, pacing.admin, REPLAY_PAGE);
+    const page = this.store.log.eventPage(pacing.since, pacing.admin, REPLAY_PAGE);
     let bytes = 0;
     for (let i = 0; i < page.texts.length; i += REPLAY_CHUNK) {
       const chunk = page.texts.slice(i, i + REPLAY_CHUNK);
@@ -263,7 +266,7 @@ export class Fanout {
   private readReplay(since: number, admin: boolean, total: number): ReplayFrames {
     const batches: string[] = [];
     let chunk: string[] = [];
-    for (const frame of this.store.eventsAfter(since, admin)) {
+    for (const frame of this.store.log.eventsAfter(since, admin)) {
       chunk.push(frame);
       if (chunk.length === REPLAY_CHUNK) {
         batches.push(batchOf(chunk));

@@ -12,7 +12,8 @@ import { bodyOf } from "../store/message-body";
 import type { BodyRow } from "../store/message-body";
 import { unpackRaw } from "../store/message-raw";
 import { PLATFORM_ID } from "../push/push-items";
-import type { CompatQuery, RoomStore } from "../store/room-store";
+import type { CompatQuery } from "../store/compat-lists";
+import type { RoomStore } from "../store/room-store";
 import type { PageEntry } from "../store/rows";
 
 /** Messages per R2 object: a page that reaches into cold history reads whole objects. */
@@ -162,7 +163,7 @@ export class ColdHistory {
 
   /** A page of the compatibility API (PROTOCOL §8), its archived messages read from R2. */
   async compatPage(query: CompatQuery): Promise<{ items: unknown[]; hasMore: boolean }> {
-    const page = this.store.compatPage(query);
+    const page = this.store.compat.page(query);
     if ("items" in page) return page;
     return { items: await this.resolve(page.entries), hasMore: page.hasMore };
   }
@@ -250,7 +251,7 @@ export class ColdHistory {
 
   /** Messages below this seq are older than the event log (all of them when it is empty). */
   private below(): number {
-    return this.store.firstEventSeq() ?? this.store.seq() + 1;
+    return this.store.log.firstEventSeq() ?? this.store.seq() + 1;
   }
 
   /** Runs a statement with named parameters (`:name`), which SQLite binds by position here. */

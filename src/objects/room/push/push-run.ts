@@ -1,6 +1,10 @@
 /**
  * One snapshot push applied to an AccountRoom's SQLite, inside the caller's
- * `transactionSync`: what is new or changed, the rows, the events, the counts.
+ * `transactionSync` (the commit path's): what is new or changed, the rows, the events, the
+ * counts.
+ *
+ * Over 300 lines because one push is one pass with shared bookkeeping (the seq, the counts, the
+ * topics touched, the placeholders its messages create): every step reads and writes it.
  */
 import {
   commentMessage,
