@@ -48,7 +48,7 @@ export default tseslint.config(
   },
   {
     // Tests read loosely typed JSON answers.
-    files: ["test/**/*.ts", "test-node/**/*.ts"],
+    files: ["test/**/*.ts", "test-node/**/*.ts", "**/*.test.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
 );

@@ -1,36 +1,13 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../contract/errors";
 import { accountParam, authenticate } from "../http/authenticate";
 import { BODY_LIMITS, limitBody } from "../http/body-limit";
-import { MAX_TOPICS_PAGE, topicPageFields } from "../contract/schemas";
+import { channelPatch, pageQuery, topicIdSchema, topicPageQuery } from "../contract/http";
 import { directoryStub, roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../http/validate";
 
 const readers = authenticate(["agent", "admin"]);
-
-const channelPatch = z
-  .strictObject({
-    enabled: z.boolean().optional(),
-    isPinned: z.boolean().optional(),
-    name: z.string().trim().min(1).max(128).optional(),
-  })
-  .refine((p) => Object.keys(p).length > 0, { message: "give at least one of enabled, isPinned, name" });
-
-/** `before` and `limit` of a newest-first page, from the query string. */
-const pageQuery = z.object({
-  before: z.coerce.number().int().nonnegative().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
-/** `limit` and `cursor` of the topic list, from the query string. */
-const topicPageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_TOPICS_PAGE).optional(),
-  cursor: topicPageFields.cursor,
-});
-
-const topicIdSchema = z.string().min(1).max(256);
 
 /** The channel list and one account's topics, messages and notifications over HTTP (PROTOCOL §8, §11). */
 export const accounts = new Hono<AppEnv>()

@@ -1,15 +1,13 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../contract/errors";
 import { accountParam, authenticate } from "../http/authenticate";
 import { BODY_LIMITS, limitBody } from "../http/body-limit";
-import { loginStatusBody, qrcodeBody, replyFields, resultBody } from "../contract/schemas";
+import { listQuery, replyBody } from "../contract/http";
+import { loginStatusBody, qrcodeBody, resultBody } from "../contract/schemas";
 import { roomStub } from "../stubs";
 import { parseBody, parseQuery } from "../http/validate";
 
-const replyBody = z.object(replyFields);
-const listQuery = z.object({ status: z.enum(["pending", "sent", "failed"]).default("pending") });
 const idParam = (value: string | undefined, name: string): string => {
   if (!value || value.length > 256) throw new ApiError("invalid_query", `${name}: must be 1–256 characters`);
   return value;

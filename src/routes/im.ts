@@ -5,36 +5,18 @@ import type { AppEnv } from "../http/app-env";
 import { unwrap } from "../contract/errors";
 import { imContent, imConversation, imDiscussion, imMessage, imUnified } from "../mapping";
 import { accountParam, authenticate } from "../http/authenticate";
-import { accountIdSchema } from "../contract/schemas";
+import { imPageQuery, imUnifiedQuery } from "../contract/http";
 import type { Message, Topic } from "../contract/schemas";
 import type { ContentItem, ConversationItem } from "../contract/snapshot";
 import { roomStub } from "../stubs";
 import { parseQuery } from "../http/validate";
 
-const page = z.object({
-  account_id: accountIdSchema,
-  count: z.coerce.number().int().min(1).max(100).default(10),
-  cursor: z.coerce.number().int().nonnegative().default(0),
-});
-
 const TYPE_KINDS = { comment: "comment", message: "dm" } as const;
-const unifiedQuery = page.extend({
-  types: z
-    .string()
-    .default("comment,message")
-    .transform((text) =>
-      text
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(["comment", "message"])).min(1, "give comment, message or both")),
-});
 
 type TopicEntry = { topic: Topic; raw: Record<string, unknown> | null };
 
 /** Runs one list query on the account's room and wraps it the way the platform does (§8). */
-async function list<Q extends z.infer<typeof page>>(
+async function list<Q extends z.infer<typeof imPageQuery>>(
   c: Context<AppEnv>,
   query: Q,
   listName: string,
@@ -59,24 +41,24 @@ const agents = authenticate(["agent", "admin"]);
  */
 export const im = new Hono<AppEnv>()
   .get("/conversations", agents, async function listConversations(c) {
-    const q = parseQuery(page, c.req.query());
+    const q = parseQuery(imPageQuery, c.req.query());
     return list(c, q, "conversations", { list: "conversations", offset: q.cursor, count: q.count }, (entry) => {
       const { topic, raw } = entry as TopicEntry;
       return imConversation(topic, (raw as ConversationItem | null)?.participant);
     });
   })
   .get("/messages", agents, async function listMessages(c) {
-    const q = parseQuery(page.extend({ conversation_id: z.string().min(1).max(256) }), c.req.query());
+    const q = parseQuery(imPageQuery.extend({ conversation_id: z.string().min(1).max(256) }), c.req.query());
     const request = { list: "messages" as const, conversationId: q.conversation_id, offset: q.cursor, count: q.count };
     return list(c, q, "messages", request, (m) => imMessage(m as Message));
   })
   .get("/discussions", agents, async function listDiscussions(c) {
-    const q = parseQuery(page, c.req.query());
+    const q = parseQuery(imPageQuery, c.req.query());
     const request = { list: "discussions" as const, kinds: ["comment" as const], offset: q.cursor, count: q.count };
     return list(c, q, "discussions", request, (m) => imDiscussion(m as Message));
   })
   .get("/contents", agents, async function listContents(c) {
-    const q = parseQuery(page, c.req.query());
+    const q = parseQuery(imPageQuery, c.req.query());
     return list(c, q, "contents", { list: "contents", offset: q.cursor, count: q.count }, (entry) => {
       const { topic, raw } = entry as TopicEntry;
       // A work known only from its comments has no item yet: show what the topic knows.
@@ -88,7 +70,7 @@ export const im = new Hono<AppEnv>()
     });
   })
   .get("/unified-messages", agents, async function listUnifiedMessages(c) {
-    const q = parseQuery(unifiedQuery, c.req.query());
+    const q = parseQuery(imUnifiedQuery, c.req.query());
     const kinds = q.types.map((t) => TYPE_KINDS[t]);
     return list(c, q, "messages", { list: "unified", kinds, offset: q.cursor, count: q.count }, (m) =>
       imUnified(m as Message),

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../contract/errors";
 import { accountParam, authenticate } from "../http/authenticate";
@@ -8,13 +7,7 @@ import { IDENTITY_HEADER } from "../contract/identity";
 import type { Identity } from "../contract/identity";
 import { directoryStub, roomStub } from "../stubs";
 import { parseQuery } from "../http/validate";
-
-const roomQuery = z.object({
-  since: z.coerce.number().int().nonnegative().optional(),
-  clientId: z.string().min(1).max(128).optional(),
-  epoch: z.string().min(1).max(64).optional(),
-  token: z.string().optional(),
-});
+import { roomSocketQuery } from "../contract/http";
 
 function requireUpgrade(c: Context<AppEnv>): void {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -51,7 +44,7 @@ export const ws = new Hono<AppEnv>()
     authenticate(["agent", "admin", "crawler"], { fromQuery: true }),
     async function roomSocket(c) {
       const { claims, accountId } = accountParam(c);
-      const query = parseQuery(roomQuery, c.req.query());
+      const query = parseQuery(roomSocketQuery, c.req.query());
       requireUpgrade(c);
       return roomStub(c.env, claims.tid, accountId).fetch(
         forward(c, { accountId, since: query.since?.toString(), clientId: query.clientId, epoch: query.epoch }),

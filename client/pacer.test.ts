@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Pacer } from "../../client/pacer";
+import { Pacer } from "./pacer";
 
 afterEach(() => void vi.useRealTimers());
 

@@ -10,9 +10,9 @@ import {
   toCrmType,
   toMessageContext,
   toMillis,
-} from "../../client/convert";
-import type { Message as WireMessage, Topic } from "../../src/contract/schemas";
-import type { Message } from "../../client/types";
+} from "./convert";
+import type { Message as WireMessage, Topic } from "../src/contract/schemas";
+import type { Message } from "./types";
 
 const master = {
   id: "m-1",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Sequencer } from "../../client/sequencer";
-import type { SequencedFrame, SequencerOutput } from "../../client/sequencer";
+import { Sequencer } from "./sequencer";
+import type { SequencedFrame, SequencerOutput } from "./sequencer";
 
 const event = (seq: number): SequencedFrame => ({ type: "channel:message", payload: { seq } });
 const seqs = (output: SequencerOutput) => output.deliver.map((frame) => frame.payload.seq);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { halve, mergeAnswers, splitPart, wholePart } from "../../client/crawler-split";
-import type { PushBody } from "../../client/crawler-split";
-import { createCrawlerClient } from "../../client/crawler";
+import { halve, mergeAnswers, splitPart, wholePart } from "./crawler-split";
+import type { PushBody } from "./crawler-split";
+import { createCrawlerClient } from "./crawler";
 
 const body = (comments: number, messages: number): PushBody => ({
   accountId: "acc-1",

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { FrameListeners } from "../../client/frame-listeners";
+import { FrameListeners } from "./frame-listeners";
 
 describe("FrameListeners (the seeds/000 on / off)", () => {
   it("gives each listener of a type the frame's payload, and no other type's", () => {
