@@ -15,8 +15,8 @@ import { parseArgs, stripVTControlCharacters } from "node:util";
 
 const USAGE = `usage: npm run stress -- [--runs=N] [--load=K] [--name=PATTERN] [--ci] [--keep] [file…]
 
-Runs the given test files (test/… in workerd, test-node/… in Node; none: every file of
-both) N times, one run after another, while K processes spin on the CPU, and lists every
+Runs the given test files (test/… and src/… in workerd, test-node/… and client/… in Node;
+none: every file of both) N times, one run after another, while K processes spin on the CPU, and lists every
 failure with its message. Exits 1 when any run failed.
 
   --runs=N       how many runs (default 10)
@@ -96,7 +96,7 @@ function failuresOf(report: JsonReport, runNumber: number): Failure[] {
 async function vitestRun(runNumber: number, files: string[], name: string | undefined, dir: string): Promise<Outcome> {
   const configs = new Map<string, string[]>();
   for (const file of files.length ? files : ["test/", "test-node/"]) {
-    const config = relative(ROOT, resolve(file)).startsWith("test-node")
+    const config = /^(test-node|client)\b/.test(relative(ROOT, resolve(file)))
       ? "vitest.node.config.mts"
       : "vitest.config.mts";
     configs.set(config, [...(configs.get(config) ?? []), ...(files.length ? [file] : [])]);

@@ -25,7 +25,7 @@ async function stress(...args: string[]): Promise<{ code: number; output: string
 
 describe("npm run stress", () => {
   it("runs a file as many times as asked and says every run passed", { timeout: 120_000 }, async () => {
-    const { code, output } = await stress("--runs=2", "test-node/client/pacer.test.ts");
+    const { code, output } = await stress("--runs=2", "client/pacer.test.ts");
     expect(output).toMatch(/run 1\/2: passed/);
     expect(output).toMatch(/run 2\/2: passed/);
     expect(output).toContain("2 of 2 runs passed");
@@ -37,7 +37,7 @@ describe("npm run stress", () => {
     const { code, output } = await stress(
       "--runs=1",
       "--name=no test is called this",
-      "test-node/client/pacer.test.ts",
+      "client/pacer.test.ts",
     );
     expect(output).toMatch(/run 1\/1: FAILED/);
     expect(output).toContain("0 of 1 runs passed");
