@@ -69,8 +69,7 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     );
     if (!applied.ok) return applied;
     const { seq, counts, rejected } = applied.value;
-    await this.room.housekeeping.sendSummary();
-    await this.room.housekeeping.scheduleAlarmAfterSignOfLife(now);
+    await this.room.housekeeping.afterSignOfLife(now);
     return { ok: true, value: { seq, counts, rejected } };
   }
 
@@ -83,13 +82,10 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
     if (!admitted.ok) return admitted;
     const account = admitted.value;
     const now = Date.now();
-    this.room.commit.apply(() => {
-      this.room.store.ensureAccount(tenant, accountId, now, account);
-      this.room.store.recordSignOfLife(report, now);
-      return { events: [] };
-    });
-    await this.room.housekeeping.sendSummary();
-    await this.room.housekeeping.scheduleAlarmAfterSignOfLife(now);
+    await this.room.commit.run(
+      () => this.room.store.recordHealthReport(tenant, accountId, report, now, account),
+      () => this.room.housekeeping.afterSignOfLife(now),
+    );
     return { ok: true, value: healthOf(this.room.store.summary()!.health, now, this.config.storageHighPercent) };
   }
 
@@ -113,9 +109,13 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   async commandResult(tenant: string, accountId: string, id: string, input: ResultInput): Promise<Result<Command>> {
     return this.inAccount(tenant, accountId, async () => {
-      const outcome = this.room.commit.apply(() => this.room.commands.result(id, input, Date.now()));
-      if (outcome.retry) this.room.commandDelivery.offer(outcome.command);
-      await this.room.housekeeping.scheduleAlarm(Date.now());
+      const outcome = await this.room.commit.run(
+        () => this.room.commands.result(id, input, Date.now()),
+        async ({ retry, command }) => {
+          if (retry) this.room.commandDelivery.offer(command);
+          await this.room.housekeeping.scheduleAlarm(Date.now());
+        },
+      );
       return outcome.command;
     });
   }
@@ -186,8 +186,10 @@ export class AccountRoom extends SocketObject<RoomClientFrame> {
 
   private async loginStep(tenant: string, accountId: string, step: () => EventFrame[]): Promise<Result<number>> {
     return this.inAccount(tenant, accountId, async () => {
-      this.room.commit.apply(() => ({ events: step() }));
-      await this.room.housekeeping.scheduleAlarm(Date.now());
+      await this.room.commit.run(
+        () => ({ events: step() }),
+        () => this.room.housekeeping.scheduleAlarm(Date.now()),
+      );
       return this.room.store.seq();
     });
   }

@@ -3,9 +3,9 @@
  * one transaction and returns the events it made; only once the transaction has committed are
  * they sent, then its follow-ups run. A change that throws rolls back, and none of its events
  * goes out: the sending cannot happen earlier, because nothing else in an object sends events
- * (`broadcast` is called from here only, which `npm run lint` checks, and so is
- * `transactionSync` but for the move of cold history to R2, which makes no event). Writes that
- * make no frame and need no transaction (a client's cursor) are single statements.
+ * (`broadcast` and `transactionSync` are called from here only, which `npm run lint` checks).
+ * Answers to a request, presence and replays are sent directly: they change nothing stored.
+ * Writes that make no event and need no transaction (a client's cursor) are single statements.
  */
 
 /** What a change returns: its events (and, for the room's log, their stored texts). */

@@ -48,11 +48,15 @@ export function roomFrames(room: RoomParts): FrameHandlers<RoomClientFrame> {
     },
     "monitor:mark_read": async (_ws, _attachment, frame) => {
       const { topicId, seq } = frame.payload;
-      const { events } = commit.apply(() => {
-        const event = store.markRead(topicId, seq);
-        return { events: event ? [event] : [] };
-      });
-      if (events.length) await housekeeping.sendSummary();
+      await commit.run(
+        () => {
+          const event = store.markRead(topicId, seq);
+          return { events: event ? [event] : [] };
+        },
+        async ({ events }) => {
+          if (events.length) await housekeeping.sendSummary();
+        },
+      );
     },
     "sync:start": (ws, attachment, frame) => {
       fanout.replay(ws, frame.payload.since, frame.payload.epoch, attachment.role === "admin", frame.id);

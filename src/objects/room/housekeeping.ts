@@ -93,9 +93,15 @@ export class Housekeeping {
    * that every push would pay; an alarm left early fires, finds nothing due and sets itself
    * to the later deadline (`alarm`), once per two intervals of a crawler that keeps pushing.
    */
-  async scheduleAlarmAfterSignOfLife(now: number): Promise<void> {
+  private async scheduleAlarmAfterSignOfLife(now: number): Promise<void> {
     const at = this.nextDeadline(now);
     if (at !== null) await this.alarmAtMost(at);
+  }
+
+  /** What follows a push or a health report: the summary to the Directory, then the alarm. */
+  async afterSignOfLife(now: number): Promise<void> {
+    await this.sendSummary();
+    await this.scheduleAlarmAfterSignOfLife(now);
   }
 
   /** Runs after every push: the account row and the log's first event are each read once. */

@@ -28,22 +28,28 @@ export class CommandDelivery {
   async reply(input: ReplyInput, agent: string): Promise<ReplyAnswer> {
     const archived =
       input.replyToId === undefined ? null : await this.cold.archivedMessage(input.replyToId, input.topicId);
-    const outcome = this.commit.apply(() => this.commands.reply(input, agent, Date.now(), archived));
-    if (outcome.created) {
-      this.offer(outcome.command);
-      await this.housekeeping.sendSummary();
-      await this.housekeeping.scheduleAlarm(Date.now());
-    }
+    const outcome = await this.commit.run(
+      () => this.commands.reply(input, agent, Date.now(), archived),
+      async ({ created, command }) => {
+        if (!created) return;
+        this.offer(command);
+        await this.housekeeping.sendSummary();
+        await this.housekeeping.scheduleAlarm(Date.now());
+      },
+    );
     return { message: outcome.message, created: outcome.created };
   }
 
   /** Starts a QR login, or gives back the one under way. */
   async login(): Promise<Command> {
-    const outcome = this.commit.apply(() => this.commands.login(Date.now()));
-    if (outcome.created) {
-      this.offer(outcome.command);
-      await this.housekeeping.scheduleAlarm(Date.now());
-    }
+    const outcome = await this.commit.run(
+      () => this.commands.login(Date.now()),
+      async ({ created, command }) => {
+        if (!created) return;
+        this.offer(command);
+        await this.housekeeping.scheduleAlarm(Date.now());
+      },
+    );
     return outcome.command;
   }
 

@@ -82,6 +82,19 @@ export class RoomStore {
     return this.account()!;
   }
 
+  /** A crawler's health report: the account, created as a first push would, and its sign of life. */
+  recordHealthReport(
+    tenant: string,
+    accountId: string,
+    report: CrawlerReport,
+    now: number,
+    known: AccountRow | null,
+  ): { events: [] } {
+    this.ensureAccount(tenant, accountId, now, known);
+    this.recordSignOfLife(report, now);
+    return { events: [] };
+  }
+
   /**
    * A push or a health call: the crawler is alive now. An interval it does not repeat stays
    * as last said; an error it does not repeat is over; a login state it does not give stays.
