@@ -34,11 +34,7 @@ describe("npm run stress", () => {
 
   it("lists a failed run with what failed and exits 1", { timeout: 120_000 }, async () => {
     // No test has this name, so none runs: the script must say so, not count the run passed.
-    const { code, output } = await stress(
-      "--runs=1",
-      "--name=no test is called this",
-      "client/pacer.test.ts",
-    );
+    const { code, output } = await stress("--runs=1", "--name=no test is called this", "client/pacer.test.ts");
     expect(output).toMatch(/run 1\/1: FAILED/);
     expect(output).toContain("0 of 1 runs passed");
     expect(output).toContain("no test ran (does --name=no test is called this match a test?)");
