@@ -58,7 +58,13 @@ describe("splitting a snapshot", () => {
     const merged = mergeAnswers([
       {
         part: first,
-        answer: { ok: true, seq: 7, counts: { comments: { received: 4, new: 4, updated: 0 } }, rejected: [] },
+        answer: {
+          ok: true,
+          seq: 7,
+          counts: { comments: { received: 4, new: 4, updated: 0 } },
+          rejected: [],
+          warnings: [{ path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" }],
+        },
       },
       {
         part: second,
@@ -67,6 +73,7 @@ describe("splitting a snapshot", () => {
           seq: 9,
           counts: { comments: { received: 6, new: 5, updated: 1 } },
           rejected: [{ kind: "comments", index: 2, issues: [{ path: "work_id", message: "Required" }] }],
+          warnings: [{ path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" }],
         },
       },
     ]);
@@ -75,6 +82,7 @@ describe("splitting a snapshot", () => {
       seq: 9,
       counts: { comments: { received: 10, new: 9, updated: 1 } },
       rejected: [{ kind: "comments", index: 6, issues: [{ path: "work_id", message: "Required" }] }],
+      warnings: [{ path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" }],
     });
   });
 

@@ -87,9 +87,12 @@ export function halve(part: Part): [Part, Part] {
   return [first, second];
 }
 
-/** One answer for the whole snapshot: counts summed, rejected items at their index in the whole, the last seq. */
+/**
+ * One answer for the whole snapshot: counts summed, rejected items at their index in the whole,
+ * each unknown key once, the last seq.
+ */
 export function mergeAnswers(answers: { part: Part; answer: PushResponse }[]): PushResponse {
-  const merged: PushResponse = { ok: true, seq: 0, counts: {}, rejected: [] };
+  const merged: PushResponse = { ok: true, seq: 0, counts: {}, rejected: [], warnings: [] };
   for (const { part, answer } of answers) {
     merged.seq = Math.max(merged.seq, answer.seq);
     for (const [kind, counts] of Object.entries(answer.counts) as [ItemKind, PushResponse["counts"][ItemKind]][]) {
@@ -101,6 +104,10 @@ export function mergeAnswers(answers: { part: Part; answer: PushResponse }[]): P
     for (const rejected of answer.rejected) {
       const index = part.indices[rejected.kind]?.[rejected.index] ?? rejected.index;
       merged.rejected.push({ ...rejected, index } satisfies Rejected);
+    }
+    // Each part carries the envelope, so each names the same unknown keys (none from an older backend).
+    for (const warning of answer.warnings ?? []) {
+      if (!merged.warnings.some((seen) => seen.path === warning.path)) merged.warnings.push(warning);
     }
   }
   merged.rejected.sort((a, b) => (a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1));

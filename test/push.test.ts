@@ -231,6 +231,75 @@ describe("POST /api/v1/accounts/:accountId/sync", () => {
   );
 });
 
+describe("keys the contract does not know", () => {
+  const body = (accountId: string, extra: Record<string, unknown>, snapshot: Record<string, unknown>) => ({
+    type: "worker:data:sync",
+    accountId,
+    platform: "douyin",
+    timestamp: Date.now(),
+    ...extra,
+    snapshot,
+  });
+  const sync = async (accountId: string, payload: unknown, headers: Record<string, string> = {}) =>
+    api(`/api/v1/accounts/${accountId}/sync`, {
+      method: "POST",
+      token: await token("crawler"),
+      body: payload,
+      headers,
+    });
+
+  it("are stored around and named in warnings, each with the key it most likely meant", async () => {
+    const account = uid("acc");
+    const res = await sync(
+      account,
+      body(
+        account,
+        { timestmp: 1, source: "crawler-7" },
+        {
+          contents: [work("w1")],
+          comments: [comment("c1", "w1")],
+          dms: [dm("m1", "cv1")],
+          comentz: [],
+        },
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(res.json.counts.comments).toEqual({ received: 1, new: 1, updated: 0 });
+    expect(res.json.counts.messages).toBeUndefined();
+    expect(res.json.warnings).toEqual([
+      { path: "timestmp", message: "unknown key, ignored; did you mean timestamp?" },
+      {
+        path: "source",
+        message:
+          "unknown key, ignored; the known keys are type, accountId, platform, account, timestamp, crawler, snapshot",
+      },
+      { path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" },
+      { path: "snapshot.comentz", message: "unknown key, ignored; did you mean comments?" },
+    ]);
+    // The items' own extra fields are the platform's, kept as ever: no warning for them.
+    const clean = await sync(account, body(account, {}, { comments: [comment("c2", "w1", { ip_label: "广东" })] }));
+    expect(clean.json.warnings).toEqual([]);
+  });
+
+  it("refuse the push whole, naming each, when the crawler asks for strict handling", async () => {
+    const account = uid("acc");
+    const first = await sync(account, body(account, {}, { comments: [comment("c1", "w1")] }));
+    const strict = { prefer: "respond-async, handling=strict" };
+    const refused = await sync(account, body(account, {}, { comments: [comment("c2", "w1")], dms: [] }), strict);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toEqual({
+      code: "invalid_body",
+      message: "unknown keys (Prefer: handling=strict): snapshot.dms: unknown key, ignored; did you mean messages?",
+      issues: [{ path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" }],
+    });
+    // Nothing of the refused push was stored; the same body without the key goes through.
+    const after = await sync(account, body(account, {}, { comments: [comment("c2", "w1")] }), strict);
+    expect(after.status).toBe(200);
+    expect(after.json.counts.comments.new).toBe(1);
+    expect(after.json.seq).toBe(first.json.seq + 2);
+  });
+});
+
 describe("a push with more rejected items than one push reports", () => {
   const broken = (n: number) => Array.from({ length: n }, (_, i) => ({ comment_id: `bad${i}`, content: "no work" }));
 

@@ -42,10 +42,12 @@ class BackendError(Exception):
 class Backend:
     """The crawler's side of the HTTP API, with a token the backend verifies."""
 
-    def __init__(self, url: str, token: str, timeout: float = 30.0):
+    def __init__(self, url: str, token: str, timeout: float = 30.0, strict: bool = False):
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        # Strict: a key the backend does not know is a 400 instead of a warning (RFC 7240).
+        self.strict = strict
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -54,6 +56,8 @@ class Backend:
         request.add_header("User-Agent", USER_AGENT)
         if data is not None:
             request.add_header("Content-Type", "application/json")
+            if self.strict:
+                request.add_header("Prefer", "handling=strict")
         # A 429 (too many pushes for this token) says how long to wait; wait once and retry.
         for attempt in range(2):
             try:
@@ -177,7 +181,7 @@ def run(args: argparse.Namespace, log=print) -> int:
     if not token:
         log("a crawler token is needed: --token, or CRAWLER_TOKEN (npm run -s token -- --role crawler)", file=sys.stderr)
         return 2
-    backend = Backend(args.url, token)
+    backend = Backend(args.url, token, strict=args.strict)
     platforms = {account: Platform(account) for account in args.accounts}
     done: dict = {}
     crawler = {"intervalMs": int(args.interval * 1000), "login": "logged_in", "version": USER_AGENT}
@@ -226,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between rounds, 1 to 3600 (default %(default)s); the backend shows the "
                              "account late after two intervals without a push")
     parser.add_argument("--once", action="store_true", help="one round: a push, then the commands, then exit")
+    parser.add_argument("--strict", action="store_true",
+                        help="have a push with a key the backend does not know refused (400) instead of warned about")
     parser.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (default: never)")
     return run(parser.parse_args(argv), log=lambda *a, **k: print(*a, **k, flush=True))
 

@@ -269,11 +269,89 @@ export const pushEnvelope = z.object({
 export type PushEnvelope = z.infer<typeof pushEnvelope>;
 
 /** The 200 answer to a push (PROTOCOL §4): counts only for the kinds the push carried. */
+// ---------------------------------------------------------------------------
+// Keys the contract does not know
+
+/** A key of the push the backend ignored (`warnings` in the answer), or refused in strict mode. */
+export type Warning = { path: string; message: string };
+
+/** Names crawlers give a list that the contract calls otherwise. */
+const LIST_ALIASES: Record<string, ItemKind> = {
+  dms: "messages",
+  direct_messages: "messages",
+  chats: "messages",
+  works: "contents",
+  videos: "contents",
+  posts: "contents",
+  notes: "contents",
+  convs: "conversations",
+  sessions: "conversations",
+  notices: "notifications",
+};
+
+/** Edit distance, for "did you mean": small keys only, so the quadratic table stays tiny. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function unknownKey(
+  path: string,
+  key: string,
+  known: readonly string[],
+  aliases: Record<string, string> = {},
+): Warning {
+  const lower = key.toLowerCase();
+  let meant: string | undefined = Object.hasOwn(aliases, lower) ? aliases[lower] : undefined;
+  if (meant === undefined && key.length <= 64) {
+    const [best] = known.map((name) => ({ name, d: distance(lower, name.toLowerCase()) })).sort((x, y) => x.d - y.d);
+    if (best && best.d <= Math.max(2, Math.floor(key.length / 3))) meant = best.name;
+  }
+  const hint = meant ? `did you mean ${meant}?` : `the known keys are ${known.join(", ")}`;
+  return { path, message: `unknown key, ignored; ${hint}` };
+}
+
+const ENVELOPE_KEYS = Object.keys(pushEnvelope.shape);
+
+/**
+ * The keys of a push body and of its snapshot that the contract does not know, each with the
+ * key it most likely meant (a misspelt list would otherwise vanish without a word). Items keep
+ * the platform's extra fields: only the envelope and the snapshot object are looked at.
+ * @example
+ * unknownKeys({ accountId: "a", snapshot: { dms: [] } })
+ * // [{ path: "snapshot.dms", message: "unknown key, ignored; did you mean messages?" }]
+ */
+export function unknownKeys(body: unknown): Warning[] {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return [];
+  const warnings: Warning[] = [];
+  for (const key of Object.keys(body)) {
+    if (!ENVELOPE_KEYS.includes(key)) warnings.push(unknownKey(key, key, ENVELOPE_KEYS));
+  }
+  const snapshot = (body as { snapshot?: unknown }).snapshot;
+  if (typeof snapshot === "object" && snapshot !== null && !Array.isArray(snapshot)) {
+    for (const key of Object.keys(snapshot)) {
+      if (!(ITEM_KINDS as readonly string[]).includes(key)) {
+        warnings.push(unknownKey(`snapshot.${key}`, key, ITEM_KINDS, LIST_ALIASES));
+      }
+    }
+  }
+  return warnings;
+}
+
 export type PushResponse = {
   ok: true;
   seq: number;
   counts: Partial<Record<ItemKind, { received: number; new: number; updated: number }>>;
   rejected: Rejected[];
+  /** Keys of the body the backend ignored (`unknownKeys`); refused instead with `Prefer: handling=strict`. */
+  warnings: Warning[];
 };
 
 /**

@@ -4,9 +4,18 @@ import { ApiError, unwrap } from "../contract/errors";
 import { accountParam, authenticate } from "../http/authenticate";
 import { BODY_LIMITS, limitBody } from "../http/body-limit";
 import { packPush } from "../contract/push-pack";
-import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope } from "../contract/snapshot";
+import { describeIssues } from "../contract/schemas";
+import { ITEM_KINDS, crawlerReport, parseItems, pushEnvelope, unknownKeys } from "../contract/snapshot";
 import { roomStub } from "../stubs";
-import { parseBody } from "../http/validate";
+import { parseBody, parseJson, parseValue } from "../http/validate";
+
+/**
+ * Whether the crawler asked for strict handling (RFC 7240, `Prefer: handling=strict`): an
+ * unknown key of the push is then a 400 instead of a warning.
+ */
+function prefersStrict(prefer: string | undefined): boolean {
+  return (prefer ?? "").split(",").some((preference) => /^\s*handling\s*=\s*"?strict"?\s*$/i.test(preference));
+}
 
 /**
  * `POST /api/v1/accounts/:accountId/sync`: the crawler's snapshot push (PROTOCOL §4), and
@@ -27,7 +36,16 @@ export const sync = new Hono<AppEnv>()
     limitBody((c) => c.get("config").maxPushBytes, "; split the snapshot into several pushes"),
     async function pushSnapshot(c) {
       const { claims, accountId } = accountParam(c);
-      const envelope = parseBody(pushEnvelope, await c.req.text());
+      const json = parseJson(await c.req.text());
+      const warnings = unknownKeys(json);
+      if (warnings.length && prefersStrict(c.req.header("prefer"))) {
+        throw new ApiError(
+          "invalid_body",
+          `unknown keys (Prefer: handling=strict): ${describeIssues(warnings)}`,
+          warnings,
+        );
+      }
+      const envelope = parseValue(pushEnvelope, json);
       if (envelope.accountId !== accountId) {
         const message = `must equal the account in the URL (${accountId})`;
         throw new ApiError("invalid_body", `accountId: ${message}`, [{ path: "accountId", message }]);
@@ -43,6 +61,6 @@ export const sync = new Hono<AppEnv>()
       const rejected = [...parsed.rejected, ...result.rejected].sort((a, b) =>
         a.kind === b.kind ? a.index - b.index : a.kind < b.kind ? -1 : 1,
       );
-      return c.json({ ok: true, seq: result.seq, counts, rejected });
+      return c.json({ ok: true, seq: result.seq, counts, rejected, warnings });
     },
   );

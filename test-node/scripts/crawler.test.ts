@@ -179,6 +179,7 @@ describe("describePush", () => {
         contents: { received: 4, new: 0, updated: 1 },
       },
       rejected: [],
+      warnings: [],
     });
     expect(line).toMatch(/^douyin-1001 Brand A\s+seq\s+57\s+new 2 comments, 1 DM\s+updated 2$/);
     expect(
@@ -187,6 +188,7 @@ describe("describePush", () => {
         seq: 3,
         counts: { comments: { received: 40, new: 0, updated: 0 } },
         rejected: [],
+        warnings: [],
       }),
     ).toMatch(/no changes$/);
   });
