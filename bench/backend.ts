@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Role } from "../src/auth";
-import { mintToken, startWrangler } from "../scripts/backend";
+import { livingInGroup, mintToken, startWrangler } from "../scripts/backend";
 import type { WranglerOptions } from "../scripts/backend";
 
 const run = promisify(execFile);
@@ -165,34 +165,6 @@ async function exportSource(dir: string, ref: string | undefined, from = REPO): 
   };
 }
 
-/** Every descendant of `root` (by walking /proc), with its command name. */
-async function descendants(root: number): Promise<{ pid: number; comm: string }[]> {
-  const parents = new Map<number, number[]>();
-  const comms = new Map<number, string>();
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      // "pid (comm) state ppid …": comm may hold spaces, so split after the last ")".
-      const close = stat.lastIndexOf(")");
-      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      comms.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const found: { pid: number; comm: string }[] = [];
-  const queue = [root];
-  while (queue.length) {
-    for (const child of parents.get(queue.shift()!) ?? []) {
-      found.push({ pid: child, comm: comms.get(child) ?? "" });
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
 export async function vmRssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
@@ -240,8 +212,14 @@ export async function startBackend(options: {
   });
   const proxyUrl = dev.url;
 
+  /** The workerd processes of wrangler's group (started detached, so the group is exactly its processes). */
   async function workerds(): Promise<number[]> {
-    return (await descendants(dev.pgid)).filter((p) => p.comm === "workerd").map((p) => p.pid);
+    const comms = await Promise.all(
+      livingInGroup(dev.pgid).map(
+        async (pid) => [pid, await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")] as const,
+      ),
+    );
+    return comms.filter(([, comm]) => comm.trim() === "workerd").map(([pid]) => pid);
   }
 
   async function workerPid(): Promise<number | null> {

@@ -489,7 +489,7 @@ export class WebSocketService {
     const page: MessagePage = {
       messages: wire.map(toCrmMessage),
       contexts: wire.map((message) => toMessageContext(message)),
-      hasMore: payload.hasMore === true,
+      hasMore: payload.hasMore,
     };
     if (wire[0]) page.before = wire[0].seq;
     return page;
@@ -516,7 +516,7 @@ export class WebSocketService {
     const notifications = payload.notifications;
     // An ack of one of these finds its account without the app naming it.
     for (const notification of notifications) this.#on.notificationAccounts.set(notification.id, accountId);
-    const page: NotificationPage = { notifications, hasMore: payload.hasMore === true };
+    const page: NotificationPage = { notifications, hasMore: payload.hasMore };
     const oldest = notifications[notifications.length - 1];
     if (oldest) page.before = oldest.seq;
     return page;

@@ -13,6 +13,7 @@ import type { Command, Health } from "../src/contract/wire";
 import type { crawlerReport, PushResponse } from "../src/contract/snapshot";
 import { halve, itemCount, mergeAnswers, splitPart, wholePart } from "./crawler-split";
 import type { Part, PushBody } from "./crawler-split";
+import { errorInBody } from "./requests";
 import { FrameSocket } from "./socket";
 import type { ConnectionState, ReconnectOptions } from "./types";
 import { accountUrl, toSocketBase } from "./urls";
@@ -247,12 +248,8 @@ function retryAfterMs(response: Response): number | null {
 
 async function errorOf(method: string, path: string, response: Response): Promise<CrawlerError> {
   const text = await response.text().catch(() => "");
-  let error: { code?: string; message?: string; issues?: { path: string; message: string }[] } | undefined;
-  try {
-    error = (JSON.parse(text) as { error?: typeof error }).error;
-  } catch {
-    // Not the backend's JSON (a proxy's page): the status says enough.
-  }
+  // Not the backend's JSON (a proxy's page): the status says enough.
+  const error = errorInBody(text);
   const code = error?.code ?? `http_${response.status}`;
   const detail = error?.message ?? text.slice(0, 200);
   return new CrawlerError(

@@ -38,6 +38,16 @@ export class RequestTimeoutError extends AdapterError {
   }
 }
 
+/** The backend's `{ error: { code, message, issues? } }` (PROTOCOL §3) in a body's text, or null. */
+export function errorInBody(text: string): ErrorPayload | null {
+  try {
+    const error = (JSON.parse(text) as { error?: ErrorPayload } | null)?.error;
+    return typeof error?.code === "string" && typeof error.message === "string" ? error : null;
+  } catch {
+    return null; // Not the backend's JSON (a proxy's page).
+  }
+}
+
 /** A frame as it comes off the wire, before it is known to be valid. */
 export type IncomingFrame = { type: string; id?: string; payload?: unknown };
 

@@ -10,6 +10,7 @@ import { CLOSE_CODES, PING, PONG } from "../src/contract/wire";
 import type { ErrorPayload } from "../src/contract/wire";
 import { Backoff, retryAfterMs } from "./backoff";
 import { Pacer } from "./pacer";
+import { errorInBody } from "./requests";
 import type { IncomingFrame } from "./requests";
 import type { ConnectionState, ReconnectOptions } from "./types";
 
@@ -99,16 +100,6 @@ function sleep(ms: number, wake: (cancel: () => void) => void): Promise<void> {
       resolve();
     });
   });
-}
-
-/** The backend's `{ error: { code, message } }` in a refusal's body, or null. */
-function errorOf(body: string): ErrorPayload | null {
-  try {
-    const error = (JSON.parse(body) as { error?: ErrorPayload }).error;
-    return typeof error?.code === "string" && typeof error.message === "string" ? error : null;
-  } catch {
-    return null;
-  }
 }
 
 function parseFrame(data: unknown): IncomingFrame | null {
@@ -227,7 +218,7 @@ export class FrameSocket {
   }
 
   #refused: Refusal = (ms, status, body) => {
-    const error = errorOf(body);
+    const error = errorInBody(body);
     const why = error ? ` ${error.code}: ${error.message}` : "";
     this.#refusal = `refused with ${status}${why}${ms === null ? "" : ` (retry after ${ms / 1000} s)`}`;
     if (ms !== null) this.#backoff.refused(ms);

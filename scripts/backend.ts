@@ -24,11 +24,12 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { DEV_AUTH_SECRET, signToken } from "../src/auth";
 import type { Claims, Role } from "../src/auth";
+import { sleep } from "./cli";
 
 /** This checkout. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** The checkout whose backend `startDev` and `startInProcess` run; `EDGE_BACKEND_ROOT` points elsewhere (e.g. an exported commit). */
-export const BACKEND_ROOT = process.env.EDGE_BACKEND_ROOT ?? REPO_ROOT;
+const BACKEND_ROOT = process.env.EDGE_BACKEND_ROOT ?? REPO_ROOT;
 
 // ---------------------------------------------------------------------------
 // Tokens
@@ -115,7 +116,7 @@ export function mintToken(role: Role, options: TokenOptions = {}): Promise<strin
  * before that split (a bench's `--ref`), or another Worker (bench/bare.ts), has no such
  * environment, and its top level is what runs locally.
  */
-export function developmentEnvironment(root: string): "development" | undefined {
+function developmentEnvironment(root: string): "development" | undefined {
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   return /^\s*\[+env\.development[\].]/m.test(toml) ? "development" : undefined;
 }
@@ -210,8 +211,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     // The group is gone.
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The lines kept to explain a wrangler that exits or hangs while it starts. */
 const TAIL_LINES = 60;

@@ -1,7 +1,8 @@
 /**
- * The import rules of `npm run lint` (.dependency-cruiser.cjs) catch what they are written
- * for: each case copies the sources to a scratch directory, breaks one rule there, and runs the
- * same command lint runs. The untouched copy passes, so a failure is the broken rule's.
+ * The import rules of `npm run lint` (.dependency-cruiser.cjs) and its commit-path rule
+ * (eslint.config.js) catch what they are written for: each case copies the sources to a scratch
+ * directory, breaks one rule there, and runs the same command lint runs. The untouched copy
+ * passes, so a failure is the broken rule's.
  */
 import { execFile } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -19,8 +20,13 @@ afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A copy of what the rules look at, with `change` applied; the answer of the lint command on it. */
-async function lintCopy(change: (dir: string) => void): Promise<{ ok: boolean; output: string }> {
+const DEPCRUISE = ["depcruise", "src", "client", "console/src"];
+
+/** A copy of what the rules look at, with `change` applied; the answer of a lint command (`npm run lint`'s) on it. */
+async function lintCopy(
+  change: (dir: string) => void,
+  [tool, ...args]: string[] = DEPCRUISE,
+): Promise<{ ok: boolean; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), "import-rules-"));
   scratch.push(dir);
   for (const path of [
@@ -29,6 +35,7 @@ async function lintCopy(change: (dir: string) => void): Promise<{ ok: boolean; o
     "console/src",
     "scripts",
     ".dependency-cruiser.cjs",
+    "eslint.config.js",
     "tsconfig.json",
     "package.json",
   ]) {
@@ -37,9 +44,7 @@ async function lintCopy(change: (dir: string) => void): Promise<{ ok: boolean; o
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   change(dir);
   try {
-    const { stdout } = await run(join(ROOT, "node_modules", ".bin", "depcruise"), ["src", "client", "console/src"], {
-      cwd: dir,
-    });
+    const { stdout } = await run(join(ROOT, "node_modules", ".bin", tool!), args, { cwd: dir });
     return { ok: true, output: stdout };
   } catch (error) {
     return { ok: false, output: (error as { stdout?: string }).stdout ?? String(error) };
@@ -149,5 +154,43 @@ describe.concurrent("the import rules", () => {
     );
     expect(output).toContain("no dependency violations found");
     expect(ok).toBe(true);
+  });
+});
+
+describe.concurrent("the commit-path rule (eslint)", () => {
+  const ESLINT = ["eslint", "src/objects"];
+
+  it("passes on the objects as they are", async () => {
+    const { ok, output } = await lintCopy(() => {}, ESLINT);
+    expect(output).toBe("");
+    expect(ok).toBe(true);
+  });
+
+  it("fails when an object's part opens a transaction of its own", async () => {
+    const { ok, output } = await lintCopy(
+      (dir) =>
+        add(
+          dir,
+          "src/objects/room/housekeeping.ts",
+          "export const sideDoor = (ctx: DurableObjectState) => ctx.storage.transactionSync(() => 1);",
+        ),
+      ESLINT,
+    );
+    expect(output).toContain("Run a change through CommitPath");
+    expect(ok).toBe(false);
+  });
+
+  it("fails when an object's part sends events itself", async () => {
+    const { ok, output } = await lintCopy(
+      (dir) =>
+        add(
+          dir,
+          "src/objects/room/frames.ts",
+          "export const early = (fanout: import('./delivery/fanout').Fanout) => fanout.broadcast([]);",
+        ),
+      ESLINT,
+    );
+    expect(output).toContain("Events are sent by CommitPath");
+    expect(ok).toBe(false);
   });
 });

@@ -147,14 +147,13 @@ class Platform:
         return posted_id
 
 
-def carry_out(backend: Backend, platform: Platform, account_id: str, done: dict, log) -> int:
-    """Carries out every pending command once; returns how many were carried out now.
+def carry_out(backend: Backend, platform: Platform, account_id: str, done: dict, log) -> None:
+    """Carries out every pending command once.
 
     A command stays pending (and listed) until its result is reported. `done` remembers the
     result of each (command id, attempt) already carried out, so a result whose report was lost
     is sent again without posting the reply twice.
     """
-    carried = 0
     for command in backend.pending_commands(account_id):
         if command["type"] != "reply":
             # A QR login: a real crawler reports the code (POST …/qrcode) and the statuses
@@ -170,10 +169,8 @@ def carry_out(backend: Backend, platform: Platform, account_id: str, done: dict,
             except Exception as error:  # the platform refused: the backend retries up to COMMAND_MAX_ATTEMPTS
                 result = {"status": "failed", "error": str(error)[:2000]}
             done[key] = result
-            carried += 1
         backend.report_result(account_id, command["id"], result)
         log(f"{account_id}: reply {command['id']} {result['status']}")
-    return carried
 
 
 def run(args: argparse.Namespace, log=print) -> int:
